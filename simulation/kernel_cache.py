@@ -1,0 +1,38 @@
+"""Where the compiled rules are cached, keyed by the source of every compiled module.
+
+numba's own cache only notices edits to the file of the function it compiled,
+not to the rules that function calls or the slot constants it reads. Keying
+the cache folder by a hash of all compiled modules makes any edit recompile,
+so a stale kernel can never run. Imported before any ``@njit`` decoration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+
+#: Modules whose code or constants end up inside the compiled kernels.
+COMPILED_MODULES = ("keyed_random.py", "layout.py", "taxonomy.py", "rules.py", "engine.py", "kernel_cache.py")
+
+
+def source_fingerprint() -> str:
+    """Short hash of the compiled modules' source and the numba version."""
+    digest = hashlib.sha256(numba.__version__.encode())
+    here = Path(__file__).parent
+    for name in COMPILED_MODULES:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def configure() -> Path:
+    """Point numba's cache at a folder for this exact source; return the folder."""
+    base = os.environ.get("RUPTURE_SIM_CACHE") or Path.home() / ".cache" / "rupture-sim"
+    folder = Path(base) / f"numba-{source_fingerprint()}"
+    numba.config.CACHE_DIR = str(folder)
+    return folder
+
+
+CACHE_FOLDER = configure()

@@ -1,0 +1,341 @@
+"""Every model parameter, declared once: meaning, scale, default, range and source.
+
+``PARAMETERS`` is the single table of the model's parameters (the Starsim idea
+of declared parameters). ``Parameters`` is a validated set of values: unknown
+names and out-of-range values are rejected with one clear sentence. The
+compiled rules receive the values as the named tuple ``ModelParams`` and the
+per-diagnosis profiles as a small array (``Parameters.profiles``).
+
+Sources are target ids of ``literature.md`` (T1-T14, or a section such as
+S5) or the word "assumption". Values marked as assumptions are directional
+placeholders until the calibration issue fits them to the targets.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections import namedtuple
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from simulation.taxonomy import DIAGNOSES
+
+
+class ParameterError(ValueError):
+    """A parameter name or value that the model does not accept."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """Declaration of one model parameter.
+
+    Attributes:
+        name: Identifier used in code, specs and tables.
+        default: Default value.
+        low: Smallest allowed value.
+        high: Largest allowed value.
+        scale: Unit or scale of the value.
+        meaning: What the parameter means in therapy terms.
+        source: Target id(s) from literature.md, or "assumption".
+        group: Which part of the model it belongs to.
+        integer: Whether only whole numbers are allowed.
+    """
+
+    name: str
+    default: float
+    low: float
+    high: float
+    scale: str
+    meaning: str
+    source: str
+    group: str
+    integer: bool = False
+
+
+def _p(group: str, name: str, default: float, low: float, high: float, scale: str, meaning: str, source: str,
+       integer: bool = False) -> Param:  # fmt: skip
+    return Param(name, default, low, high, scale, meaning, source, group, integer)
+
+
+_PROFILE_FIELDS = (
+    # field, scale, meaning, source, defaults (no_pd, bpd, other_pd), range
+    ("severity_mean", "0-1", "mean PD severity at intake", "S1, S7", (0.10, 0.65, 0.45), (0.0, 1.0)),
+    ("withdrawal_style", "relative rate", "proneness to withdrawal markers", "T2, S7", (0.8, 1.0, 1.0), (0.0, 5.0)),
+    ("confrontation_style", "relative rate", "proneness to confrontation markers", "T2, S7", (0.3, 0.55, 0.25), (0.0, 5.0)),
+    ("symptom_mean", "0-4 (BSL-23-like mean)", "mean symptom severity at intake", "S6, assumption", (2.0, 2.3, 2.0), (0.0, 4.0)),
+    ("insight_mean", "0-1", "mean insight / mentalizing at intake", "T4, S5", (0.70, 0.35, 0.50), (0.0, 1.0)),
+)
+PROFILE_FIELDS = tuple(f[0] for f in _PROFILE_FIELDS)
+
+
+def _profile_params() -> list[Param]:
+    out = []
+    for field, scale, meaning, source, defaults, (low, high) in _PROFILE_FIELDS:
+        for diag, default in zip(DIAGNOSES, defaults, strict=True):
+            out.append(_p("population", f"{diag}_{field}", default, low, high, scale, f"{diag}: {meaning}", source))
+    return out
+
+
+PARAMETERS: tuple[Param, ...] = (
+    # --- population mix and individual variation -------------------------------------------
+    _p("population", "share_no_pd", 1 / 3, 0, 1, "proportion", "share of patients without PD", "assumption (study design)"),
+    _p("population", "share_bpd", 1 / 3, 0, 1, "proportion", "share of patients with BPD", "assumption (study design)"),
+    _p("population", "share_other_pd", 1 / 3, 0, 1, "proportion", "share of patients with another PD", "assumption (study design)"),
+    *_profile_params(),
+    _p("population", "severity_sd", 0.12, 0, 0.5, "0-1", "between-patient SD of PD severity", "assumption"),
+    _p("population", "tendency_sd", 0.3, 0, 2, "log scale", "between-patient SD of rupture proneness", "assumption"),
+    _p("population", "symptom_sd", 0.5, 0, 2, "0-4 scale", "between-patient SD of intake symptoms", "assumption"),
+    _p("population", "insight_sd", 0.15, 0, 0.5, "0-1", "between-patient SD of insight", "assumption"),
+    # --- therapists ---------------------------------------------------------------------------
+    _p("therapist", "caseload", 6, 1, 100, "patients", "patients per therapist", "assumption (study design)", integer=True),
+    _p("therapist", "skill_mean", 0.6, 0, 1, "0-1", "mean general therapist skill", "assumption"),
+    _p("therapist", "skill_sd", 0.1, 0, 0.5, "0-1", "between-therapist SD of skill", "assumption"),
+    _p("therapist", "noticing", 0.35, 0, 1, "probability per salience point",
+       "chance to notice a marker, per point of salience (p = 1-(1-x)^salience)", "T2, assumption"),
+    _p("therapist", "reactivity", 0.15, 0, 1, "probability",
+       "chance of a hostile/blaming response to a confrontation marker of a no-PD patient", "T5"),
+    _p("therapist", "reactivity_severity_gain", 1.0, 0, 5, "multiplier per unit severity",
+       "how much more reactive therapists are with more severe PD", "T5"),
+    _p("therapist", "withdrawal_reactivity_ratio", 0.3, 0, 1, "ratio",
+       "reactivity to withdrawal relative to confrontation markers", "assumption"),
+    _p("therapist", "exploratory_repertoire", 1, 0, 1, "0/1",
+       "1 if the therapist can use exploratory (metacommunication) strategies", "S4", integer=True),
+    _p("therapist", "exploratory_preference", 0.5, 0, 1, "probability",
+       "chance to choose an exploratory strategy when the repertoire has it", "assumption"),
+    _p("therapist", "other_strategy_share", 0.15, 0, 1, "probability",
+       "chance of an 'other' strategy (validate, redirect) instead of an immediate one", "assumption"),
+    _p("therapist", "aft_start_session", 0, 0, 1000, "session",
+       "session from which the therapist works with alliance-focused training (0 = never)", "T8, T9", integer=True),
+    _p("therapist", "aft_noticing_gain", 0.15, 0, 1, "probability per salience point",
+       "AFT: added noticing (attunement)", "T9"),
+    _p("therapist", "aft_reactivity_reduction", 0.5, 0, 1, "proportion", "AFT: reduction of reactivity (less blaming)",
+       "T9 (soft)"),
+    _p("therapist", "aft_exploratory_gain", 0.2, 0, 1, "probability", "AFT: added exploratory preference", "T9"),
+    _p("therapist", "aft_skill_gain", 0.1, 0, 1, "0-1", "AFT: added skill when working through a rupture", "T8, T9"),
+    _p("therapist", "aft_supportive_gain", 0.1, 0, 1, "probability", "AFT: added affirmation per segment", "T9"),
+    # --- session and ruptures -----------------------------------------------------------------
+    _p("rupture", "n_segments", 10, 1, 30, "segments", "5-minute coding segments per session (3RS)", "S3", integer=True),
+    _p("rupture", "rupture_base_rate", 0.03, 0, 2, "markers per segment",
+       "marker rate of a patient with style 1 and severity 0 at reference alliance", "T1, T14, assumption"),
+    _p("rupture", "severity_rupture_gain", 2.5, 0, 10, "log-rate per unit severity",
+       "how steeply PD severity raises rupture proneness", "S1, S7"),
+    _p("rupture", "alliance_reference", 0.6, 0, 1, "0-1", "alliance at which rupture and dropout hazards are neutral",
+       "assumption"),
+    _p("rupture", "alliance_rupture_gain", 1.5, 0, 10, "log-rate per alliance unit",
+       "how much a weak alliance raises rupture proneness", "assumption"),
+    _p("rupture", "strain_rupture_gain", 1.0, 0, 10, "log-rate per strain unit",
+       "how much unresolved strain raises rupture proneness", "S7"),
+    _p("rupture", "provocation_rate", 0.5, 0, 5, "markers per segment",
+       "added marker rate in the segment after a negative intervention", "T4, T5"),
+    _p("rupture", "expressive_provocation", 0.4, 0, 5, "markers per segment",
+       "added marker rate after an expressive intervention, times (1 - insight)", "S5"),
+    _p("rupture", "withdrawal_salience_mean", 2.0, 1, 5, "3RS salience 1-5", "mean salience of withdrawal markers",
+       "T2"),
+    _p("rupture", "confrontation_salience_mean", 3.0, 1, 5, "3RS salience 1-5",
+       "mean salience of confrontation markers", "T2"),
+    _p("rupture", "severity_salience_gain", 1.0, 0, 4, "salience points per unit severity",
+       "how much more salient markers of severe patients are", "T2, T14"),
+    _p("rupture", "salience_sd", 0.8, 0, 3, "salience points", "SD of marker salience", "assumption"),
+    # --- therapist work between ruptures ------------------------------------------------------
+    _p("intervention", "expressive_base", 0.25, 0, 1, "probability per segment", "chance of an expressive intervention",
+       "S5"),
+    _p("intervention", "expressive_severity_gain", 0.2, 0, 1, "probability per unit severity",
+       "more expressive work with PD patients", "T5"),
+    _p("intervention", "supportive_base", 0.3, 0, 1, "probability per segment", "chance of a supportive intervention",
+       "T5"),
+    _p("intervention", "supportive_severity_gain", 0.2, 0, 1, "probability per unit severity",
+       "more supportive work with PD patients", "T5"),
+    _p("intervention", "unclear_base", 0.15, 0, 1, "probability per segment",
+       "chance of an unclear/premature intervention by a therapist of skill 0 with a no-PD patient", "T4, T5"),
+    _p("intervention", "unclear_severity_gain", 2.5, 0, 5, "multiplier per unit severity",
+       "less clear communication with more severe PD", "T5"),
+    _p("intervention", "collaborative_base", 0.5, 0, 1, "probability per segment",
+       "chance of a collaborative process at alliance 1 and insight 1", "T4, S5"),
+    # --- resolution process ---------------------------------------------------------------------
+    _p("resolution", "stage_advance_base", 1.0, 0, 1, "probability per segment",
+       "chance to move one stage deeper for a therapist of skill 1 with a no-PD patient", "S4, assumption"),
+    _p("resolution", "severity_repair_penalty", 0.5, 0, 1, "proportion per unit severity",
+       "how much PD severity weakens repair", "S7 (King-Casas 2008)"),
+    _p("resolution", "insight_depth_weight", 0.6, 0, 1, "proportion",
+       "how much low insight blocks the deep exploratory stages (4-5)", "T4, S5"),
+    _p("resolution", "regress_base", 0.3, 0, 1, "probability per segment",
+       "chance to fall back one stage, times severity and (1 - skill)", "S4"),
+    _p("resolution", "flareup_regress", 0.5, 0, 1, "probability",
+       "chance that a new marker inside an open episode sets it back one stage", "S4"),
+    _p("resolution", "max_stall_segments", 3, 1, 30, "segments",
+       "segments without progress before the dyad leaves the episode", "assumption", integer=True),
+    _p("resolution", "resolved_stage", 3, 2, 5, "stage",
+       "stage a rupture must reach to count as resolved", "S4, assumption", integer=True),
+    _p("resolution", "immediate_stage_cap", 3, 2, 5, "stage",
+       "deepest stage reachable with immediate strategies", "S4", integer=True),
+    # --- alliance -------------------------------------------------------------------------------
+    _p("alliance", "alliance_initial", 0.62, 0, 1, "0-1", "alliance at intake of a patient with severity 0",
+       "assumption"),
+    _p("alliance", "alliance_initial_sd", 0.1, 0, 0.5, "0-1", "between-patient SD of intake alliance", "assumption"),
+    _p("alliance", "alliance_ceiling", 0.9, 0, 1, "0-1", "alliance a patient with severity 0 grows toward",
+       "assumption"),
+    _p("alliance", "alliance_severity_penalty", 0.2, 0, 1, "0-1 per unit severity",
+       "lower intake alliance and ceiling with more severe PD", "S1"),
+    _p("alliance", "alliance_growth", 0.1, 0, 1, "proportion per session",
+       "share of the gap to the ceiling closed each session", "T10, assumption"),
+    _p("alliance", "collaborative_alliance_gain", 0.01, 0, 0.2, "alliance per collaborative segment",
+       "alliance gained by a collaborative process", "T4"),
+    _p("alliance", "rupture_dip", 0.025, 0, 1, "alliance per marker",
+       "alliance lost by a confrontation marker of salience 5", "T2"),
+    _p("alliance", "withdrawal_dip_ratio", 0.5, 0, 1, "ratio", "dip of withdrawal relative to confrontation markers",
+       "T2"),
+    _p("alliance", "negative_intervention_dip", 0.03, 0, 1, "alliance per intervention",
+       "alliance lost by a hostile or unclear intervention", "T4, T5"),
+    _p("alliance", "partial_repair", 0.5, 0, 1, "proportion", "share of the dip repaired by a partly resolved rupture",
+       "assumption"),
+    _p("alliance", "repair_overshoot", 0.5, 0, 3, "proportion of the dip",
+       "alliance gained above the pre-rupture level by a resolution that reaches stage 5 (the 'V')", "T7, S4"),
+    _p("alliance", "strain_decay", 0.7, 0, 1, "proportion per session", "share of unresolved strain carried over",
+       "S7, assumption"),
+    _p("alliance", "corrective_learning", 0.05, 0, 1, "proportion per experience",
+       "drop in relational rigidity after a resolved rupture that reached stage 5", "S7, assumption"),
+    _p("alliance", "pattern_floor", 0.3, 0, 1, "multiplier", "lowest relational rigidity reachable", "assumption"),
+    # --- symptoms and dropout -------------------------------------------------------------------
+    _p("outcome", "alliance_symptom_effect", 0.03, 0, 0.5, "proportion per session",
+       "symptom improvement per session at alliance 1", "T10, T12"),
+    _p("outcome", "corrective_symptom_effect", 0.03, 0, 0.5, "proportion per experience",
+       "symptom improvement per resolved rupture that reached stage 5", "T6, T7"),
+    _p("outcome", "strain_symptom_effect", 0.05, 0, 1, "symptom points per strain unit",
+       "symptom worsening from unresolved strain", "S7 (McLaughlin 2014)"),
+    _p("outcome", "symptom_noise_sd", 0.05, 0, 1, "symptom points per session", "session-to-session symptom noise",
+       "assumption"),
+    _p("outcome", "dropout_base_logit", -6.2, -15, 5, "logit per session", "dropout hazard at reference alliance",
+       "T11"),
+    _p("outcome", "dropout_alliance_effect", 4.0, 0, 20, "logit per alliance unit",
+       "how much a weak alliance raises dropout", "T11, T13"),
+    _p("outcome", "dropout_strain_effect", 2.0, 0, 20, "logit per strain unit",
+       "how much unresolved strain raises dropout", "T13"),
+    _p("outcome", "dropout_unresolved_effect", 0.7, 0, 10, "logit",
+       "dropout after a session that ended with an unresolved rupture", "T13"),
+    # --- measurement ----------------------------------------------------------------------------
+    _p("measurement", "observer_salience_sd", 0.4, 0, 2, "salience points", "observer rating error (3RS ICC .85-.98)",
+       "S3"),
+    _p("measurement", "observer_salient_threshold", 3, 1, 5, "3RS salience 1-5",
+       "observer salience from which a session counts as having a rupture", "T1", integer=True),
+    _p("measurement", "patient_intensity_bias", -1.0, -4, 4, "intensity points",
+       "patients' rating of a rupture relative to its salience", "T13"),
+    _p("measurement", "patient_withdrawal_blindness", 1.0, 0, 4, "intensity points",
+       "how much less patients register their own withdrawal", "T13, assumption"),
+    _p("measurement", "patient_intensity_severity_gain", 1.5, 0, 4, "intensity points per unit severity",
+       "heightened felt intensity with more severe PD", "T3"),
+    _p("measurement", "patient_intensity_sd", 0.7, 0, 3, "intensity points", "noise of the patient rating", "assumption"),
+    _p("measurement", "patient_report_threshold", 2, 1, 5, "PSQ intensity 1-5",
+       "felt intensity from which a patient reports a rupture", "T13, assumption", integer=True),
+    _p("measurement", "therapist_report_threshold", 2, 1, 5, "3RS salience 1-5",
+       "salience of a noticed marker from which a therapist reports a rupture", "T13, assumption", integer=True),
+    _p("measurement", "wai_patient_bias", 0.05, -0.5, 0.5, "0-1 alliance", "patients' WAI-SR rating above the latent alliance",
+       "S6 (d = .46)"),
+    _p("measurement", "wai_therapist_bias", -0.03, -0.5, 0.5, "0-1 alliance",
+       "therapists' WAI-SR rating relative to the latent alliance", "S6"),
+    _p("measurement", "wai_noise_sd", 0.06, 0, 0.5, "0-1 alliance", "noise of a WAI-SR rating", "assumption"),
+    _p("measurement", "symptom_reliability", 0.9, 0.1, 0.99, "reliability", "reliability of the symptom scale",
+       "S6, assumption"),
+    _p("measurement", "symptom_scale_sd", 0.6, 0.01, 2, "0-4 scale", "SD of the symptom scale in the clinical norm group (RCI)",
+       "S6, assumption"),
+    _p("measurement", "recovery_cutoff", 1.2, 0, 4, "0-4 scale", "Jacobson-Truax clinical cut-off of the symptom scale",
+       "S6, assumption"),
+)
+
+SPECS: dict[str, Param] = {p.name: p for p in PARAMETERS}
+ModelParams = namedtuple("ModelParams", [p.name for p in PARAMETERS])
+ModelParams.__doc__ = "Parameter values as a flat named tuple of floats, the form the compiled rules read."
+SHARE_NAMES = tuple(f"share_{d}" for d in DIAGNOSES)
+
+
+def _check_value(spec: Param, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"Parameter '{spec.name}' must be a number between {spec.low:g} and {spec.high:g} "
+                             f"(got {value!r}).")  # fmt: skip
+    value = float(value)
+    if not math.isfinite(value) or not spec.low <= value <= spec.high:
+        raise ParameterError(f"Parameter '{spec.name}' must be between {spec.low:g} and {spec.high:g} (got {value:g}).")
+    if spec.integer and value != round(value):
+        raise ParameterError(f"Parameter '{spec.name}' must be a whole number between {spec.low:g} and "
+                             f"{spec.high:g} (got {value:g}).")  # fmt: skip
+    return value
+
+
+def check_name(name: str) -> None:
+    """Raise ParameterError naming the closest known parameter if ``name`` is unknown."""
+    if name in SPECS:
+        return
+    close = difflib.get_close_matches(name, SPECS, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else "; `rupture-sim params` lists them."
+    raise ParameterError(f"Unknown parameter '{name}'{hint}")
+
+
+class Parameters(Mapping[str, float]):
+    """A complete, validated set of parameter values.
+
+    Args:
+        overrides: Values that replace the defaults, by parameter name.
+
+    Raises:
+        ParameterError: For an unknown name, a value out of range, or
+            diagnosis shares that do not sum to 1.
+
+    Examples:
+        >>> Parameters({"noticing": 0.6})["noticing"]
+        0.6
+    """
+
+    def __init__(self, overrides: Mapping[str, Any] | None = None) -> None:
+        values = {p.name: float(p.default) for p in PARAMETERS}
+        for name, value in (overrides or {}).items():
+            check_name(name)
+            values[name] = _check_value(SPECS[name], value)
+        total = sum(values[n] for n in SHARE_NAMES)
+        if abs(total - 1.0) > 1e-6:
+            raise ParameterError(f"Parameters {', '.join(SHARE_NAMES)} must sum to 1 (got {total:g}).")
+        self._values = values
+
+    def __getitem__(self, name: str) -> float:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self._values.items() if v != SPECS[k].default}
+        return f"Parameters({changed})"
+
+    def replace(self, **overrides: Any) -> Parameters:
+        """Return a copy with some values replaced (validated again)."""
+        return Parameters({**self._values, **overrides})
+
+    def as_dict(self) -> dict[str, float]:
+        """Plain dict of all values (ints for integer parameters)."""
+        return {k: int(v) if SPECS[k].integer else v for k, v in self._values.items()}
+
+    def model_params(self) -> ModelParams:
+        """Values as the named tuple the compiled rules read."""
+        return ModelParams(**self._values)
+
+    def profiles(self) -> np.ndarray:
+        """Per-diagnosis profile matrix, rows in ``DIAGNOSES`` order, columns ``PROFILE_FIELDS``."""
+        return np.array([[self._values[f"{d}_{f}"] for f in PROFILE_FIELDS] for d in DIAGNOSES], dtype=np.float64)
+
+    def shares(self) -> np.ndarray:
+        """Diagnosis shares in ``DIAGNOSES`` order."""
+        return np.array([self._values[n] for n in SHARE_NAMES], dtype=np.float64)
+
+
+def parameter_table() -> list[dict[str, Any]]:
+    """All declarations as records (for docs, ``rupture-sim params`` and manifests)."""
+    return [
+        {"name": p.name, "group": p.group, "default": p.default, "low": p.low, "high": p.high, "scale": p.scale,
+         "meaning": p.meaning, "source": p.source}  # fmt: skip
+        for p in PARAMETERS
+    ]

@@ -1,0 +1,704 @@
+"""The rules of the model, written once and compiled with numba.
+
+Both the Mesa agent view (``simulation.model``) and the cohort engine
+(``simulation.engine``) call ``run_session``; nothing here knows which one
+runs it. Each rule is a small function named after what it means in therapy;
+``docs/MODEL.md`` gives every rule as an equation and the order of operations
+inside a session, which is the order of ``run_session`` below.
+
+All randomness comes from ``keyed_random``: the stream constants ``R_*`` name
+the decisions, so a draw is fixed by (seed, patient, session, segment, stream).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from simulation.keyed_random import (
+    END_OF_SESSION,
+    INTAKE,
+    THERAPIST_KEY_OFFSET,
+    choice,
+    normal,
+    segment_key,
+    session_key,
+    uniform,
+)
+from simulation.layout import (
+    AFT_START,
+    ALLIANCE,
+    ALLIANCE_INTAKE,
+    C_AFT,
+    C_ALLIANCE,
+    C_ALLIANCE_START,
+    C_COLLABORATIVE,
+    C_CORRECTIVE,
+    C_DROPPED,
+    C_EPISODES,
+    C_EXPLORATORY,
+    C_EXPRESSIVE,
+    C_HOSTILE,
+    C_IMMEDIATE,
+    C_MISSED,
+    C_N_CONFRONTATION,
+    C_N_WITHDRAWAL,
+    C_NEGATIVE,
+    C_NOTICED,
+    C_OTHER_STRATEGY,
+    C_PARTLY,
+    C_PATIENT,
+    C_PATIENT_INTENSITY,
+    C_PATIENT_REPORTED,
+    C_PATIENT_RESOLUTION,
+    C_PATTERN,
+    C_POSITIVE,
+    C_RESOLVED,
+    C_RESOLVED_EPISODES,
+    C_RUPTURE_OBSERVED,
+    C_SAL_CONFRONTATION,
+    C_SAL_WITHDRAWAL,
+    C_SESSION,
+    C_STAGE,
+    C_STRAIN,
+    C_SUPPORTIVE,
+    C_SYMPTOM,
+    C_SYMPTOM_TRUE,
+    C_THERAPIST,
+    C_THERAPIST_REPORTED,
+    C_UNCLEAR,
+    C_UNREPAIRED,
+    C_UNRESOLVED,
+    C_WAI_PATIENT,
+    C_WAI_THERAPIST,
+    CONFRONTATION_TENDENCY,
+    DIAGNOSIS,
+    DROPPED,
+    EXPLORATORY,
+    EXPLORATORY_PREF,
+    INSIGHT,
+    NOTICING,
+    PATTERN,
+    REACTIVITY,
+    SESSIONS_ATTENDED,
+    SEVERITY,
+    SKILL,
+    STRAIN,
+    SYMPTOM,
+    SYMPTOM_PRE,
+    SYMPTOM_TRUE_PRE,
+    WITHDRAWAL_TENDENCY,
+)
+from simulation.taxonomy import (
+    CONFRONTATION,
+    DEEPEST_STAGE,
+    EV_EPISODE_END,
+    EV_MARKER,
+    EV_MISSED,
+    EV_NEGATIVE,
+    EV_STAGE,
+    EV_STRATEGY,
+    EXPLORATORY as FAMILY_EXPLORATORY,
+    FIRST_EXPLORATORY,
+    FIRST_OTHER,
+    HOSTILE,
+    IMMEDIATE as FAMILY_IMMEDIATE,
+    N_MARKERS_PER_TYPE,
+    NONE,
+    OTHER as FAMILY_OTHER,
+    PARTLY_RESOLVED,
+    RESOLVED,
+    UNCLEAR,
+    UNRESOLVED,
+    WITHDRAWAL,
+)
+
+# Profile columns (see parameters.PROFILE_FIELDS).
+PROF_SEVERITY, PROF_WITHDRAWAL, PROF_CONFRONTATION, PROF_SYMPTOM, PROF_INSIGHT = range(5)
+
+# Random streams: one per decision, so adding a decision never shifts another.
+(
+    R_DIAGNOSIS, R_SEVERITY, R_WITHDRAWAL, R_CONFRONTATION, R_INSIGHT, R_SYMPTOM_INTAKE, R_ALLIANCE_INTAKE,
+    R_SYMPTOM_MEASURE, R_SKILL, R_MARKER, R_MARKER_TYPE, R_MARKER_CODE, R_SALIENCE, R_OBSERVER, R_NOTICE,
+    R_REACTION, R_STRATEGY_FAMILY, R_STRATEGY_CODE, R_STAGE_STEP, R_INTERVENTION, R_COLLABORATION,
+    R_SYMPTOM_CHANGE, R_PATIENT_INTENSITY, R_PATIENT_RESOLUTION, R_WAI_PATIENT, R_WAI_THERAPIST, R_DROPOUT,
+    R_FLARE_UP,
+) = range(28)  # fmt: skip
+
+#: Deepest stage reachable with 'other' strategies (validating, redirecting): they
+#: de-escalate (the therapist disembeds) but explore nothing (S4).
+OTHER_STAGE_CAP = 2
+SCALE_MAX = 4.0  # top of the 0-4 symptom scale
+
+
+@njit(cache=True)
+def clip(x: float, low: float, high: float) -> float:
+    """Clamp ``x`` to [low, high]."""
+    return min(max(x, low), high)
+
+
+# ----------------------------------------------------------------------------------------------
+# Intake: who the patient and the therapist are
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def draw_diagnosis(u: float, shares: np.ndarray) -> int:
+    """Diagnosis group from a uniform draw and the population's diagnosis shares."""
+    cumulative = 0.0
+    for d in range(shares.shape[0]):
+        cumulative += shares[d]
+        if u < cumulative:
+            return d
+    return shares.shape[0] - 1
+
+
+@njit(cache=True)
+def observe_symptom(true_score: float, z: float, p) -> float:
+    """A symptom-scale reading: the true score plus error of the scale's reliability."""
+    error_sd = p.symptom_scale_sd * math.sqrt(1.0 - p.symptom_reliability)
+    return clip(true_score + error_sd * z, 0.0, SCALE_MAX)
+
+
+@njit(cache=True)
+def patient_intake(seed: int, pid: int, shares: np.ndarray, profiles: np.ndarray, p, state: np.ndarray) -> None:
+    """Fill a patient's state at intake: diagnosis, severity, proneness, insight, symptoms, alliance."""
+    g = segment_key(session_key(seed, pid, 0), INTAKE)
+    diagnosis = draw_diagnosis(uniform(g, R_DIAGNOSIS), shares)
+    prof = profiles[diagnosis]
+    severity = clip(prof[PROF_SEVERITY] + p.severity_sd * normal(g, R_SEVERITY), 0.0, 1.0)
+    # Log-normal individual proneness with mean equal to the diagnosis style.
+    half_var = 0.5 * p.tendency_sd * p.tendency_sd
+    state[DIAGNOSIS] = diagnosis
+    state[SEVERITY] = severity
+    state[WITHDRAWAL_TENDENCY] = prof[PROF_WITHDRAWAL] * math.exp(p.tendency_sd * normal(g, R_WITHDRAWAL) - half_var)
+    state[CONFRONTATION_TENDENCY] = prof[PROF_CONFRONTATION] * math.exp(
+        p.tendency_sd * normal(g, R_CONFRONTATION) - half_var
+    )
+    state[INSIGHT] = clip(prof[PROF_INSIGHT] + p.insight_sd * normal(g, R_INSIGHT), 0.0, 1.0)
+    symptom = clip(prof[PROF_SYMPTOM] + p.symptom_sd * normal(g, R_SYMPTOM_INTAKE), 0.0, SCALE_MAX)
+    state[SYMPTOM] = symptom
+    state[SYMPTOM_TRUE_PRE] = symptom
+    state[SYMPTOM_PRE] = observe_symptom(symptom, normal(g, R_SYMPTOM_MEASURE), p)
+    alliance = p.alliance_initial - p.alliance_severity_penalty * severity
+    alliance = clip(alliance + p.alliance_initial_sd * normal(g, R_ALLIANCE_INTAKE), 0.05, 0.95)
+    state[ALLIANCE] = alliance
+    state[ALLIANCE_INTAKE] = alliance
+    state[STRAIN] = 0.0
+    state[PATTERN] = 1.0
+    state[SESSIONS_ATTENDED] = 0.0
+    state[DROPPED] = 0.0
+
+
+@njit(cache=True)
+def therapist_intake(seed: int, tid: int, p, state: np.ndarray) -> None:
+    """Fill a therapist's state: skill varies between therapists, the rest is the setting."""
+    g = segment_key(session_key(seed, THERAPIST_KEY_OFFSET + tid, 0), INTAKE)
+    state[SKILL] = clip(p.skill_mean + p.skill_sd * normal(g, R_SKILL), 0.0, 1.0)
+    state[NOTICING] = p.noticing
+    state[REACTIVITY] = p.reactivity
+    state[EXPLORATORY] = p.exploratory_repertoire
+    state[EXPLORATORY_PREF] = p.exploratory_preference
+    state[AFT_START] = p.aft_start_session
+
+
+# ----------------------------------------------------------------------------------------------
+# Ruptures
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def rupture_hazard(patient: np.ndarray, alliance: float, strain: float, provoked: float, p) -> tuple[float, float]:
+    """Expected withdrawal and confrontation markers in one segment.
+
+    Proneness grows with PD severity, a weak alliance, unresolved strain and a
+    rigid relational pattern; a provocation in the previous segment adds to it.
+    """
+    base = p.rupture_base_rate * patient[PATTERN] * math.exp(
+        p.severity_rupture_gain * patient[SEVERITY]
+        + p.alliance_rupture_gain * (p.alliance_reference - alliance)
+        + p.strain_rupture_gain * strain
+    )
+    w = patient[WITHDRAWAL_TENDENCY]
+    c = patient[CONFRONTATION_TENDENCY]
+    lam_w = base * w
+    lam_c = base * c
+    if provoked > 0.0 and w + c > 0.0:
+        lam_w += provoked * w / (w + c)
+        lam_c += provoked * c / (w + c)
+    return lam_w, lam_c
+
+
+@njit(cache=True)
+def marker_type(g: np.uint64, lam_w: float, lam_c: float) -> int:
+    """NONE, WITHDRAWAL or CONFRONTATION: at most one marker per segment."""
+    total = lam_w + lam_c
+    if total <= 0.0 or uniform(g, R_MARKER) >= 1.0 - math.exp(-total):
+        return NONE
+    return WITHDRAWAL if uniform(g, R_MARKER_TYPE) * total < lam_w else CONFRONTATION
+
+
+@njit(cache=True)
+def marker_salience(kind: int, severity: float, z: float, p) -> int:
+    """3RS salience 1-5: confrontation markers are louder, and so are severe patients (T2)."""
+    mean = p.withdrawal_salience_mean if kind == WITHDRAWAL else p.confrontation_salience_mean
+    return int(clip(round(mean + p.severity_salience_gain * severity + p.salience_sd * z), 1.0, 5.0))
+
+
+@njit(cache=True)
+def rupture_dip(kind: int, salience: int, p) -> float:
+    """Alliance lost by a marker: proportional to salience, larger for confrontation (T2)."""
+    weight = p.withdrawal_dip_ratio if kind == WITHDRAWAL else 1.0
+    return p.rupture_dip * weight * salience / 5.0
+
+
+# ----------------------------------------------------------------------------------------------
+# The therapist's response
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def notice_probability(noticing: float, salience: int) -> float:
+    """Chance to notice a marker: each salience point is another chance to see it."""
+    return 1.0 - (1.0 - noticing) ** salience
+
+
+@njit(cache=True)
+def negative_response_probability(reactivity: float, severity: float, kind: int, p) -> float:
+    """Chance of a hostile, blaming or defensive response to a marker (T5)."""
+    ratio = p.withdrawal_reactivity_ratio if kind == WITHDRAWAL else 1.0
+    return clip(reactivity * (1.0 + p.reactivity_severity_gain * severity) * ratio, 0.0, 1.0)
+
+
+@njit(cache=True)
+def choose_strategy(g: np.uint64, stage: int, explore_preference: float, p) -> int:
+    """A 3RS resolution strategy code (1-10) for the current stage.
+
+    Exploratory strategies follow the stage: inviting and acknowledging early,
+    linking to patterns late.
+    """
+    u = uniform(g, R_STRATEGY_FAMILY)
+    if u < explore_preference:
+        first = min(stage - 1, 3)
+        return FIRST_EXPLORATORY + first + choice(g, R_STRATEGY_CODE, 2)
+    if u < explore_preference + (1.0 - explore_preference) * p.other_strategy_share:
+        return FIRST_OTHER + choice(g, R_STRATEGY_CODE, 2)
+    return 1 + choice(g, R_STRATEGY_CODE, 3)
+
+
+@njit(cache=True)
+def strategy_family(code: int) -> int:
+    """IMMEDIATE, EXPLORATORY or OTHER for a strategy code."""
+    if code >= FIRST_OTHER:
+        return FAMILY_OTHER
+    return FAMILY_EXPLORATORY if code >= FIRST_EXPLORATORY else FAMILY_IMMEDIATE
+
+
+@njit(cache=True)
+def stage_cap(family: int, p) -> int:
+    """Deepest stage a strategy family can open (S4): only metacommunication goes past the surface."""
+    if family == FAMILY_EXPLORATORY:
+        return DEEPEST_STAGE
+    if family == FAMILY_OTHER:
+        return OTHER_STAGE_CAP
+    return int(p.immediate_stage_cap)
+
+
+# ----------------------------------------------------------------------------------------------
+# Resolution
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def stage_advance_probability(stage: int, skill: float, severity: float, insight: float, p) -> float:
+    """Chance to move one stage deeper: skill helps, severity weakens repair (S7),
+    and the deep exploratory stages (4-5) need insight (S5)."""
+    prob = p.stage_advance_base * (0.5 + 0.5 * skill) * (1.0 - p.severity_repair_penalty * severity)
+    if stage + 1 >= 4:
+        prob *= 1.0 - p.insight_depth_weight * (1.0 - insight)
+    return clip(prob, 0.0, 1.0)
+
+
+@njit(cache=True)
+def resolution_stage_step(g: np.uint64, stage: int, cap: int, skill: float, severity: float, insight: float,
+                          p) -> int:  # fmt: skip
+    """+1 (deeper), -1 (regress) or 0 (stall) for one segment of a resolution episode."""
+    advance = stage_advance_probability(stage, skill, severity, insight, p) if stage < cap else 0.0
+    regress = p.regress_base * severity * (1.0 - skill) if stage > 1 else 0.0
+    u = uniform(g, R_STAGE_STEP)
+    if u < advance:
+        return 1
+    if u < advance + regress:
+        return -1
+    return 0
+
+
+@njit(cache=True)
+def episode_outcome(final_stage: int, p) -> int:
+    """RESOLVED, PARTLY_RESOLVED or UNRESOLVED from the stage an episode ends on."""
+    if final_stage >= p.resolved_stage:
+        return RESOLVED
+    if final_stage >= 2:
+        return PARTLY_RESOLVED
+    return UNRESOLVED
+
+
+@njit(cache=True)
+def depth_fraction(deepest: int) -> float:
+    """Resolution complexity on 0-1: stage 1 -> 0, stage 5 -> 1."""
+    return (deepest - 1) / (DEEPEST_STAGE - 1)
+
+
+@njit(cache=True)
+def episode_repair(outcome: int, dip: float, deepest: int, p) -> float:
+    """Alliance given back by an episode; a deep resolution overshoots the dip (the 'V')."""
+    if outcome == RESOLVED:
+        return dip * (1.0 + p.repair_overshoot * depth_fraction(deepest))
+    if outcome == PARTLY_RESOLVED:
+        return dip * p.partial_repair
+    return 0.0
+
+
+@njit(cache=True)
+def corrective_experience(outcome: int, deepest: int) -> float:
+    """A resolved rupture is a corrective experience, the stronger the deeper it went."""
+    return depth_fraction(deepest) if outcome == RESOLVED else 0.0
+
+
+# ----------------------------------------------------------------------------------------------
+# Between sessions: alliance, pattern, symptoms, dropout
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def alliance_update(alliance: float, severity: float, dips: float, repairs: float, collaborative: int, p) -> float:
+    """Alliance after a session: growth toward a ceiling, minus dips, plus repairs."""
+    ceiling = p.alliance_ceiling - p.alliance_severity_penalty * severity
+    growth = p.alliance_growth * (ceiling - alliance) + p.collaborative_alliance_gain * collaborative
+    return clip(alliance + growth - dips + repairs, 0.0, 1.0)
+
+
+@njit(cache=True)
+def relational_pattern_update(pattern: float, corrective: float, p) -> float:
+    """Corrective experiences loosen the rigid relational pattern; unresolved ruptures do not."""
+    return max(p.pattern_floor, pattern - p.corrective_learning * corrective * (pattern - p.pattern_floor))
+
+
+@njit(cache=True)
+def symptom_update(symptom: float, alliance: float, corrective: float, strain: float, z: float, p) -> float:
+    """Symptoms improve through the alliance and corrective experiences, worsen with strain."""
+    relief = symptom * (p.alliance_symptom_effect * alliance + p.corrective_symptom_effect * corrective)
+    return clip(symptom - relief + p.strain_symptom_effect * strain + p.symptom_noise_sd * z, 0.0, SCALE_MAX)
+
+
+@njit(cache=True)
+def dropout_probability(alliance: float, strain: float, unresolved: bool, p) -> float:
+    """Chance to leave therapy after a session: weak alliance and unresolved ruptures drive it."""
+    logit = (
+        p.dropout_base_logit
+        + p.dropout_alliance_effect * (p.alliance_reference - alliance)
+        + p.dropout_strain_effect * strain
+        + p.dropout_unresolved_effect * unresolved
+    )
+    return 1.0 / (1.0 + math.exp(-logit))
+
+
+# ----------------------------------------------------------------------------------------------
+# Measurement: who reports changes the numbers (T3, T13)
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def observer_salience(salience: int, z: float, p) -> int:
+    """3RS observer rating of a marker's salience (reliable but not perfect)."""
+    return int(clip(round(salience + p.observer_salience_sd * z), 1.0, 5.0))
+
+
+@njit(cache=True)
+def felt_intensity(kind: int, salience: int, severity: float, p) -> float:
+    """How intense a marker feels to the patient: own withdrawal is often not registered."""
+    blind = p.patient_withdrawal_blindness if kind == WITHDRAWAL else 0.0
+    return salience + p.patient_intensity_bias - blind + p.patient_intensity_severity_gain * severity
+
+
+@njit(cache=True)
+def wai_rating(alliance: float, bias: float, z: float, p) -> int:
+    """WAI-SR total 12-60 from the latent alliance and the rater's bias."""
+    return int(round(12.0 + 48.0 * clip(alliance + bias + p.wai_noise_sd * z, 0.0, 1.0)))
+
+
+# ----------------------------------------------------------------------------------------------
+# One session
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def emit(events: np.ndarray, n: int, record: bool, pid: int, tid: int, session: int, segment: int, kind: int,
+         code: int, rtype: int, salience: int, observed: int, stage: int, detail: int) -> int:  # fmt: skip
+    """Append one event row (if recording) and return the new event count."""
+    if not record:
+        return n
+    row = events[n]
+    row[0] = pid
+    row[1] = tid
+    row[2] = session
+    row[3] = segment
+    row[4] = kind
+    row[5] = code
+    row[6] = rtype
+    row[7] = salience
+    row[8] = observed
+    row[9] = stage
+    row[10] = detail
+    return n + 1
+
+
+@njit(cache=True)
+def therapist_in_aft(therapist: np.ndarray, session: int) -> bool:
+    """Whether alliance-focused training applies from this session on (T9's switch)."""
+    start = therapist[AFT_START]
+    return start > 0 and session >= start
+
+
+@njit(cache=True)
+def run_session(seed: int, pid: int, tid: int, session: int, patient: np.ndarray, therapist: np.ndarray, p,
+                row: np.ndarray, events: np.ndarray, n_events: int, record: bool) -> int:  # fmt: skip
+    """Simulate one session of a dyad, then its consequences; update ``patient`` in place.
+
+    Order inside each segment: (1) the therapist works: inside an open
+    resolution episode with a 3RS strategy, after which the episode moves a
+    stage deeper, stalls or regresses (and closes when it is as deep as the
+    repertoire goes or has stalled too long); otherwise with ordinary work
+    (an unclear, expressive or supportive intervention); (2) the patient may
+    show a marker, more likely after a provocation; (3) the therapist notices
+    it or not and responds: a hostile response, a flare-up of the open
+    episode, or a new episode at stage 1; (4) a segment without a marker may
+    hold a collaborative process. After the last segment an open episode
+    closes, then alliance, strain, relational pattern, symptoms, the measures
+    and dropout are updated in that order.
+
+    Args:
+        seed: Root seed of the run.
+        pid: Patient id (key of the patient's random numbers).
+        tid: Therapist id.
+        session: Session number, 1-based.
+        patient: Patient state (``layout.PATIENT_SLOTS``), updated in place.
+        therapist: Therapist state (``layout.THERAPIST_SLOTS``).
+        p: ``ModelParams``.
+        row: Output row (``layout.SESSION_COLUMNS``), overwritten.
+        events: Event buffer with room for ``max_events_per_session`` rows.
+        n_events: Rows of ``events`` already used.
+        record: Whether to write events.
+
+    Returns:
+        The new number of used event rows.
+    """
+    skey = session_key(seed, pid, session)
+    severity = patient[SEVERITY]
+    insight = patient[INSIGHT]
+    alliance = patient[ALLIANCE]
+    strain = patient[STRAIN]
+    aft = therapist_in_aft(therapist, session)
+    noticing = min(1.0, therapist[NOTICING] + aft * p.aft_noticing_gain)
+    skill = min(1.0, therapist[SKILL] + aft * p.aft_skill_gain)
+    reactivity = therapist[REACTIVITY] * (1.0 - aft * p.aft_reactivity_reduction)
+    explore_preference = 0.0
+    if therapist[EXPLORATORY] > 0:
+        explore_preference = min(1.0, therapist[EXPLORATORY_PREF] + aft * p.aft_exploratory_gain)
+    repertoire_cap = DEEPEST_STAGE if explore_preference > 0.0 else int(p.immediate_stage_cap)
+    n_segments = int(p.n_segments)
+    collaboration = p.collaborative_base * 0.5 * (alliance + insight)
+
+    row[:] = 0.0
+    row[C_PATIENT] = pid
+    row[C_THERAPIST] = tid
+    row[C_SESSION] = session
+    row[C_AFT] = aft
+    row[C_ALLIANCE_START] = alliance
+
+    provoked_next = 0.0  # provocation carried into the next segment
+    ep_active = False
+    ep_type = NONE
+    ep_stage = 0
+    ep_deepest = 0
+    ep_dip = 0.0
+    ep_stall = 0
+    dips = 0.0  # alliance lost this session
+    marker_dips = 0.0
+    repairs = 0.0  # alliance given back by episodes
+    repaired_dip = 0.0  # part of the marker dips repaired (without overshoot)
+    unresolved_dip = 0.0  # dip that becomes carried-over strain
+    corrective = 0.0
+    felt_max = 1.0  # PSQ intensity 1 = none or very low
+    therapist_saw = False
+    sal_w_sum = 0.0
+    sal_c_sum = 0.0
+
+    for seg in range(n_segments + 1):
+        closing = seg == n_segments
+        g = segment_key(skey, END_OF_SESSION if closing else seg)
+        provoked = provoked_next
+        provoked_next = 0.0
+        engaged = False  # the patient took up an expressive intervention with insight
+        if ep_active:
+            # (1) working through the rupture: a strategy, then a step deeper, a stall or a regress
+            if not closing:
+                strategy = choose_strategy(g, ep_stage, explore_preference, p)
+                family = strategy_family(strategy)
+                row[C_IMMEDIATE + family - 1] += 1
+                n_events = emit(events, n_events, record, pid, tid, session, seg, EV_STRATEGY, strategy, ep_type,
+                                0, 0, ep_stage, family)  # fmt: skip
+                if family == FAMILY_EXPLORATORY:
+                    # Metacommunication can itself threaten a patient with little insight (S5).
+                    provoked += p.expressive_provocation * (1.0 - insight)
+                step = resolution_stage_step(g, ep_stage, stage_cap(family, p), skill, severity, insight, p)
+                if step != 0:
+                    ep_stage += step
+                    ep_deepest = max(ep_deepest, ep_stage)
+                    n_events = emit(events, n_events, record, pid, tid, session, seg, EV_STAGE, 0, ep_type, 0, 0,
+                                    ep_stage, step)  # fmt: skip
+                ep_stall = 0 if step > 0 else ep_stall + 1
+            if closing or ep_stage >= repertoire_cap or ep_stall >= p.max_stall_segments:
+                # The episode closes: it reached the repertoire's depth, stalled, or the session ended.
+                outcome = episode_outcome(ep_stage, p)
+                repair = episode_repair(outcome, ep_dip, ep_deepest, p)
+                repairs += repair
+                repaired_dip += min(repair, ep_dip)
+                corrective += corrective_experience(outcome, ep_deepest)
+                if outcome != RESOLVED:
+                    unresolved_dip += ep_dip - repair
+                row[C_RESOLVED_EPISODES + outcome - 1] += 1
+                row[C_STAGE] = max(row[C_STAGE], ep_deepest)
+                n_events = emit(events, n_events, record, pid, tid, session, min(seg, n_segments - 1),
+                                EV_EPISODE_END, outcome, ep_type, 0, 0, ep_deepest, ep_stage)  # fmt: skip
+                ep_active = False
+                ep_stage = 0
+        elif not closing:
+            # (1') ordinary therapeutic work
+            u = uniform(g, R_INTERVENTION)
+            p_unclear = p.unclear_base * (1.0 - skill) * (1.0 + p.unclear_severity_gain * severity)
+            p_expressive = p.expressive_base + p.expressive_severity_gain * severity
+            p_supportive = p.supportive_base + p.supportive_severity_gain * severity + aft * p.aft_supportive_gain
+            if u < p_unclear:
+                row[C_NEGATIVE] += 1
+                row[C_UNCLEAR] += 1
+                dips += p.negative_intervention_dip
+                provoked += p.provocation_rate
+                n_events = emit(events, n_events, record, pid, tid, session, seg, EV_NEGATIVE, UNCLEAR, 0, 0, 0, 0,
+                                0)  # fmt: skip
+            elif u < p_unclear + p_expressive:
+                # Expressive work: taken up with insight, a provocation without it (S5).
+                row[C_EXPRESSIVE] += 1
+                if uniform(g, R_COLLABORATION) < insight:
+                    engaged = True
+                else:
+                    provoked += p.expressive_provocation
+            elif u < p_unclear + p_expressive + p_supportive:
+                row[C_SUPPORTIVE] += 1
+        if closing:
+            break
+
+        # (2) the patient may show a marker, coded by the observer
+        lam_w, lam_c = rupture_hazard(patient, alliance, strain, provoked, p)
+        kind = marker_type(g, lam_w, lam_c)
+        if kind == NONE:
+            # (4) no rupture: a collaborative process is likelier with a good alliance and insight
+            if not ep_active and (engaged or uniform(g, R_COLLABORATION) < collaboration):
+                row[C_COLLABORATIVE] += 1
+            continue
+        salience = marker_salience(kind, severity, normal(g, R_SALIENCE), p)
+        code = 1 + choice(g, R_MARKER_CODE, N_MARKERS_PER_TYPE)
+        if kind == CONFRONTATION:
+            code += N_MARKERS_PER_TYPE
+        observed = observer_salience(salience, normal(g, R_OBSERVER), p)
+        dip = rupture_dip(kind, salience, p)
+        dips += dip
+        marker_dips += dip
+        felt_max = max(felt_max, felt_intensity(kind, salience, severity, p))
+        if kind == WITHDRAWAL:
+            row[C_N_WITHDRAWAL] += 1
+            sal_w_sum += observed
+        else:
+            row[C_N_CONFRONTATION] += 1
+            sal_c_sum += observed
+        if observed >= p.observer_salient_threshold:
+            row[C_RUPTURE_OBSERVED] = 1
+        n_events = emit(events, n_events, record, pid, tid, session, seg, EV_MARKER, code, kind, salience, observed,
+                        ep_stage, 0)  # fmt: skip
+
+        # (3) the therapist's response; inside an episode the therapist is already attending
+        if not ep_active and uniform(g, R_NOTICE) >= notice_probability(noticing, salience):
+            row[C_MISSED] += 1
+            row[C_UNREPAIRED] += 1
+            unresolved_dip += dip
+            n_events = emit(events, n_events, record, pid, tid, session, seg, EV_MISSED, code, kind, salience,
+                            observed, ep_stage, 0)  # fmt: skip
+            continue
+        row[C_NOTICED] += 1
+        if salience >= p.therapist_report_threshold:
+            therapist_saw = True
+        if uniform(g, R_REACTION) < negative_response_probability(reactivity, severity, kind, p):
+            row[C_NEGATIVE] += 1
+            row[C_HOSTILE] += 1
+            dips += p.negative_intervention_dip
+            provoked_next += p.provocation_rate
+            n_events = emit(events, n_events, record, pid, tid, session, seg, EV_NEGATIVE, HOSTILE, kind, salience,
+                            observed, ep_stage, 0)  # fmt: skip
+            if not ep_active:
+                row[C_UNREPAIRED] += 1
+                unresolved_dip += dip
+                continue
+        if ep_active:
+            # The rupture flares up again: the episode takes on the dip and may fall back a stage.
+            ep_dip += dip
+            if ep_stage > 1 and uniform(g, R_FLARE_UP) < p.flareup_regress:
+                ep_stage -= 1
+                n_events = emit(events, n_events, record, pid, tid, session, seg, EV_STAGE, 0, ep_type, 0, 0,
+                                ep_stage, -1)  # fmt: skip
+            continue
+        # A noticed marker met without hostility opens a resolution episode at stage 1.
+        ep_active = True
+        ep_type = kind
+        ep_stage = 1
+        ep_deepest = 1
+        ep_dip = dip
+        ep_stall = 0
+        row[C_EPISODES] += 1
+        n_events = emit(events, n_events, record, pid, tid, session, seg, EV_STAGE, 0, ep_type, 0, 0, 1, 1)
+
+    n_markers = row[C_N_WITHDRAWAL] + row[C_N_CONFRONTATION]
+    if row[C_N_WITHDRAWAL] > 0:
+        row[C_SAL_WITHDRAWAL] = sal_w_sum / row[C_N_WITHDRAWAL]
+    if row[C_N_CONFRONTATION] > 0:
+        row[C_SAL_CONFRONTATION] = sal_c_sum / row[C_N_CONFRONTATION]
+    row[C_RESOLVED] = n_markers > 0 and row[C_RESOLVED_EPISODES] > 0 and unresolved_dip == 0.0
+    # Rupture work is therapist behaviour too: metacommunication is expressive, the
+    # immediate and validating strategies are supportive (SASB codes of T5).
+    row[C_EXPRESSIVE] += row[C_EXPLORATORY]
+    row[C_SUPPORTIVE] += row[C_IMMEDIATE] + row[C_OTHER_STRATEGY]
+    row[C_POSITIVE] = row[C_SUPPORTIVE] + row[C_EXPRESSIVE]
+
+    # Consequences, in order: alliance, strain, relational pattern, symptoms.
+    alliance = alliance_update(alliance, severity, dips, repairs, int(row[C_COLLABORATIVE]), p)
+    strain = p.strain_decay * strain + unresolved_dip
+    pattern = relational_pattern_update(patient[PATTERN], corrective, p)
+    g = segment_key(skey, END_OF_SESSION)
+    symptom = symptom_update(patient[SYMPTOM], alliance, corrective, strain, normal(g, R_SYMPTOM_CHANGE), p)
+
+    # Measures: patient and therapist post-session questionnaires, WAI-SR, symptom scale.
+    intensity = int(clip(round(felt_max + p.patient_intensity_sd * normal(g, R_PATIENT_INTENSITY)), 1.0, 5.0))
+    row[C_PATIENT_INTENSITY] = intensity
+    if intensity >= p.patient_report_threshold:
+        row[C_PATIENT_REPORTED] = 1
+        share = repaired_dip / marker_dips if marker_dips > 0.0 else 0.0
+        row[C_PATIENT_RESOLUTION] = clip(round(1.0 + 4.0 * share + 0.5 * normal(g, R_PATIENT_RESOLUTION)), 1.0, 5.0)
+    row[C_THERAPIST_REPORTED] = therapist_saw
+    row[C_WAI_PATIENT] = wai_rating(alliance, p.wai_patient_bias, normal(g, R_WAI_PATIENT), p)
+    row[C_WAI_THERAPIST] = wai_rating(alliance, p.wai_therapist_bias, normal(g, R_WAI_THERAPIST), p)
+    row[C_SYMPTOM_TRUE] = symptom
+    row[C_SYMPTOM] = observe_symptom(symptom, normal(g, R_SYMPTOM_MEASURE), p)
+    row[C_ALLIANCE] = alliance
+    row[C_STRAIN] = strain
+    row[C_PATTERN] = pattern
+    row[C_CORRECTIVE] = corrective
+
+    # Dropout after the session.
+    unresolved = row[C_UNRESOLVED] + row[C_UNREPAIRED] > 0
+    dropped = uniform(g, R_DROPOUT) < dropout_probability(alliance, strain, unresolved, p)
+    row[C_DROPPED] = dropped
+
+    patient[ALLIANCE] = alliance
+    patient[STRAIN] = strain
+    patient[PATTERN] = pattern
+    patient[SYMPTOM] = symptom
+    patient[SESSIONS_ATTENDED] += 1
+    patient[DROPPED] = dropped
+    return n_events

@@ -1,0 +1,277 @@
+"""Tidy output tables and their data dictionary.
+
+``build_tables`` turns the arrays of either path (cohort engine or Mesa agent
+view) into the four tables users see: ``sessions``, ``patients``, ``events``
+and ``therapists``. Both paths go through this one function, so equal arrays
+give equal tables. ``DATA_DICTIONARY`` defines every column.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from simulation import taxonomy as tx
+from simulation.engine import RawCohort
+from simulation.layout import (
+    ALLIANCE,
+    ALLIANCE_INTAKE,
+    CONFRONTATION_TENDENCY,
+    DIAGNOSIS,
+    DROPPED,
+    EVENT_COLUMNS,
+    INSIGHT,
+    PATTERN,
+    SESSION_COLUMNS,
+    SESSIONS_ATTENDED,
+    SEVERITY,
+    SYMPTOM,
+    SYMPTOM_PRE,
+    SYMPTOM_TRUE_PRE,
+    THERAPIST_SLOTS,
+    WITHDRAWAL_TENDENCY,
+)
+from simulation.parameters import Parameters
+
+#: Reliable change index below which a patient has reliably improved (Jacobson & Truax 1991).
+RCI_CRITICAL = -1.96
+#: Sessions whose alliance is averaged as "early alliance" (T10).
+EARLY_SESSIONS = 3
+
+SESSION_FLOAT = {
+    "salience_withdrawal", "salience_confrontation", "alliance_start", "alliance", "strain", "pattern",
+    "corrective", "symptom_true", "symptom",
+}  # fmt: skip
+SESSION_BOOL = {
+    "aft_active", "rupture_observed", "resolved", "patient_rupture_reported", "therapist_rupture_reported",
+    "dropped_out",
+}  # fmt: skip
+
+DATA_DICTIONARY: dict[str, dict[str, str]] = {
+    "sessions": {
+        "patient_id": "Patient id (stable key of the patient's random numbers).",
+        "therapist_id": "Therapist id (patient_id // caseload).",
+        "session": "Session number of the course, 1-based.",
+        "aft_active": "Therapist worked with alliance-focused training in this session (T9).",
+        "n_withdrawal": "Observer-coded 3RS withdrawal markers in the session.",
+        "n_confrontation": "Observer-coded 3RS confrontation markers in the session.",
+        "salience_withdrawal": "Mean observer-rated salience (1-5) of withdrawal markers; 0 if none.",
+        "salience_confrontation": "Mean observer-rated salience (1-5) of confrontation markers; 0 if none.",
+        "rupture_observed": "Observer: some marker rated at or above observer_salient_threshold (T1).",
+        "n_noticed": "Markers the therapist noticed.",
+        "n_missed": "Markers the therapist did not notice (left unaddressed).",
+        "n_episodes": "Resolution episodes opened in the session.",
+        "resolution_stage": "Resolution complexity: deepest Safran & Muran stage (1-5) any episode reached; 0 if none.",
+        "n_resolved": "Episodes that ended resolved (final stage >= resolved_stage).",
+        "n_partly_resolved": "Episodes that ended partly resolved (final stage 2 below resolved_stage).",
+        "n_unresolved": "Episodes that ended unresolved (final stage 1).",
+        "n_unrepaired": "Markers never taken into an episode (missed, or met with a hostile response).",
+        "resolved": "Session had markers and every one of them was resolved.",
+        "n_immediate": "Immediate 3RS strategies used (clarify, change task, give rationale).",
+        "n_exploratory": "Exploratory 3RS strategies used (metacommunication).",
+        "n_other_strategy": "Other 3RS strategies used (validate defensive posture, redirect).",
+        "therapist_negative": "CIS-R therapist negative interventions (hostile + unclear).",
+        "therapist_hostile": "Hostile, blaming or defensive responses to a marker (SASB hostile; T5).",
+        "therapist_unclear": "Unclear or premature interventions (SASB unclear; T5).",
+        "therapist_positive": "CIS-R therapist positive interventions (therapist_supportive + therapist_expressive).",
+        "therapist_supportive": "Supportive, affirming interventions, including immediate and validating strategies (T5, T9).",
+        "therapist_expressive": "Expressive interventions (interpretation, here-and-now), including exploratory strategies (T5).",
+        "collaborative": "CIS-R patient collaborative processes (segments).",
+        "patient_rupture_reported": "Patient post-session questionnaire: a rupture happened.",
+        "patient_rupture_intensity": "Patient PSQ: intensity of the session's strongest rupture, 1 (none) to 5.",
+        "patient_resolution": "Patient PSQ: how far the rupture was resolved, 1-5; 0 if no rupture was reported.",
+        "therapist_rupture_reported": "Therapist post-session questionnaire: a rupture happened.",
+        "alliance_start": "Latent alliance (0-1) at the start of the session.",
+        "alliance": "Latent alliance (0-1) after the session.",
+        "wai_patient": "Patient WAI-SR total, 12-60.",
+        "wai_therapist": "Therapist WAI-SR total, 12-60.",
+        "strain": "Unresolved strain carried to the next session (alliance units).",
+        "pattern": "Relational rigidity (1 at intake; corrective experiences lower it).",
+        "corrective": "Corrective experience this session: sum over resolved episodes of their depth (0-1).",
+        "symptom_true": "Latent symptom severity after the session (0-4).",
+        "symptom": "Symptom scale reading after the session (true score plus measurement error, 0-4).",
+        "dropped_out": "Patient left therapy after this session.",
+    },
+    "patients": {
+        "patient_id": "Patient id.",
+        "therapist_id": "Therapist id.",
+        "diagnosis": "Diagnosis group: no_pd, bpd or other_pd.",
+        "pd_severity": "PD severity at intake (0-1).",
+        "withdrawal_tendency": "Individual proneness to withdrawal markers (relative rate).",
+        "confrontation_tendency": "Individual proneness to confrontation markers (relative rate).",
+        "insight": "Insight / mentalizing (0-1).",
+        "alliance_intake": "Latent alliance at intake (0-1).",
+        "alliance_early": f"Mean latent alliance after sessions 1-{EARLY_SESSIONS} (T10).",
+        "alliance_final": "Latent alliance after the last attended session.",
+        "symptom_true_pre": "Latent symptom severity at intake (0-4).",
+        "symptom_pre": "Symptom scale reading at intake (0-4).",
+        "symptom_post": "Symptom scale reading after the last attended session (0-4).",
+        "symptom_change": "symptom_post - symptom_pre (negative = improvement).",
+        "rci": "Jacobson-Truax reliable change index of the symptom change.",
+        "reliable_change": f"Reliable improvement: rci < {RCI_CRITICAL}.",
+        "recovered": "Reliable improvement and symptom_post below recovery_cutoff.",
+        "sessions_attended": "Sessions attended.",
+        "dropped_out": "Left therapy before the planned end.",
+        "n_markers": "Observer-coded markers over the course.",
+        "n_sessions_rupture_observed": "Sessions with an observer-coded salient rupture.",
+        "n_episodes": "Resolution episodes over the course.",
+        "n_resolved": "Episodes that ended resolved.",
+        "mean_resolution_stage": "Resolution complexity: mean deepest stage over sessions with an episode; 0 if none.",
+        "max_resolution_stage": "Deepest stage reached in any session (0-5).",
+        "complexity_group": "Course-level complexity: none, shallow (1-2), surface (3), deep (4-5) by max stage.",
+        "pattern_final": "Relational rigidity after the course.",
+    },
+    "events": {
+        "patient_id": "Patient id.",
+        "therapist_id": "Therapist id.",
+        "session": "Session number.",
+        "segment": "Segment of the session (0-based, about five minutes each).",
+        "kind": "marker, missed (therapist did not notice), strategy, negative, stage (step), episode_end.",
+        "code": "3RS code: W1-W7 / C1-C7 markers, S1-S10 strategies, N1-N2 negative interventions; '' otherwise.",
+        "label": "Label of the code, or of the stage for stage events, or the episode outcome.",
+        "rupture_type": "withdrawal, confrontation, or none.",
+        "salience": "Latent salience of a marker (1-5); 0 for other events.",
+        "observed_salience": "Observer-rated salience of a marker (1-5); 0 for other events.",
+        "stage": "Resolution stage (0-5): current stage; for episode_end the deepest stage reached.",
+        "detail": "stage: +1 deeper / -1 regress; strategy: family (1 immediate, 2 exploratory, 3 other); "
+        "episode_end: final stage.",
+    },
+    "therapists": {
+        "therapist_id": "Therapist id.",
+        "skill": "General skill (0-1).",
+        "noticing": "Chance to notice a marker per salience point.",
+        "reactivity": "Chance of a hostile response to a confrontation marker of a no-PD patient.",
+        "exploratory_repertoire": "Can use exploratory (metacommunication) strategies.",
+        "exploratory_preference": "Chance to choose an exploratory strategy.",
+        "aft_start_session": "Session from which the therapist works with AFT (0 = never).",
+        "n_patients": "Patients in this run's caseload.",
+    },
+}
+
+
+def sessions_table(raw_sessions: np.ndarray) -> pd.DataFrame:
+    """Label the session rows, sorted by patient and session."""
+    df = pd.DataFrame(raw_sessions, columns=list(SESSION_COLUMNS))
+    for col in SESSION_COLUMNS:
+        if col in SESSION_BOOL:
+            df[col] = df[col].astype(bool)
+        elif col not in SESSION_FLOAT:
+            df[col] = df[col].astype(np.int64)
+    return df.sort_values(["patient_id", "session"], kind="stable").reset_index(drop=True)
+
+
+def _event_code(kind: int, code: int) -> str:
+    if kind in (tx.EV_MARKER, tx.EV_MISSED):
+        return tx.marker_code(code)
+    if kind == tx.EV_STRATEGY:
+        return f"S{code}"
+    if kind == tx.EV_NEGATIVE:
+        return f"N{code}"
+    return ""
+
+
+def _event_label(kind: int, code: int, rtype: int, stage: int) -> str:
+    if kind in (tx.EV_MARKER, tx.EV_MISSED):
+        return tx.marker_label(code)
+    if kind == tx.EV_STRATEGY:
+        return tx.STRATEGIES[code - 1]
+    if kind == tx.EV_NEGATIVE:
+        return tx.NEGATIVE_INTERVENTIONS[code - 1]
+    if kind == tx.EV_STAGE:
+        return tx.stage_label(rtype, stage)
+    return tx.OUTCOMES[code]
+
+
+def events_table(raw_events: np.ndarray) -> pd.DataFrame:
+    """Label the event rows, in the order they happened within each patient's course."""
+    ints = raw_events.astype(np.int64)
+    df = pd.DataFrame(ints, columns=list(EVENT_COLUMNS))
+    kinds, codes, types, stages = (df[c].to_numpy() for c in ("kind", "code", "rupture_type", "stage"))
+    df["kind"] = pd.Categorical.from_codes(kinds - 1 if len(df) else kinds, tx.EVENT_KINDS[1:])
+    df["label"] = [_event_label(k, c, t, s) for k, c, t, s in zip(kinds, codes, types, stages, strict=True)]
+    df["code"] = [_event_code(k, c) for k, c in zip(kinds, codes, strict=True)]
+    df["rupture_type"] = pd.Categorical.from_codes(types, tx.RUPTURE_TYPES)
+    df = df[list(DATA_DICTIONARY["events"])]
+    return df.sort_values(["patient_id", "session"], kind="stable").reset_index(drop=True)
+
+
+def patients_table(raw: RawCohort, sessions: pd.DataFrame, params: Parameters) -> pd.DataFrame:
+    """One row per course: intake attributes, outcome, recovery and resolution complexity."""
+    intake, final = raw.intake, raw.final
+    df = pd.DataFrame(
+        {
+            "patient_id": raw.patient_ids,
+            "therapist_id": raw.therapist_ids,
+            "diagnosis": pd.Categorical.from_codes(intake[:, DIAGNOSIS].astype(int), tx.DIAGNOSES),
+            "pd_severity": intake[:, SEVERITY],
+            "withdrawal_tendency": intake[:, WITHDRAWAL_TENDENCY],
+            "confrontation_tendency": intake[:, CONFRONTATION_TENDENCY],
+            "insight": intake[:, INSIGHT],
+            "alliance_intake": intake[:, ALLIANCE_INTAKE],
+            "alliance_final": final[:, ALLIANCE],
+            "symptom_true_pre": intake[:, SYMPTOM_TRUE_PRE],
+            "symptom_pre": intake[:, SYMPTOM_PRE],
+            "sessions_attended": final[:, SESSIONS_ATTENDED].astype(np.int64),
+            "dropped_out": final[:, DROPPED] > 0,
+            "pattern_final": final[:, PATTERN],
+            "symptom_true_post": final[:, SYMPTOM],
+        }
+    )
+    grouped = sessions.groupby("patient_id", sort=False)
+    last = grouped.tail(1).set_index("patient_id")
+    with_episode = sessions[sessions["resolution_stage"] > 0].groupby("patient_id")["resolution_stage"]
+    agg = pd.DataFrame(
+        {
+            "symptom_post": last["symptom"],
+            "alliance_early": sessions[sessions["session"] <= EARLY_SESSIONS].groupby("patient_id")["alliance"].mean(),
+            "n_markers": grouped["n_withdrawal"].sum() + grouped["n_confrontation"].sum(),
+            "n_sessions_rupture_observed": grouped["rupture_observed"].sum(),
+            "n_episodes": grouped["n_episodes"].sum(),
+            "n_resolved": grouped["n_resolved"].sum(),
+            "mean_resolution_stage": with_episode.mean(),
+            "max_resolution_stage": grouped["resolution_stage"].max(),
+        }
+    )
+    df = df.join(agg, on="patient_id")
+    df["mean_resolution_stage"] = df["mean_resolution_stage"].fillna(0.0)
+    df["symptom_post"] = df["symptom_post"].fillna(df["symptom_pre"])
+    df["symptom_change"] = df["symptom_post"] - df["symptom_pre"]
+    sem = params["symptom_scale_sd"] * math.sqrt(1.0 - params["symptom_reliability"])
+    df["rci"] = df["symptom_change"] / (math.sqrt(2.0) * sem)
+    df["reliable_change"] = df["rci"] < RCI_CRITICAL
+    df["recovered"] = df["reliable_change"] & (df["symptom_post"] < params["recovery_cutoff"])
+    df["complexity_group"] = pd.Categorical.from_codes(
+        np.select([df["max_resolution_stage"] >= 4, df["max_resolution_stage"] == 3, df["max_resolution_stage"] >= 1],
+                  [3, 2, 1], 0),
+        COMPLEXITY_GROUPS,
+        ordered=True,
+    )  # fmt: skip
+    df = df.drop(columns="symptom_true_post")
+    return df[list(DATA_DICTIONARY["patients"])].sort_values("patient_id", kind="stable").reset_index(drop=True)
+
+
+COMPLEXITY_GROUPS = ("none", "shallow (1-2)", "surface (3)", "deep (4-5)")
+
+
+def therapists_table(raw: RawCohort) -> pd.DataFrame:
+    """One row per therapist in the run."""
+    df = pd.DataFrame(raw.therapists, columns=list(THERAPIST_SLOTS))
+    df.insert(0, "therapist_id", raw.therapist_index.astype(np.int64))
+    df["exploratory_repertoire"] = df["exploratory_repertoire"] > 0
+    df["aft_start_session"] = df["aft_start_session"].astype(np.int64)
+    counts = pd.Series(raw.therapist_ids).value_counts()
+    df["n_patients"] = df["therapist_id"].map(counts).astype(np.int64)
+    return df
+
+
+def build_tables(raw: RawCohort, params: Parameters) -> dict[str, pd.DataFrame]:
+    """The four output tables of a run."""
+    sessions = sessions_table(raw.sessions)
+    return {
+        "sessions": sessions,
+        "patients": patients_table(raw, sessions, params),
+        "events": events_table(raw.events),
+        "therapists": therapists_table(raw),
+    }
