@@ -86,8 +86,20 @@ def _intake_patients(seed, patient_ids, shares, profiles, p):
 
 
 @njit(cache=True)
-def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapist_rows, p, n_sessions, sessions,
-                events, record, course_event_bound):  # fmt: skip
+def run_courses(
+    seed,
+    patient_ids,
+    therapist_ids,
+    patients,
+    therapists,
+    therapist_rows,
+    p,
+    n_sessions,
+    sessions,
+    events,
+    record,
+    course_event_bound,
+):
     """Run the courses of a block of patients; ``patients`` is updated in place.
 
     Stops early, before a patient whose events might not fit in ``events``.
@@ -102,8 +114,19 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
             return i, n_rows, n_events
         therapist = therapists[therapist_rows[i]]
         for session in range(1, n_sessions + 1):
-            n_events = run_session(seed, patient_ids[i], therapist_ids[i], session, patients[i], therapist, p,
-                                   sessions[n_rows], events, n_events, record)  # fmt: skip
+            n_events = run_session(
+                seed,
+                patient_ids[i],
+                therapist_ids[i],
+                session,
+                patients[i],
+                therapist,
+                p,
+                sessions[n_rows],
+                events,
+                n_events,
+                record,
+            )
             n_rows += 1
             if patients[i, DROPPED] > 0:
                 break
@@ -155,9 +178,20 @@ def simulate_cohort(
         n = len(patient_ids[block])
         sessions = np.zeros((n * n_sessions, len(SESSION_COLUMNS)))
         events = np.zeros((event_capacity, len(EVENT_COLUMNS)))
-        done, n_rows, n_events = run_courses(seed, patient_ids[block], therapist_ids[block], final[block],
-                                             therapist_table, therapist_rows[block], p, n_sessions, sessions, events,
-                                             record_events, course_bound)  # fmt: skip
+        done, n_rows, n_events = run_courses(
+            seed,
+            patient_ids[block],
+            therapist_ids[block],
+            final[block],
+            therapist_table,
+            therapist_rows[block],
+            p,
+            n_sessions,
+            sessions,
+            events,
+            record_events,
+            course_bound,
+        )
         session_blocks.append(sessions[:n_rows].copy())
         event_blocks.append(events[:n_events].copy())
         start += done

@@ -68,12 +68,42 @@ def uniform(gkey: np.uint64, stream: int) -> float:
     return np.float64(h >> _S11) * _TO_UNIT
 
 
+# Acklam's rational approximation of the standard normal quantile (relative error < 1.2e-9).
+_A = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02,
+      -3.066479806614716e01, 2.506628277459239e00)  # fmt: skip
+_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01,
+      -1.328068155288572e01)  # fmt: skip
+_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00,
+      4.374664141464968e00, 2.938163982698783e00)  # fmt: skip
+_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
+_P_LOW = 0.02425
+
+
+@njit(cache=True)
+def _normal_tail(u: float) -> float:
+    q = math.sqrt(-2.0 * math.log(u))
+    num = ((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5]
+    return num / ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0)
+
+
+@njit(cache=True)
+def normal_quantile(u: float) -> float:
+    """Standard normal quantile of u in (0, 1) (Acklam's algorithm): one draw per normal."""
+    if u < _P_LOW:
+        return _normal_tail(u)
+    if u > 1.0 - _P_LOW:
+        return -_normal_tail(1.0 - u)
+    q = u - 0.5
+    r = q * q
+    num = (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q
+    return num / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0)
+
+
 @njit(cache=True)
 def normal(gkey: np.uint64, stream: int) -> float:
-    """Standard normal draw (Box-Muller on two sub-streams of one stream)."""
-    u1 = uniform(gkey, 2 * stream + 1000)
-    u2 = uniform(gkey, 2 * stream + 1001)
-    return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
+    """Standard normal draw for one named decision (inverse CDF of one keyed uniform)."""
+    h = mix(gkey ^ (np.uint64(stream) * _MUL2))
+    return normal_quantile((np.float64(h >> _S11) + 0.5) * _TO_UNIT)
 
 
 @njit(cache=True)

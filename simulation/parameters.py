@@ -56,8 +56,17 @@ class Param:
     integer: bool = False
 
 
-def _p(group: str, name: str, default: float, low: float, high: float, scale: str, meaning: str, source: str,
-       integer: bool = False) -> Param:  # fmt: skip
+def _p(
+    group: str,
+    name: str,
+    default: float,
+    low: float,
+    high: float,
+    scale: str,
+    meaning: str,
+    source: str,
+    integer: bool = False,
+) -> Param:
     return Param(name, default, low, high, scale, meaning, source, group, integer)
 
 
@@ -65,8 +74,22 @@ _PROFILE_FIELDS = (
     # field, scale, meaning, source, defaults (no_pd, bpd, other_pd), range
     ("severity_mean", "0-1", "mean PD severity at intake", "S1, S7", (0.10, 0.65, 0.45), (0.0, 1.0)),
     ("withdrawal_style", "relative rate", "proneness to withdrawal markers", "T2, S7", (0.8, 1.0, 1.0), (0.0, 5.0)),
-    ("confrontation_style", "relative rate", "proneness to confrontation markers", "T2, S7", (0.3, 0.55, 0.25), (0.0, 5.0)),
-    ("symptom_mean", "0-4 (BSL-23-like mean)", "mean symptom severity at intake", "S6, assumption", (2.0, 2.3, 2.0), (0.0, 4.0)),
+    (
+        "confrontation_style",
+        "relative rate",
+        "proneness to confrontation markers",
+        "T2, S7",
+        (0.3, 0.55, 0.25),
+        (0.0, 5.0),
+    ),
+    (
+        "symptom_mean",
+        "0-4 (BSL-23-like mean)",
+        "mean symptom severity at intake",
+        "S6, assumption",
+        (2.0, 2.3, 2.0),
+        (0.0, 4.0),
+    ),
     ("insight_mean", "0-1", "mean insight / mentalizing at intake", "T4, S5", (0.70, 0.35, 0.50), (0.0, 1.0)),
 )
 PROFILE_FIELDS = tuple(f[0] for f in _PROFILE_FIELDS)
@@ -80,18 +103,22 @@ def _profile_params() -> list[Param]:
     return out
 
 
+# fmt: off
 PARAMETERS: tuple[Param, ...] = (
     # --- population mix and individual variation -------------------------------------------
-    _p("population", "share_no_pd", 1 / 3, 0, 1, "proportion", "share of patients without PD", "assumption (study design)"),
+    _p("population", "share_no_pd", 1 / 3, 0, 1, "proportion",
+       "share of patients without PD", "assumption (study design)"),
     _p("population", "share_bpd", 1 / 3, 0, 1, "proportion", "share of patients with BPD", "assumption (study design)"),
-    _p("population", "share_other_pd", 1 / 3, 0, 1, "proportion", "share of patients with another PD", "assumption (study design)"),
+    _p("population", "share_other_pd", 1 / 3, 0, 1, "proportion",
+       "share of patients with another PD", "assumption (study design)"),
     *_profile_params(),
     _p("population", "severity_sd", 0.12, 0, 0.5, "0-1", "between-patient SD of PD severity", "assumption"),
     _p("population", "tendency_sd", 0.3, 0, 2, "log scale", "between-patient SD of rupture proneness", "assumption"),
     _p("population", "symptom_sd", 0.5, 0, 2, "0-4 scale", "between-patient SD of intake symptoms", "assumption"),
     _p("population", "insight_sd", 0.15, 0, 0.5, "0-1", "between-patient SD of insight", "assumption"),
     # --- therapists ---------------------------------------------------------------------------
-    _p("therapist", "caseload", 6, 1, 100, "patients", "patients per therapist", "assumption (study design)", integer=True),
+    _p("therapist", "caseload", 6, 1, 100, "patients",
+       "patients per therapist", "assumption (study design)", integer=True),
     _p("therapist", "skill_mean", 0.6, 0, 1, "0-1", "mean general therapist skill", "assumption"),
     _p("therapist", "skill_sd", 0.1, 0, 0.5, "0-1", "between-therapist SD of skill", "assumption"),
     _p("therapist", "noticing", 0.35, 0, 1, "probability per salience point",
@@ -112,19 +139,20 @@ PARAMETERS: tuple[Param, ...] = (
        "session from which the therapist works with alliance-focused training (0 = never)", "T8, T9", integer=True),
     _p("therapist", "aft_noticing_gain", 0.15, 0, 1, "probability per salience point",
        "AFT: added noticing (attunement)", "T9"),
-    _p("therapist", "aft_reactivity_reduction", 0.5, 0, 1, "proportion", "AFT: reduction of reactivity (less blaming)",
-       "T9 (soft)"),
+    _p("therapist", "aft_reactivity_reduction", 0.5, 0, 1, "proportion",
+       "AFT: reduction of reactivity (less blaming)", "T9 (soft)"),
     _p("therapist", "aft_exploratory_gain", 0.2, 0, 1, "probability", "AFT: added exploratory preference", "T9"),
     _p("therapist", "aft_skill_gain", 0.1, 0, 1, "0-1", "AFT: added skill when working through a rupture", "T8, T9"),
     _p("therapist", "aft_supportive_gain", 0.1, 0, 1, "probability", "AFT: added affirmation per segment", "T9"),
     # --- session and ruptures -----------------------------------------------------------------
-    _p("rupture", "n_segments", 10, 1, 30, "segments", "5-minute coding segments per session (3RS)", "S3", integer=True),
+    _p("rupture", "n_segments", 10, 1, 30, "segments",
+       "5-minute coding segments per session (3RS)", "S3", integer=True),
     _p("rupture", "rupture_base_rate", 0.03, 0, 2, "markers per segment",
        "marker rate of a patient with style 1 and severity 0 at reference alliance", "T1, T14, assumption"),
     _p("rupture", "severity_rupture_gain", 2.5, 0, 10, "log-rate per unit severity",
        "how steeply PD severity raises rupture proneness", "S1, S7"),
-    _p("rupture", "alliance_reference", 0.6, 0, 1, "0-1", "alliance at which rupture and dropout hazards are neutral",
-       "assumption"),
+    _p("rupture", "alliance_reference", 0.6, 0, 1, "0-1",
+       "alliance at which rupture and dropout hazards are neutral", "assumption"),
     _p("rupture", "alliance_rupture_gain", 1.5, 0, 10, "log-rate per alliance unit",
        "how much a weak alliance raises rupture proneness", "assumption"),
     _p("rupture", "strain_rupture_gain", 1.0, 0, 10, "log-rate per strain unit",
@@ -133,20 +161,20 @@ PARAMETERS: tuple[Param, ...] = (
        "added marker rate in the segment after a negative intervention", "T4, T5"),
     _p("rupture", "expressive_provocation", 0.4, 0, 5, "markers per segment",
        "added marker rate after an expressive intervention, times (1 - insight)", "S5"),
-    _p("rupture", "withdrawal_salience_mean", 2.0, 1, 5, "3RS salience 1-5", "mean salience of withdrawal markers",
-       "T2"),
+    _p("rupture", "withdrawal_salience_mean", 2.0, 1, 5, "3RS salience 1-5",
+       "mean salience of withdrawal markers", "T2"),
     _p("rupture", "confrontation_salience_mean", 3.0, 1, 5, "3RS salience 1-5",
        "mean salience of confrontation markers", "T2"),
     _p("rupture", "severity_salience_gain", 1.0, 0, 4, "salience points per unit severity",
        "how much more salient markers of severe patients are", "T2, T14"),
     _p("rupture", "salience_sd", 0.8, 0, 3, "salience points", "SD of marker salience", "assumption"),
     # --- therapist work between ruptures ------------------------------------------------------
-    _p("intervention", "expressive_base", 0.25, 0, 1, "probability per segment", "chance of an expressive intervention",
-       "S5"),
+    _p("intervention", "expressive_base", 0.25, 0, 1, "probability per segment",
+       "chance of an expressive intervention", "S5"),
     _p("intervention", "expressive_severity_gain", 0.2, 0, 1, "probability per unit severity",
        "more expressive work with PD patients", "T5"),
-    _p("intervention", "supportive_base", 0.3, 0, 1, "probability per segment", "chance of a supportive intervention",
-       "T5"),
+    _p("intervention", "supportive_base", 0.3, 0, 1, "probability per segment",
+       "chance of a supportive intervention", "T5"),
     _p("intervention", "supportive_severity_gain", 0.2, 0, 1, "probability per unit severity",
        "more supportive work with PD patients", "T5"),
     _p("intervention", "unclear_base", 0.15, 0, 1, "probability per segment",
@@ -173,11 +201,11 @@ PARAMETERS: tuple[Param, ...] = (
     _p("resolution", "immediate_stage_cap", 3, 2, 5, "stage",
        "deepest stage reachable with immediate strategies", "S4", integer=True),
     # --- alliance -------------------------------------------------------------------------------
-    _p("alliance", "alliance_initial", 0.62, 0, 1, "0-1", "alliance at intake of a patient with severity 0",
-       "assumption"),
+    _p("alliance", "alliance_initial", 0.62, 0, 1, "0-1",
+       "alliance at intake of a patient with severity 0", "assumption"),
     _p("alliance", "alliance_initial_sd", 0.1, 0, 0.5, "0-1", "between-patient SD of intake alliance", "assumption"),
-    _p("alliance", "alliance_ceiling", 0.9, 0, 1, "0-1", "alliance a patient with severity 0 grows toward",
-       "assumption"),
+    _p("alliance", "alliance_ceiling", 0.9, 0, 1, "0-1",
+       "alliance a patient with severity 0 grows toward", "assumption"),
     _p("alliance", "alliance_severity_penalty", 0.2, 0, 1, "0-1 per unit severity",
        "lower intake alliance and ceiling with more severe PD", "S1"),
     _p("alliance", "alliance_growth", 0.1, 0, 1, "proportion per session",
@@ -186,16 +214,16 @@ PARAMETERS: tuple[Param, ...] = (
        "alliance gained by a collaborative process", "T4"),
     _p("alliance", "rupture_dip", 0.025, 0, 1, "alliance per marker",
        "alliance lost by a confrontation marker of salience 5", "T2"),
-    _p("alliance", "withdrawal_dip_ratio", 0.5, 0, 1, "ratio", "dip of withdrawal relative to confrontation markers",
-       "T2"),
+    _p("alliance", "withdrawal_dip_ratio", 0.5, 0, 1, "ratio",
+       "dip of withdrawal relative to confrontation markers", "T2"),
     _p("alliance", "negative_intervention_dip", 0.03, 0, 1, "alliance per intervention",
        "alliance lost by a hostile or unclear intervention", "T4, T5"),
-    _p("alliance", "partial_repair", 0.5, 0, 1, "proportion", "share of the dip repaired by a partly resolved rupture",
-       "assumption"),
+    _p("alliance", "partial_repair", 0.5, 0, 1, "proportion",
+       "share of the dip repaired by a partly resolved rupture", "assumption"),
     _p("alliance", "repair_overshoot", 0.5, 0, 3, "proportion of the dip",
        "alliance gained above the pre-rupture level by a resolution that reaches stage 5 (the 'V')", "T7, S4"),
-    _p("alliance", "strain_decay", 0.7, 0, 1, "proportion per session", "share of unresolved strain carried over",
-       "S7, assumption"),
+    _p("alliance", "strain_decay", 0.7, 0, 1, "proportion per session",
+       "share of unresolved strain carried over", "S7, assumption"),
     _p("alliance", "corrective_learning", 0.05, 0, 1, "proportion per experience",
        "drop in relational rigidity after a resolved rupture that reached stage 5", "S7, assumption"),
     _p("alliance", "pattern_floor", 0.3, 0, 1, "multiplier", "lowest relational rigidity reachable", "assumption"),
@@ -206,10 +234,10 @@ PARAMETERS: tuple[Param, ...] = (
        "symptom improvement per resolved rupture that reached stage 5", "T6, T7"),
     _p("outcome", "strain_symptom_effect", 0.05, 0, 1, "symptom points per strain unit",
        "symptom worsening from unresolved strain", "S7 (McLaughlin 2014)"),
-    _p("outcome", "symptom_noise_sd", 0.05, 0, 1, "symptom points per session", "session-to-session symptom noise",
-       "assumption"),
-    _p("outcome", "dropout_base_logit", -6.2, -15, 5, "logit per session", "dropout hazard at reference alliance",
-       "T11"),
+    _p("outcome", "symptom_noise_sd", 0.05, 0, 1, "symptom points per session",
+       "session-to-session symptom noise", "assumption"),
+    _p("outcome", "dropout_base_logit", -6.2, -15, 5, "logit per session",
+       "dropout hazard at reference alliance", "T11"),
     _p("outcome", "dropout_alliance_effect", 4.0, 0, 20, "logit per alliance unit",
        "how much a weak alliance raises dropout", "T11, T13"),
     _p("outcome", "dropout_strain_effect", 2.0, 0, 20, "logit per strain unit",
@@ -217,8 +245,8 @@ PARAMETERS: tuple[Param, ...] = (
     _p("outcome", "dropout_unresolved_effect", 0.7, 0, 10, "logit",
        "dropout after a session that ended with an unresolved rupture", "T13"),
     # --- measurement ----------------------------------------------------------------------------
-    _p("measurement", "observer_salience_sd", 0.4, 0, 2, "salience points", "observer rating error (3RS ICC .85-.98)",
-       "S3"),
+    _p("measurement", "observer_salience_sd", 0.4, 0, 2, "salience points",
+       "observer rating error (3RS ICC .85-.98)", "S3"),
     _p("measurement", "observer_salient_threshold", 3, 1, 5, "3RS salience 1-5",
        "observer salience from which a session counts as having a rupture", "T1", integer=True),
     _p("measurement", "patient_intensity_bias", -1.0, -4, 4, "intensity points",
@@ -227,23 +255,25 @@ PARAMETERS: tuple[Param, ...] = (
        "how much less patients register their own withdrawal", "T13, assumption"),
     _p("measurement", "patient_intensity_severity_gain", 1.5, 0, 4, "intensity points per unit severity",
        "heightened felt intensity with more severe PD", "T3"),
-    _p("measurement", "patient_intensity_sd", 0.7, 0, 3, "intensity points", "noise of the patient rating", "assumption"),
+    _p("measurement", "patient_intensity_sd", 0.7, 0, 3, "intensity points",
+       "noise of the patient rating", "assumption"),
     _p("measurement", "patient_report_threshold", 2, 1, 5, "PSQ intensity 1-5",
        "felt intensity from which a patient reports a rupture", "T13, assumption", integer=True),
     _p("measurement", "therapist_report_threshold", 2, 1, 5, "3RS salience 1-5",
        "salience of a noticed marker from which a therapist reports a rupture", "T13, assumption", integer=True),
-    _p("measurement", "wai_patient_bias", 0.05, -0.5, 0.5, "0-1 alliance", "patients' WAI-SR rating above the latent alliance",
-       "S6 (d = .46)"),
+    _p("measurement", "wai_patient_bias", 0.05, -0.5, 0.5, "0-1 alliance",
+       "patients' WAI-SR rating above the latent alliance", "S6 (d = .46)"),
     _p("measurement", "wai_therapist_bias", -0.03, -0.5, 0.5, "0-1 alliance",
        "therapists' WAI-SR rating relative to the latent alliance", "S6"),
     _p("measurement", "wai_noise_sd", 0.06, 0, 0.5, "0-1 alliance", "noise of a WAI-SR rating", "assumption"),
-    _p("measurement", "symptom_reliability", 0.9, 0.1, 0.99, "reliability", "reliability of the symptom scale",
-       "S6, assumption"),
-    _p("measurement", "symptom_scale_sd", 0.6, 0.01, 2, "0-4 scale", "SD of the symptom scale in the clinical norm group (RCI)",
-       "S6, assumption"),
-    _p("measurement", "recovery_cutoff", 1.2, 0, 4, "0-4 scale", "Jacobson-Truax clinical cut-off of the symptom scale",
-       "S6, assumption"),
+    _p("measurement", "symptom_reliability", 0.9, 0.1, 0.99, "reliability",
+       "reliability of the symptom scale", "S6, assumption"),
+    _p("measurement", "symptom_scale_sd", 0.6, 0.01, 2, "0-4 scale",
+       "SD of the symptom scale in the clinical norm group (RCI)", "S6, assumption"),
+    _p("measurement", "recovery_cutoff", 1.2, 0, 4, "0-4 scale",
+       "Jacobson-Truax clinical cut-off of the symptom scale", "S6, assumption"),
 )
+# fmt: on
 
 SPECS: dict[str, Param] = {p.name: p for p in PARAMETERS}
 ModelParams = namedtuple("ModelParams", [p.name for p in PARAMETERS])
@@ -253,14 +283,16 @@ SHARE_NAMES = tuple(f"share_{d}" for d in DIAGNOSES)
 
 def _check_value(spec: Param, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ParameterError(f"Parameter '{spec.name}' must be a number between {spec.low:g} and {spec.high:g} "
-                             f"(got {value!r}).")  # fmt: skip
+        raise ParameterError(
+            f"Parameter '{spec.name}' must be a number between {spec.low:g} and {spec.high:g} (got {value!r})."
+        )
     value = float(value)
     if not math.isfinite(value) or not spec.low <= value <= spec.high:
         raise ParameterError(f"Parameter '{spec.name}' must be between {spec.low:g} and {spec.high:g} (got {value:g}).")
     if spec.integer and value != round(value):
-        raise ParameterError(f"Parameter '{spec.name}' must be a whole number between {spec.low:g} and "
-                             f"{spec.high:g} (got {value:g}).")  # fmt: skip
+        raise ParameterError(
+            f"Parameter '{spec.name}' must be a whole number between {spec.low:g} and {spec.high:g} (got {value:g})."
+        )
     return value
 
 
@@ -335,7 +367,15 @@ class Parameters(Mapping[str, float]):
 def parameter_table() -> list[dict[str, Any]]:
     """All declarations as records (for docs, ``rupture-sim params`` and manifests)."""
     return [
-        {"name": p.name, "group": p.group, "default": p.default, "low": p.low, "high": p.high, "scale": p.scale,
-         "meaning": p.meaning, "source": p.source}  # fmt: skip
+        {
+            "name": p.name,
+            "group": p.group,
+            "default": p.default,
+            "low": p.low,
+            "high": p.high,
+            "scale": p.scale,
+            "meaning": p.meaning,
+            "source": p.source,
+        }
         for p in PARAMETERS
     ]

@@ -33,7 +33,13 @@ POPULATIONS: dict[str, Preset] = {
     "adult_bpd": Preset("Adults with BPD (outpatient trials, T11, T12).", {**_ONLY, "share_bpd": 1.0}),
     "adolescent_bpd": Preset(
         "Adolescents with BPD: less entrenched severity, more open confrontation, developing mentalizing (T1, T6).",
-        {**_ONLY, "share_bpd": 1.0, "bpd_severity_mean": 0.55, "bpd_confrontation_style": 0.65, "bpd_insight_mean": 0.3},
+        {
+            **_ONLY,
+            "share_bpd": 1.0,
+            "bpd_severity_mean": 0.55,
+            "bpd_confrontation_style": 0.65,
+            "bpd_insight_mean": 0.3,
+        },
     ),
     "cluster_c": Preset(
         "Cluster C PD: withdrawal-prone, rarely confronting at first (S7).",
@@ -53,8 +59,9 @@ THERAPISTS: dict[str, Preset] = {
         {"skill_mean": 0.4, "noticing": 0.25, "reactivity": 0.25, "exploratory_repertoire": 0},
     ),
     "immediate_only": Preset("Experienced, but immediate strategies only.", {"exploratory_repertoire": 0}),
-    "aft_trained": Preset("Experienced and trained in alliance-focused training from session 1 (T8, T9).",
-                          {"aft_start_session": 1}),  # fmt: skip
+    "aft_trained": Preset(
+        "Experienced and trained in alliance-focused training from session 1 (T8, T9).", {"aft_start_session": 1}
+    ),
 }
 
 

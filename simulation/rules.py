@@ -48,7 +48,6 @@ from simulation.layout import (
     C_NEGATIVE,
     C_NOTICED,
     C_OTHER_STRATEGY,
-    C_PARTLY,
     C_PATIENT,
     C_PATIENT_INTENSITY,
     C_PATIENT_REPORTED,
@@ -100,19 +99,25 @@ from simulation.taxonomy import (
     EV_NEGATIVE,
     EV_STAGE,
     EV_STRATEGY,
-    EXPLORATORY as FAMILY_EXPLORATORY,
     FIRST_EXPLORATORY,
     FIRST_OTHER,
     HOSTILE,
-    IMMEDIATE as FAMILY_IMMEDIATE,
     N_MARKERS_PER_TYPE,
     NONE,
-    OTHER as FAMILY_OTHER,
     PARTLY_RESOLVED,
     RESOLVED,
     UNCLEAR,
     UNRESOLVED,
     WITHDRAWAL,
+)
+from simulation.taxonomy import (
+    EXPLORATORY as FAMILY_EXPLORATORY,
+)
+from simulation.taxonomy import (
+    IMMEDIATE as FAMILY_IMMEDIATE,
+)
+from simulation.taxonomy import (
+    OTHER as FAMILY_OTHER,
 )
 
 # Profile columns (see parameters.PROFILE_FIELDS).
@@ -120,12 +125,35 @@ PROF_SEVERITY, PROF_WITHDRAWAL, PROF_CONFRONTATION, PROF_SYMPTOM, PROF_INSIGHT =
 
 # Random streams: one per decision, so adding a decision never shifts another.
 (
-    R_DIAGNOSIS, R_SEVERITY, R_WITHDRAWAL, R_CONFRONTATION, R_INSIGHT, R_SYMPTOM_INTAKE, R_ALLIANCE_INTAKE,
-    R_SYMPTOM_MEASURE, R_SKILL, R_MARKER, R_MARKER_TYPE, R_MARKER_CODE, R_SALIENCE, R_OBSERVER, R_NOTICE,
-    R_REACTION, R_STRATEGY_FAMILY, R_STRATEGY_CODE, R_STAGE_STEP, R_INTERVENTION, R_COLLABORATION,
-    R_SYMPTOM_CHANGE, R_PATIENT_INTENSITY, R_PATIENT_RESOLUTION, R_WAI_PATIENT, R_WAI_THERAPIST, R_DROPOUT,
+    R_DIAGNOSIS,
+    R_SEVERITY,
+    R_WITHDRAWAL,
+    R_CONFRONTATION,
+    R_INSIGHT,
+    R_SYMPTOM_INTAKE,
+    R_ALLIANCE_INTAKE,
+    R_SYMPTOM_MEASURE,
+    R_SKILL,
+    R_MARKER,
+    R_MARKER_TYPE,
+    R_MARKER_CODE,
+    R_SALIENCE,
+    R_OBSERVER,
+    R_NOTICE,
+    R_REACTION,
+    R_STRATEGY_FAMILY,
+    R_STRATEGY_CODE,
+    R_STAGE_STEP,
+    R_INTERVENTION,
+    R_COLLABORATION,
+    R_SYMPTOM_CHANGE,
+    R_PATIENT_INTENSITY,
+    R_PATIENT_RESOLUTION,
+    R_WAI_PATIENT,
+    R_WAI_THERAPIST,
+    R_DROPOUT,
     R_FLARE_UP,
-) = range(28)  # fmt: skip
+) = range(28)
 
 #: Deepest stage reachable with 'other' strategies (validating, redirecting): they
 #: de-escalate (the therapist disembeds) but explore nothing (S4).
@@ -212,10 +240,14 @@ def rupture_hazard(patient: np.ndarray, alliance: float, strain: float, provoked
     Proneness grows with PD severity, a weak alliance, unresolved strain and a
     rigid relational pattern; a provocation in the previous segment adds to it.
     """
-    base = p.rupture_base_rate * patient[PATTERN] * math.exp(
-        p.severity_rupture_gain * patient[SEVERITY]
-        + p.alliance_rupture_gain * (p.alliance_reference - alliance)
-        + p.strain_rupture_gain * strain
+    base = (
+        p.rupture_base_rate
+        * patient[PATTERN]
+        * math.exp(
+            p.severity_rupture_gain * patient[SEVERITY]
+            + p.alliance_rupture_gain * (p.alliance_reference - alliance)
+            + p.strain_rupture_gain * strain
+        )
     )
     w = patient[WITHDRAWAL_TENDENCY]
     c = patient[CONFRONTATION_TENDENCY]
@@ -300,13 +332,29 @@ def stage_cap(family: int, p) -> int:
     return int(p.immediate_stage_cap)
 
 
+@njit(cache=True)
+def therapist_work_mix(skill: float, severity: float, aft: bool, p) -> tuple[float, float, float]:
+    """Chances of an unclear, an expressive and a supportive intervention in a segment without rupture work.
+
+    With PD patients therapists are less clear but also more expressive and
+    supportive (T5); skill makes unclear interventions rarer, AFT adds affirmation (T9).
+    """
+    unclear = p.unclear_base * (1.0 - skill) * (1.0 + p.unclear_severity_gain * severity)
+    expressive = p.expressive_base + p.expressive_severity_gain * severity
+    supportive = p.supportive_base + p.supportive_severity_gain * severity + aft * p.aft_supportive_gain
+    return unclear, expressive, supportive
+
+
 # ----------------------------------------------------------------------------------------------
 # Resolution
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)
 def stage_advance_probability(stage: int, skill: float, severity: float, insight: float, p) -> float:
-    """Chance to move one stage deeper: skill helps, severity weakens repair (S7),
-    and the deep exploratory stages (4-5) need insight (S5)."""
+    """Chance to move one stage deeper.
+
+    Skill helps, severity weakens repair (S7), and the deep exploratory stages
+    (4-5) need insight (S5).
+    """
     prob = p.stage_advance_base * (0.5 + 0.5 * skill) * (1.0 - p.severity_repair_penalty * severity)
     if stage + 1 >= 4:
         prob *= 1.0 - p.insight_depth_weight * (1.0 - insight)
@@ -314,8 +362,7 @@ def stage_advance_probability(stage: int, skill: float, severity: float, insight
 
 
 @njit(cache=True)
-def resolution_stage_step(g: np.uint64, stage: int, cap: int, skill: float, severity: float, insight: float,
-                          p) -> int:  # fmt: skip
+def resolution_stage_step(g: np.uint64, stage: int, cap: int, skill: float, severity: float, insight: float, p) -> int:
     """+1 (deeper), -1 (regress) or 0 (stall) for one segment of a resolution episode."""
     advance = stage_advance_probability(stage, skill, severity, insight, p) if stage < cap else 0.0
     regress = p.regress_base * severity * (1.0 - skill) if stage > 1 else 0.0
@@ -421,15 +468,27 @@ def wai_rating(alliance: float, bias: float, z: float, p) -> int:
 # One session
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)
-def emit(events: np.ndarray, n: int, record: bool, pid: int, tid: int, session: int, segment: int, kind: int,
-         code: int, rtype: int, salience: int, observed: int, stage: int, detail: int) -> int:  # fmt: skip
+def emit(
+    events: np.ndarray,
+    n: int,
+    record: bool,
+    who: tuple,
+    segment: int,
+    kind: int,
+    code: int,
+    rtype: int,
+    salience: int,
+    observed: int,
+    stage: int,
+    detail: int,
+) -> int:
     """Append one event row (if recording) and return the new event count."""
     if not record:
         return n
     row = events[n]
-    row[0] = pid
-    row[1] = tid
-    row[2] = session
+    row[0] = who[0]
+    row[1] = who[1]
+    row[2] = who[2]
     row[3] = segment
     row[4] = kind
     row[5] = code
@@ -449,8 +508,19 @@ def therapist_in_aft(therapist: np.ndarray, session: int) -> bool:
 
 
 @njit(cache=True)
-def run_session(seed: int, pid: int, tid: int, session: int, patient: np.ndarray, therapist: np.ndarray, p,
-                row: np.ndarray, events: np.ndarray, n_events: int, record: bool) -> int:  # fmt: skip
+def run_session(
+    seed: int,
+    pid: int,
+    tid: int,
+    session: int,
+    patient: np.ndarray,
+    therapist: np.ndarray,
+    p,
+    row: np.ndarray,
+    events: np.ndarray,
+    n_events: int,
+    record: bool,
+) -> int:
     """Simulate one session of a dyad, then its consequences; update ``patient`` in place.
 
     Order inside each segment: (1) the therapist works: inside an open
@@ -482,6 +552,7 @@ def run_session(seed: int, pid: int, tid: int, session: int, patient: np.ndarray
         The new number of used event rows.
     """
     skey = session_key(seed, pid, session)
+    who = (pid, tid, session)  # the columns every event row starts with
     severity = patient[SEVERITY]
     insight = patient[INSIGHT]
     alliance = patient[ALLIANCE]
@@ -496,6 +567,8 @@ def run_session(seed: int, pid: int, tid: int, session: int, patient: np.ndarray
     repertoire_cap = DEEPEST_STAGE if explore_preference > 0.0 else int(p.immediate_stage_cap)
     n_segments = int(p.n_segments)
     collaboration = p.collaborative_base * 0.5 * (alliance + insight)
+    p_unclear, p_expressive, p_supportive = therapist_work_mix(skill, severity, aft, p)
+    calm_w, calm_c = rupture_hazard(patient, alliance, strain, 0.0, p)  # hazard without provocation
 
     row[:] = 0.0
     row[C_PATIENT] = pid
@@ -534,8 +607,9 @@ def run_session(seed: int, pid: int, tid: int, session: int, patient: np.ndarray
                 strategy = choose_strategy(g, ep_stage, explore_preference, p)
                 family = strategy_family(strategy)
                 row[C_IMMEDIATE + family - 1] += 1
-                n_events = emit(events, n_events, record, pid, tid, session, seg, EV_STRATEGY, strategy, ep_type,
-                                0, 0, ep_stage, family)  # fmt: skip
+                n_events = emit(
+                    events, n_events, record, who, seg, EV_STRATEGY, strategy, ep_type, 0, 0, ep_stage, family
+                )
                 if family == FAMILY_EXPLORATORY:
                     # Metacommunication can itself threaten a patient with little insight (S5).
                     provoked += p.expressive_provocation * (1.0 - insight)
@@ -543,8 +617,7 @@ def run_session(seed: int, pid: int, tid: int, session: int, patient: np.ndarray
                 if step != 0:
                     ep_stage += step
                     ep_deepest = max(ep_deepest, ep_stage)
-                    n_events = emit(events, n_events, record, pid, tid, session, seg, EV_STAGE, 0, ep_type, 0, 0,
-                                    ep_stage, step)  # fmt: skip
+                    n_events = emit(events, n_events, record, who, seg, EV_STAGE, 0, ep_type, 0, 0, ep_stage, step)
                 ep_stall = 0 if step > 0 else ep_stall + 1
             if closing or ep_stage >= repertoire_cap or ep_stall >= p.max_stall_segments:
                 # The episode closes: it reached the repertoire's depth, stalled, or the session ended.
@@ -557,23 +630,32 @@ def run_session(seed: int, pid: int, tid: int, session: int, patient: np.ndarray
                     unresolved_dip += ep_dip - repair
                 row[C_RESOLVED_EPISODES + outcome - 1] += 1
                 row[C_STAGE] = max(row[C_STAGE], ep_deepest)
-                n_events = emit(events, n_events, record, pid, tid, session, min(seg, n_segments - 1),
-                                EV_EPISODE_END, outcome, ep_type, 0, 0, ep_deepest, ep_stage)  # fmt: skip
+                last_seg = min(seg, n_segments - 1)
+                n_events = emit(
+                    events,
+                    n_events,
+                    record,
+                    who,
+                    last_seg,
+                    EV_EPISODE_END,
+                    outcome,
+                    ep_type,
+                    0,
+                    0,
+                    ep_deepest,
+                    ep_stage,
+                )
                 ep_active = False
                 ep_stage = 0
         elif not closing:
             # (1') ordinary therapeutic work
             u = uniform(g, R_INTERVENTION)
-            p_unclear = p.unclear_base * (1.0 - skill) * (1.0 + p.unclear_severity_gain * severity)
-            p_expressive = p.expressive_base + p.expressive_severity_gain * severity
-            p_supportive = p.supportive_base + p.supportive_severity_gain * severity + aft * p.aft_supportive_gain
             if u < p_unclear:
                 row[C_NEGATIVE] += 1
                 row[C_UNCLEAR] += 1
                 dips += p.negative_intervention_dip
                 provoked += p.provocation_rate
-                n_events = emit(events, n_events, record, pid, tid, session, seg, EV_NEGATIVE, UNCLEAR, 0, 0, 0, 0,
-                                0)  # fmt: skip
+                n_events = emit(events, n_events, record, who, seg, EV_NEGATIVE, UNCLEAR, 0, 0, 0, 0, 0)
             elif u < p_unclear + p_expressive:
                 # Expressive work: taken up with insight, a provocation without it (S5).
                 row[C_EXPRESSIVE] += 1
@@ -587,7 +669,9 @@ def run_session(seed: int, pid: int, tid: int, session: int, patient: np.ndarray
             break
 
         # (2) the patient may show a marker, coded by the observer
-        lam_w, lam_c = rupture_hazard(patient, alliance, strain, provoked, p)
+        lam_w, lam_c = calm_w, calm_c
+        if provoked > 0.0:
+            lam_w, lam_c = rupture_hazard(patient, alliance, strain, provoked, p)
         kind = marker_type(g, lam_w, lam_c)
         if kind == NONE:
             # (4) no rupture: a collaborative process is likelier with a good alliance and insight
@@ -611,16 +695,14 @@ def run_session(seed: int, pid: int, tid: int, session: int, patient: np.ndarray
             sal_c_sum += observed
         if observed >= p.observer_salient_threshold:
             row[C_RUPTURE_OBSERVED] = 1
-        n_events = emit(events, n_events, record, pid, tid, session, seg, EV_MARKER, code, kind, salience, observed,
-                        ep_stage, 0)  # fmt: skip
+        n_events = emit(events, n_events, record, who, seg, EV_MARKER, code, kind, salience, observed, ep_stage, 0)
 
         # (3) the therapist's response; inside an episode the therapist is already attending
         if not ep_active and uniform(g, R_NOTICE) >= notice_probability(noticing, salience):
             row[C_MISSED] += 1
             row[C_UNREPAIRED] += 1
             unresolved_dip += dip
-            n_events = emit(events, n_events, record, pid, tid, session, seg, EV_MISSED, code, kind, salience,
-                            observed, ep_stage, 0)  # fmt: skip
+            n_events = emit(events, n_events, record, who, seg, EV_MISSED, code, kind, salience, observed, ep_stage, 0)
             continue
         row[C_NOTICED] += 1
         if salience >= p.therapist_report_threshold:
@@ -630,8 +712,9 @@ def run_session(seed: int, pid: int, tid: int, session: int, patient: np.ndarray
             row[C_HOSTILE] += 1
             dips += p.negative_intervention_dip
             provoked_next += p.provocation_rate
-            n_events = emit(events, n_events, record, pid, tid, session, seg, EV_NEGATIVE, HOSTILE, kind, salience,
-                            observed, ep_stage, 0)  # fmt: skip
+            n_events = emit(
+                events, n_events, record, who, seg, EV_NEGATIVE, HOSTILE, kind, salience, observed, ep_stage, 0
+            )
             if not ep_active:
                 row[C_UNREPAIRED] += 1
                 unresolved_dip += dip
@@ -641,8 +724,7 @@ def run_session(seed: int, pid: int, tid: int, session: int, patient: np.ndarray
             ep_dip += dip
             if ep_stage > 1 and uniform(g, R_FLARE_UP) < p.flareup_regress:
                 ep_stage -= 1
-                n_events = emit(events, n_events, record, pid, tid, session, seg, EV_STAGE, 0, ep_type, 0, 0,
-                                ep_stage, -1)  # fmt: skip
+                n_events = emit(events, n_events, record, who, seg, EV_STAGE, 0, ep_type, 0, 0, ep_stage, -1)
             continue
         # A noticed marker met without hostility opens a resolution episode at stage 1.
         ep_active = True
@@ -652,7 +734,7 @@ def run_session(seed: int, pid: int, tid: int, session: int, patient: np.ndarray
         ep_dip = dip
         ep_stall = 0
         row[C_EPISODES] += 1
-        n_events = emit(events, n_events, record, pid, tid, session, seg, EV_STAGE, 0, ep_type, 0, 0, 1, 1)
+        n_events = emit(events, n_events, record, who, seg, EV_STAGE, 0, ep_type, 0, 0, 1, 1)
 
     n_markers = row[C_N_WITHDRAWAL] + row[C_N_CONFRONTATION]
     if row[C_N_WITHDRAWAL] > 0:

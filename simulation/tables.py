@@ -41,13 +41,24 @@ RCI_CRITICAL = -1.96
 EARLY_SESSIONS = 3
 
 SESSION_FLOAT = {
-    "salience_withdrawal", "salience_confrontation", "alliance_start", "alliance", "strain", "pattern",
-    "corrective", "symptom_true", "symptom",
-}  # fmt: skip
+    "salience_withdrawal",
+    "salience_confrontation",
+    "alliance_start",
+    "alliance",
+    "strain",
+    "pattern",
+    "corrective",
+    "symptom_true",
+    "symptom",
+}
 SESSION_BOOL = {
-    "aft_active", "rupture_observed", "resolved", "patient_rupture_reported", "therapist_rupture_reported",
+    "aft_active",
+    "rupture_observed",
+    "resolved",
+    "patient_rupture_reported",
+    "therapist_rupture_reported",
     "dropped_out",
-}  # fmt: skip
+}
 
 DATA_DICTIONARY: dict[str, dict[str, str]] = {
     "sessions": {
@@ -76,8 +87,8 @@ DATA_DICTIONARY: dict[str, dict[str, str]] = {
         "therapist_hostile": "Hostile, blaming or defensive responses to a marker (SASB hostile; T5).",
         "therapist_unclear": "Unclear or premature interventions (SASB unclear; T5).",
         "therapist_positive": "CIS-R therapist positive interventions (therapist_supportive + therapist_expressive).",
-        "therapist_supportive": "Supportive, affirming interventions, including immediate and validating strategies (T5, T9).",
-        "therapist_expressive": "Expressive interventions (interpretation, here-and-now), including exploratory strategies (T5).",
+        "therapist_supportive": "Supportive, affirming interventions, incl. immediate and validating strategies (T5).",
+        "therapist_expressive": "Expressive interventions (interpretation, here-and-now), incl. exploratory ones (T5).",
         "collaborative": "CIS-R patient collaborative processes (segments).",
         "patient_rupture_reported": "Patient post-session questionnaire: a rupture happened.",
         "patient_rupture_intensity": "Patient PSQ: intensity of the session's strongest rupture, 1 (none) to 5.",
@@ -243,11 +254,14 @@ def patients_table(raw: RawCohort, sessions: pd.DataFrame, params: Parameters) -
     df["reliable_change"] = df["rci"] < RCI_CRITICAL
     df["recovered"] = df["reliable_change"] & (df["symptom_post"] < params["recovery_cutoff"])
     df["complexity_group"] = pd.Categorical.from_codes(
-        np.select([df["max_resolution_stage"] >= 4, df["max_resolution_stage"] == 3, df["max_resolution_stage"] >= 1],
-                  [3, 2, 1], 0),
+        np.select(
+            [df["max_resolution_stage"] >= 4, df["max_resolution_stage"] == 3, df["max_resolution_stage"] >= 1],
+            [3, 2, 1],
+            0,
+        ),
         COMPLEXITY_GROUPS,
         ordered=True,
-    )  # fmt: skip
+    )
     df = df.drop(columns="symptom_true_post")
     return df[list(DATA_DICTIONARY["patients"])].sort_values("patient_id", kind="stable").reset_index(drop=True)
 

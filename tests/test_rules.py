@@ -1,0 +1,203 @@
+"""Each rule pushes in the direction the literature says (unit tests of rules.py)."""
+
+import numpy as np
+import pytest
+
+from simulation import keyed_random as kr
+from simulation import rules
+from simulation.layout import (
+    CONFRONTATION_TENDENCY,
+    PATIENT_SLOTS,
+    PATTERN,
+    SEVERITY,
+    WITHDRAWAL_TENDENCY,
+)
+from simulation.parameters import Parameters
+from simulation.taxonomy import (
+    CONFRONTATION,
+    EXPLORATORY,
+    IMMEDIATE,
+    OTHER,
+    PARTLY_RESOLVED,
+    RESOLVED,
+    UNRESOLVED,
+    WITHDRAWAL,
+)
+
+P = Parameters().model_params()
+
+
+def key(seed, pid, session, segment):
+    """Segment key as numba expects it back (uint64)."""
+    return np.uint64(kr.segment_key(np.uint64(kr.session_key(seed, pid, session)), segment))
+
+
+def patient(severity=0.5, withdrawal=1.0, confrontation=0.5, pattern=1.0):
+    state = np.zeros(len(PATIENT_SLOTS))
+    state[SEVERITY] = severity
+    state[WITHDRAWAL_TENDENCY] = withdrawal
+    state[CONFRONTATION_TENDENCY] = confrontation
+    state[PATTERN] = pattern
+    return state
+
+
+def total_hazard(**kwargs):
+    args = {"alliance": 0.6, "strain": 0.0, "provoked": 0.0} | kwargs
+    state = patient(**{k: v for k, v in args.items() if k in ("severity", "pattern")})
+    return sum(rules.rupture_hazard(state, args["alliance"], args["strain"], args["provoked"], P))
+
+
+def test_rupture_hazard_rises_with_severity_weak_alliance_strain_rigidity_and_provocation():
+    base = total_hazard()
+    assert total_hazard(severity=0.9) > base
+    assert total_hazard(alliance=0.3) > base
+    assert total_hazard(strain=0.3) > base
+    assert total_hazard(provoked=0.5) > base
+    assert total_hazard(pattern=0.5) < base
+
+
+def test_rupture_hazard_splits_by_the_patients_tendencies():
+    lam_w, lam_c = rules.rupture_hazard(patient(withdrawal=1.0, confrontation=0.25), 0.6, 0.0, 0.0, P)
+    assert lam_w == pytest.approx(4 * lam_c)
+
+
+def test_confrontation_markers_are_more_salient_and_severity_raises_salience():
+    for z in (-1.0, 0.0, 1.0):
+        assert rules.marker_salience(CONFRONTATION, 0.5, z, P) >= rules.marker_salience(WITHDRAWAL, 0.5, z, P)
+    assert rules.marker_salience(CONFRONTATION, 0.5, 0.0, P) > rules.marker_salience(WITHDRAWAL, 0.5, 0.0, P)
+    assert rules.marker_salience(WITHDRAWAL, 1.0, 0.0, P) > rules.marker_salience(WITHDRAWAL, 0.0, 0.0, P)
+    assert rules.marker_salience(WITHDRAWAL, 0.0, -9.0, P) >= 1 and rules.marker_salience(CONFRONTATION, 1, 9.0, P) <= 5
+
+
+def test_confrontation_dips_the_alliance_more_than_withdrawal():
+    assert rules.rupture_dip(CONFRONTATION, 3, P) > rules.rupture_dip(WITHDRAWAL, 3, P)
+    assert rules.rupture_dip(WITHDRAWAL, 4, P) > rules.rupture_dip(WITHDRAWAL, 2, P)
+
+
+def test_salient_markers_are_noticed_more_often():
+    assert rules.notice_probability(0.3, 4) > rules.notice_probability(0.3, 1) > 0
+    assert rules.notice_probability(0.6, 2) > rules.notice_probability(0.3, 2)
+
+
+def test_therapists_react_more_to_confrontation_and_to_severe_patients():
+    conf = rules.negative_response_probability(0.2, 0.5, CONFRONTATION, P)
+    assert conf > rules.negative_response_probability(0.2, 0.5, WITHDRAWAL, P)
+    assert rules.negative_response_probability(0.2, 0.9, CONFRONTATION, P) > conf
+
+
+def test_only_exploratory_strategies_open_the_deep_stages():
+    assert rules.stage_cap(EXPLORATORY, P) == 5
+    assert rules.stage_cap(IMMEDIATE, P) == P.immediate_stage_cap < 5
+    assert rules.stage_cap(OTHER, P) < rules.stage_cap(IMMEDIATE, P)
+
+
+def test_strategy_choice_follows_the_repertoire():
+    families = {
+        pref: {rules.strategy_family(rules.choose_strategy(key(1, i, 1, 0), 2, pref, P)) for i in range(300)}
+        for pref in (0.0, 0.5)
+    }
+    assert EXPLORATORY not in families[0.0]
+    assert families[0.5] == {IMMEDIATE, EXPLORATORY, OTHER}
+
+
+def test_skill_helps_and_severity_hinders_the_resolution_process():
+    adv = rules.stage_advance_probability
+    assert adv(1, 0.9, 0.5, 0.5, P) > adv(1, 0.3, 0.5, 0.5, P)
+    assert adv(1, 0.6, 0.9, 0.5, P) < adv(1, 0.6, 0.1, 0.5, P)
+
+
+def test_insight_matters_for_the_deep_stages_only():
+    adv = rules.stage_advance_probability
+    assert adv(1, 0.6, 0.5, 0.1, P) == adv(1, 0.6, 0.5, 0.9, P)
+    assert adv(3, 0.6, 0.5, 0.1, P) < adv(3, 0.6, 0.5, 0.9, P)
+
+
+def test_resolution_steps_respect_the_cap_and_stage_one_cannot_regress():
+    for i in range(200):
+        g = key(3, i, 1, 0)
+        assert rules.resolution_stage_step(g, 3, 3, 0.6, 0.5, 0.5, P) <= 0
+        assert rules.resolution_stage_step(g, 1, 5, 0.6, 0.5, 0.5, P) >= 0
+
+
+def test_episode_outcome_and_repair():
+    assert rules.episode_outcome(P.resolved_stage, P) == RESOLVED
+    assert rules.episode_outcome(2, P) == PARTLY_RESOLVED
+    assert rules.episode_outcome(1, P) == UNRESOLVED
+    dip = 0.05
+    shallow = rules.episode_repair(RESOLVED, dip, 3, P)
+    deep = rules.episode_repair(RESOLVED, dip, 5, P)
+    assert deep > shallow > dip  # the rupture-repair "V": repaired above the pre-rupture level
+    assert 0 < rules.episode_repair(PARTLY_RESOLVED, dip, 2, P) < dip
+    assert rules.episode_repair(UNRESOLVED, dip, 1, P) == 0
+
+
+def test_only_resolved_ruptures_are_corrective_and_deeper_ones_more():
+    assert rules.corrective_experience(RESOLVED, 5) > rules.corrective_experience(RESOLVED, 3) > 0
+    assert rules.corrective_experience(PARTLY_RESOLVED, 2) == 0
+    assert rules.corrective_experience(UNRESOLVED, 4) == 0
+    assert rules.relational_pattern_update(1.0, 1.0, P) < 1.0
+    assert rules.relational_pattern_update(1.0, 0.0, P) == 1.0
+    assert rules.relational_pattern_update(P.pattern_floor, 5.0, P) == P.pattern_floor
+
+
+def test_alliance_falls_with_dips_and_rises_with_repairs():
+    base = rules.alliance_update(0.5, 0.5, 0.0, 0.0, 0, P)
+    assert rules.alliance_update(0.5, 0.5, 0.1, 0.0, 0, P) < base < rules.alliance_update(0.5, 0.5, 0.0, 0.1, 0, P)
+    assert rules.alliance_update(0.5, 0.5, 0.0, 0.0, 3, P) > base
+    assert rules.alliance_update(0.0, 1.0, 5.0, 0.0, 0, P) == 0.0
+    assert rules.alliance_update(1.0, 0.0, 0.0, 5.0, 0, P) == 1.0
+
+
+def test_symptoms_improve_with_alliance_and_corrective_experience_and_worsen_with_strain():
+    base = rules.symptom_update(2.0, 0.5, 0.0, 0.0, 0.0, P)
+    assert base < 2.0
+    assert rules.symptom_update(2.0, 0.9, 0.0, 0.0, 0.0, P) < base
+    assert rules.symptom_update(2.0, 0.5, 1.0, 0.0, 0.0, P) < base
+    assert rules.symptom_update(2.0, 0.5, 0.0, 0.5, 0.0, P) > base
+
+
+def test_dropout_rises_with_weak_alliance_strain_and_unresolved_ruptures():
+    base = rules.dropout_probability(0.6, 0.0, False, P)
+    assert rules.dropout_probability(0.3, 0.0, False, P) > base
+    assert rules.dropout_probability(0.6, 0.3, False, P) > base
+    assert rules.dropout_probability(0.6, 0.0, True, P) > base
+
+
+def test_patients_feel_their_own_withdrawal_less_and_severe_patients_feel_more():
+    assert rules.felt_intensity(WITHDRAWAL, 3, 0.5, P) < rules.felt_intensity(CONFRONTATION, 3, 0.5, P)
+    assert rules.felt_intensity(CONFRONTATION, 3, 0.9, P) > rules.felt_intensity(CONFRONTATION, 3, 0.1, P)
+
+
+def test_wai_ratings_stay_on_the_scale_and_patients_rate_higher():
+    assert rules.wai_rating(1.0, 0.5, 3.0, P) == 60
+    assert rules.wai_rating(0.0, -0.5, -3.0, P) == 12
+    assert rules.wai_rating(0.5, P.wai_patient_bias, 0.0, P) > rules.wai_rating(0.5, P.wai_therapist_bias, 0.0, P)
+
+
+def test_symptom_readings_carry_error_of_the_scales_reliability():
+    noisy = Parameters({"symptom_reliability": 0.5}).model_params()
+    assert rules.observe_symptom(2.0, 0.0, P) == 2.0
+    assert abs(rules.observe_symptom(2.0, 1.0, noisy) - 2.0) > abs(rules.observe_symptom(2.0, 1.0, P) - 2.0)
+
+
+def test_aft_applies_from_its_start_session():
+    therapist = np.zeros(6)
+    assert not rules.therapist_in_aft(therapist, 10)  # 0 = never trained
+    therapist[5] = 8
+    assert not rules.therapist_in_aft(therapist, 7)
+    assert rules.therapist_in_aft(therapist, 8)
+
+
+def test_keyed_uniforms_are_deterministic_uniform_and_independent_across_keys():
+    draws = np.array([kr.uniform(key(7, pid, 1, 0), 3) for pid in range(20000)])
+    assert draws.min() >= 0 and draws.max() < 1
+    assert abs(draws.mean() - 0.5) < 0.01
+    assert np.histogram(draws, bins=10, range=(0, 1))[0].min() > 1800
+    other_stream = np.array([kr.uniform(key(7, pid, 1, 0), 4) for pid in range(20000)])
+    assert abs(np.corrcoef(draws, other_stream)[0, 1]) < 0.03
+    assert kr.uniform(key(7, 5, 1, 0), 3) == draws[5]
+
+
+def test_keyed_normals_have_mean_zero_and_unit_variance():
+    z = np.array([kr.normal(key(11, pid, 2, 1), 0) for pid in range(20000)])
+    assert abs(z.mean()) < 0.03 and abs(z.std() - 1) < 0.03
