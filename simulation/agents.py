@@ -18,11 +18,13 @@ import mesa
 import numpy as np
 
 from simulation import rules
+from simulation.engine import accumulate_course
 from simulation.layout import (
     AFT_START,
     ALLIANCE,
     ALLIANCE_INTAKE,
     CONFRONTATION_TENDENCY,
+    COURSE_COLUMNS,
     DIAGNOSIS,
     DROPPED,
     EVENT_COLUMNS,
@@ -64,6 +66,7 @@ class Patient(mesa.Agent):
         therapist: The patient's ``Therapist`` (set when the therapist takes the patient on).
         session_rows: One row (``layout.SESSION_COLUMNS``) per attended session.
         event_rows: The events (``layout.EVENT_COLUMNS``) of each attended session.
+        course: Running course sums (``layout.COURSE_COLUMNS``), kept by the engine's own rule.
     """
 
     model: RuptureModel
@@ -75,6 +78,7 @@ class Patient(mesa.Agent):
         self.therapist: Therapist | None = None
         self.session_rows: list[np.ndarray] = []
         self.event_rows: list[np.ndarray] = []
+        self.course = np.zeros(len(COURSE_COLUMNS))
 
     def __repr__(self) -> str:
         return (
@@ -177,6 +181,7 @@ class Patient(mesa.Agent):
     # --- records -------------------------------------------------------------------------------
     def record_session(self, row: np.ndarray, events: np.ndarray) -> None:
         """Keep the record and the events of a session just held."""
+        accumulate_course(self.course, row)
         self.session_rows.append(row)
         self.event_rows.append(events)
 

@@ -15,11 +15,49 @@ import numpy as np
 from numba import njit
 
 from simulation.layout import (
+    C_ALLIANCE,
+    C_DROPPED,
+    C_EPISODES,
+    C_N_CONFRONTATION,
+    C_N_WITHDRAWAL,
+    C_PARTLY,
+    C_PATIENT_REPORTED,
+    C_RESOLVED_EPISODES,
+    C_RUPTURE_OBSERVED,
+    C_SESSION,
+    C_STAGE,
+    C_SYMPTOM,
+    C_UNREPAIRED,
+    C_UNRESOLVED,
+    COURSE_COLUMNS,
     DROPPED,
+    EARLY_SESSIONS,
     EVENT_COLUMNS,
+    K_ALLIANCE_EARLY_SUM,
+    K_EARLY_SESSIONS,
+    K_EPISODES,
+    K_MAX_STAGE,
+    K_N_CONFRONTATION,
+    K_N_WITHDRAWAL,
+    K_PARTLY,
+    K_PATIENT_REPORTED,
+    K_RESOLVED,
+    K_RUPTURE_OBSERVED,
+    K_STAGE_SESSIONS,
+    K_STAGE_SUM,
+    K_SYMPTOM_POST,
+    K_UNREPAIRED,
+    K_UNRESOLVED,
     PATIENT_SLOTS,
     SESSION_COLUMNS,
+    T_ALLIANCE,
+    T_ATTENDING,
+    T_DROPPED,
+    T_RUPTURE,
+    T_STAGE,
+    T_SYMPTOM,
     THERAPIST_SLOTS,
+    TRAJECTORY_COLUMNS,
     max_events_per_session,
 )
 from simulation.parameters import Parameters
@@ -40,8 +78,10 @@ class RawCohort:
         therapist_ids: Therapist of each patient.
         therapists: Therapist state, row ``t`` for therapist id ``therapist_index[t]``.
         therapist_index: Therapist ids of the rows of ``therapists``.
-        sessions: One row per attended session (``SESSION_COLUMNS``).
+        sessions: One row per attended session (``SESSION_COLUMNS``); empty unless kept.
         events: One row per event (``EVENT_COLUMNS``); empty unless recorded.
+        courses: Course sums per patient (``COURSE_COLUMNS``), aligned with ``intake``.
+        trajectory: Sums over the cohort per session number (``TRAJECTORY_COLUMNS``).
     """
 
     intake: np.ndarray
@@ -52,6 +92,8 @@ class RawCohort:
     therapist_index: np.ndarray
     sessions: np.ndarray
     events: np.ndarray
+    courses: np.ndarray
+    trajectory: np.ndarray
 
 
 def assign_therapists(patient_ids: np.ndarray, caseload: int) -> np.ndarray:
@@ -86,22 +128,46 @@ def _intake_patients(seed, patient_ids, shares, profiles, p):
 
 
 @njit(cache=True)
-def run_courses(
-    seed,
-    patient_ids,
-    therapist_ids,
-    patients,
-    therapists,
-    therapist_rows,
-    p,
-    n_sessions,
-    sessions,
-    events,
-    record,
-    course_event_bound,
-):
-    """Run the courses of a block of patients; ``patients`` is updated in place.
+def accumulate_course(course: np.ndarray, row: np.ndarray) -> None:
+    """Add one session record to a patient's course sums (``COURSE_COLUMNS``)."""
+    course[K_N_WITHDRAWAL] += row[C_N_WITHDRAWAL]
+    course[K_N_CONFRONTATION] += row[C_N_CONFRONTATION]
+    course[K_RUPTURE_OBSERVED] += row[C_RUPTURE_OBSERVED]
+    course[K_PATIENT_REPORTED] += row[C_PATIENT_REPORTED]
+    course[K_EPISODES] += row[C_EPISODES]
+    course[K_RESOLVED] += row[C_RESOLVED_EPISODES]
+    course[K_PARTLY] += row[C_PARTLY]
+    course[K_UNRESOLVED] += row[C_UNRESOLVED]
+    course[K_UNREPAIRED] += row[C_UNREPAIRED]
+    if row[C_STAGE] > 0:
+        course[K_STAGE_SUM] += row[C_STAGE]
+        course[K_STAGE_SESSIONS] += 1
+        course[K_MAX_STAGE] = max(course[K_MAX_STAGE], row[C_STAGE])
+    if row[C_SESSION] <= EARLY_SESSIONS:
+        course[K_ALLIANCE_EARLY_SUM] += row[C_ALLIANCE]
+        course[K_EARLY_SESSIONS] += 1
+    course[K_SYMPTOM_POST] = row[C_SYMPTOM]
 
+
+@njit(cache=True)
+def accumulate_trajectory(trajectory: np.ndarray, row: np.ndarray) -> None:
+    """Add one session record to the cohort's sums for its session number (``TRAJECTORY_COLUMNS``)."""
+    t = trajectory[int(row[C_SESSION]) - 1]
+    t[T_ATTENDING] += 1
+    t[T_ALLIANCE] += row[C_ALLIANCE]
+    t[T_SYMPTOM] += row[C_SYMPTOM]
+    t[T_RUPTURE] += row[C_RUPTURE_OBSERVED]
+    t[T_STAGE] += row[C_STAGE]
+    t[T_DROPPED] += row[C_DROPPED]
+
+
+@njit(cache=True)
+def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapist_rows, p, n_sessions, sessions,
+                keep_sessions, events, record, course_event_bound, courses, trajectory):  # fmt: skip
+    """Run the courses of a block of patients; ``patients``, ``courses`` and ``trajectory`` are updated in place.
+
+    Session records go to consecutive rows of ``sessions`` if ``keep_sessions``,
+    else all to row 0 (summary mode: only course sums and the trajectory stay).
     Stops early, before a patient whose events might not fit in ``events``.
 
     Returns:
@@ -114,20 +180,13 @@ def run_courses(
             return i, n_rows, n_events
         therapist = therapists[therapist_rows[i]]
         for session in range(1, n_sessions + 1):
-            n_events = run_session(
-                seed,
-                patient_ids[i],
-                therapist_ids[i],
-                session,
-                patients[i],
-                therapist,
-                p,
-                sessions[n_rows],
-                events,
-                n_events,
-                record,
-            )
-            n_rows += 1
+            row = sessions[n_rows]
+            n_events = run_session(seed, patient_ids[i], therapist_ids[i], session, patients[i], therapist, p, row,
+                                   events, n_events, record)  # fmt: skip
+            accumulate_course(courses[i], row)
+            accumulate_trajectory(trajectory, row)
+            if keep_sessions:
+                n_rows += 1
             if patients[i, DROPPED] > 0:
                 break
     return patient_ids.shape[0], n_rows, n_events
@@ -141,6 +200,7 @@ def simulate_cohort(
     record_events: bool = True,
     therapists: np.ndarray | None = None,
     chunk_size: int = 4096,
+    keep_sessions: bool = True,
 ) -> RawCohort:
     """Simulate the courses of ``patient_ids`` with the compiled engine.
 
@@ -154,6 +214,8 @@ def simulate_cohort(
             to the largest id needed (to give therapists individual settings,
             e.g. staggered AFT). Drawn from ``params`` if omitted.
         chunk_size: Patients per compiled call (bounds memory, changes no number).
+        keep_sessions: Whether to keep the per-session rows (course sums and
+            the trajectory are always kept).
 
     Returns:
         The raw arrays of the cohort.
@@ -171,27 +233,19 @@ def simulate_cohort(
     final = intake.copy()
     course_bound = n_sessions * max_events_per_session(int(params["n_segments"]))
     event_capacity = max(course_bound, EVENT_BUFFER_ROWS) if record_events else 1
+    courses = np.zeros((len(patient_ids), len(COURSE_COLUMNS)))
+    trajectory = np.zeros((n_sessions, len(TRAJECTORY_COLUMNS)))
     session_blocks, event_blocks = [], []
     start = 0
     while start < len(patient_ids):
         block = slice(start, start + chunk_size)
         n = len(patient_ids[block])
-        sessions = np.zeros((n * n_sessions, len(SESSION_COLUMNS)))
+        sessions = np.zeros((n * n_sessions if keep_sessions else 1, len(SESSION_COLUMNS)))
         events = np.zeros((event_capacity, len(EVENT_COLUMNS)))
-        done, n_rows, n_events = run_courses(
-            seed,
-            patient_ids[block],
-            therapist_ids[block],
-            final[block],
-            therapist_table,
-            therapist_rows[block],
-            p,
-            n_sessions,
-            sessions,
-            events,
-            record_events,
-            course_bound,
-        )
+        done, n_rows, n_events = run_courses(seed, patient_ids[block], therapist_ids[block], final[block],
+                                             therapist_table, therapist_rows[block], p, n_sessions, sessions,
+                                             keep_sessions, events, record_events, course_bound, courses[block],
+                                             trajectory)  # fmt: skip
         session_blocks.append(sessions[:n_rows].copy())
         event_blocks.append(events[:n_events].copy())
         start += done
@@ -204,6 +258,8 @@ def simulate_cohort(
         therapist_index=therapist_index,
         sessions=_stack(session_blocks, len(SESSION_COLUMNS)),
         events=_stack(event_blocks, len(EVENT_COLUMNS)),
+        courses=courses,
+        trajectory=trajectory,
     )
 
 

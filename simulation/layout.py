@@ -69,3 +69,23 @@ MAX_EVENTS_PER_SEGMENT = 4
 def max_events_per_session(n_segments: int) -> int:
     """Capacity an events buffer needs for one session."""
     return MAX_EVENTS_PER_SEGMENT * n_segments + 1
+
+
+# --- one row per course: running sums kept by the engine (the patients table and sweeps) ------
+COURSE_COLUMNS = (
+    "n_withdrawal", "n_confrontation", "n_sessions_rupture_observed", "n_sessions_patient_reported",
+    "n_episodes", "n_resolved", "n_partly_resolved", "n_unresolved", "n_unrepaired",
+    "stage_sum", "n_stage_sessions", "max_stage", "alliance_early_sum", "n_early_sessions", "symptom_post",
+)  # fmt: skip
+(
+    K_N_WITHDRAWAL, K_N_CONFRONTATION, K_RUPTURE_OBSERVED, K_PATIENT_REPORTED,
+    K_EPISODES, K_RESOLVED, K_PARTLY, K_UNRESOLVED, K_UNREPAIRED,
+    K_STAGE_SUM, K_STAGE_SESSIONS, K_MAX_STAGE, K_ALLIANCE_EARLY_SUM, K_EARLY_SESSIONS, K_SYMPTOM_POST,
+) = range(len(COURSE_COLUMNS))  # fmt: skip
+
+#: Sessions whose alliance is averaged as the "early alliance" (T10).
+EARLY_SESSIONS = 3
+
+# --- one row per session number: sums over the cohort (trajectories without session rows) ---
+TRAJECTORY_COLUMNS = ("n_attending", "alliance_sum", "symptom_sum", "rupture_observed_sum", "stage_sum", "dropped_sum")
+T_ATTENDING, T_ALLIANCE, T_SYMPTOM, T_RUPTURE, T_STAGE, T_DROPPED = range(len(TRAJECTORY_COLUMNS))

@@ -20,14 +20,22 @@ import numpy as np
 import pandas as pd
 
 from simulation.agents import Patient, Therapist
-from simulation.engine import RawCohort, assign_therapists, intake_patients, intake_therapists
+from simulation.engine import (
+    RawCohort,
+    accumulate_trajectory,
+    assign_therapists,
+    intake_patients,
+    intake_therapists,
+)
 from simulation.layout import (
     C_ALLIANCE,
     C_RUPTURE_OBSERVED,
+    COURSE_COLUMNS,
     EVENT_COLUMNS,
     PATIENT_SLOTS,
     SESSION_COLUMNS,
     THERAPIST_SLOTS,
+    TRAJECTORY_COLUMNS,
     max_events_per_session,
 )
 from simulation.parameters import ParameterError, Parameters
@@ -221,6 +229,10 @@ class RuptureModel(mesa.Model):
 
     def raw(self) -> RawCohort:
         """The run's arrays, as ``engine.simulate_cohort`` returns them (patients in input order)."""
+        trajectory = np.zeros((self.n_sessions, len(TRAJECTORY_COLUMNS)))
+        for patient in self.patients:  # the engine's summation order: patient by patient
+            for row in patient.session_rows:
+                accumulate_trajectory(trajectory, row)
         return RawCohort(
             intake=self._intake.copy(),
             final=_stack([patient.state for patient in self.patients], len(PATIENT_SLOTS)),
@@ -230,6 +242,8 @@ class RuptureModel(mesa.Model):
             therapist_index=np.array([therapist.therapist_id for therapist in self.therapists], dtype=np.int64),
             sessions=_stack([row for patient in self.patients for row in patient.session_rows], len(SESSION_COLUMNS)),
             events=_stack([ev for patient in self.patients for ev in patient.event_rows], len(EVENT_COLUMNS)),
+            courses=_stack([patient.course for patient in self.patients], len(COURSE_COLUMNS)),
+            trajectory=trajectory,
         )
 
 

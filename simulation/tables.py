@@ -21,15 +21,32 @@ from simulation.layout import (
     CONFRONTATION_TENDENCY,
     DIAGNOSIS,
     DROPPED,
+    EARLY_SESSIONS,
     EVENT_COLUMNS,
     INSIGHT,
+    K_ALLIANCE_EARLY_SUM,
+    K_EARLY_SESSIONS,
+    K_EPISODES,
+    K_MAX_STAGE,
+    K_N_CONFRONTATION,
+    K_N_WITHDRAWAL,
+    K_RESOLVED,
+    K_RUPTURE_OBSERVED,
+    K_STAGE_SESSIONS,
+    K_STAGE_SUM,
+    K_SYMPTOM_POST,
     PATTERN,
     SESSION_COLUMNS,
     SESSIONS_ATTENDED,
     SEVERITY,
-    SYMPTOM,
     SYMPTOM_PRE,
     SYMPTOM_TRUE_PRE,
+    T_ALLIANCE,
+    T_ATTENDING,
+    T_DROPPED,
+    T_RUPTURE,
+    T_STAGE,
+    T_SYMPTOM,
     THERAPIST_SLOTS,
     WITHDRAWAL_TENDENCY,
 )
@@ -37,8 +54,6 @@ from simulation.parameters import Parameters
 
 #: Reliable change index below which a patient has reliably improved (Jacobson & Truax 1991).
 RCI_CRITICAL = -1.96
-#: Sessions whose alliance is averaged as "early alliance" (T10).
-EARLY_SESSIONS = 3
 
 SESSION_FLOAT = {
     "salience_withdrawal",
@@ -208,9 +223,15 @@ def events_table(raw_events: np.ndarray) -> pd.DataFrame:
     return df.sort_values(["patient_id", "session"], kind="stable").reset_index(drop=True)
 
 
-def patients_table(raw: RawCohort, sessions: pd.DataFrame, params: Parameters) -> pd.DataFrame:
-    """One row per course: intake attributes, outcome, recovery and resolution complexity."""
-    intake, final = raw.intake, raw.final
+def patients_table(raw: RawCohort, params: Parameters) -> pd.DataFrame:
+    """One row per course: intake attributes, outcome, recovery and resolution complexity.
+
+    Built from the course sums the engine keeps (``RawCohort.courses``), so it
+    needs no session rows.
+    """
+    intake, final, course = raw.intake, raw.final, raw.courses
+    attended = final[:, SESSIONS_ATTENDED]
+    stage_sessions = course[:, K_STAGE_SESSIONS]
     df = pd.DataFrame(
         {
             "patient_id": raw.patient_ids,
@@ -221,49 +242,57 @@ def patients_table(raw: RawCohort, sessions: pd.DataFrame, params: Parameters) -
             "confrontation_tendency": intake[:, CONFRONTATION_TENDENCY],
             "insight": intake[:, INSIGHT],
             "alliance_intake": intake[:, ALLIANCE_INTAKE],
+            "alliance_early": _ratio(course[:, K_ALLIANCE_EARLY_SUM], course[:, K_EARLY_SESSIONS]),
             "alliance_final": final[:, ALLIANCE],
             "symptom_true_pre": intake[:, SYMPTOM_TRUE_PRE],
             "symptom_pre": intake[:, SYMPTOM_PRE],
-            "sessions_attended": final[:, SESSIONS_ATTENDED].astype(np.int64),
+            "symptom_post": np.where(attended > 0, course[:, K_SYMPTOM_POST], intake[:, SYMPTOM_PRE]),
+            "sessions_attended": attended.astype(np.int64),
             "dropped_out": final[:, DROPPED] > 0,
+            "n_markers": (course[:, K_N_WITHDRAWAL] + course[:, K_N_CONFRONTATION]).astype(np.int64),
+            "n_sessions_rupture_observed": course[:, K_RUPTURE_OBSERVED].astype(np.int64),
+            "n_episodes": course[:, K_EPISODES].astype(np.int64),
+            "n_resolved": course[:, K_RESOLVED].astype(np.int64),
+            "mean_resolution_stage": _ratio(course[:, K_STAGE_SUM], stage_sessions),
+            "max_resolution_stage": course[:, K_MAX_STAGE].astype(np.int64),
             "pattern_final": final[:, PATTERN],
-            "symptom_true_post": final[:, SYMPTOM],
         }
     )
-    grouped = sessions.groupby("patient_id", sort=False)
-    last = grouped.tail(1).set_index("patient_id")
-    with_episode = sessions[sessions["resolution_stage"] > 0].groupby("patient_id")["resolution_stage"]
-    agg = pd.DataFrame(
-        {
-            "symptom_post": last["symptom"],
-            "alliance_early": sessions[sessions["session"] <= EARLY_SESSIONS].groupby("patient_id")["alliance"].mean(),
-            "n_markers": grouped["n_withdrawal"].sum() + grouped["n_confrontation"].sum(),
-            "n_sessions_rupture_observed": grouped["rupture_observed"].sum(),
-            "n_episodes": grouped["n_episodes"].sum(),
-            "n_resolved": grouped["n_resolved"].sum(),
-            "mean_resolution_stage": with_episode.mean(),
-            "max_resolution_stage": grouped["resolution_stage"].max(),
-        }
-    )
-    df = df.join(agg, on="patient_id")
-    df["mean_resolution_stage"] = df["mean_resolution_stage"].fillna(0.0)
-    df["symptom_post"] = df["symptom_post"].fillna(df["symptom_pre"])
     df["symptom_change"] = df["symptom_post"] - df["symptom_pre"]
     sem = params["symptom_scale_sd"] * math.sqrt(1.0 - params["symptom_reliability"])
     df["rci"] = df["symptom_change"] / (math.sqrt(2.0) * sem)
     df["reliable_change"] = df["rci"] < RCI_CRITICAL
     df["recovered"] = df["reliable_change"] & (df["symptom_post"] < params["recovery_cutoff"])
-    df["complexity_group"] = pd.Categorical.from_codes(
-        np.select(
-            [df["max_resolution_stage"] >= 4, df["max_resolution_stage"] == 3, df["max_resolution_stage"] >= 1],
-            [3, 2, 1],
-            0,
-        ),
-        COMPLEXITY_GROUPS,
-        ordered=True,
-    )
-    df = df.drop(columns="symptom_true_post")
+    df["complexity_group"] = complexity_group(df["max_resolution_stage"].to_numpy())
     return df[list(DATA_DICTIONARY["patients"])].sort_values("patient_id", kind="stable").reset_index(drop=True)
+
+
+def _ratio(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Total / count, 0 where count is 0."""
+    return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+
+
+def complexity_group(max_stage: np.ndarray) -> pd.Categorical:
+    """Course-level resolution complexity from the deepest stage reached."""
+    codes = np.select([max_stage >= 4, max_stage == 3, max_stage >= 1], [3, 2, 1], 0)
+    return pd.Categorical.from_codes(codes, COMPLEXITY_GROUPS, ordered=True)
+
+
+def trajectory_table(raw: RawCohort) -> pd.DataFrame:
+    """Cohort means per session number: attending patients, alliance, symptom, rupture rate, stage, dropouts."""
+    t = raw.trajectory
+    n = t[:, T_ATTENDING]
+    return pd.DataFrame(
+        {
+            "session": np.arange(1, len(t) + 1),
+            "n_attending": n.astype(np.int64),
+            "alliance": _ratio(t[:, T_ALLIANCE], n),
+            "symptom": _ratio(t[:, T_SYMPTOM], n),
+            "rupture_rate": _ratio(t[:, T_RUPTURE], n),
+            "resolution_stage": _ratio(t[:, T_STAGE], n),
+            "dropouts": t[:, T_DROPPED].astype(np.int64),
+        }
+    )
 
 
 COMPLEXITY_GROUPS = ("none", "shallow (1-2)", "surface (3)", "deep (4-5)")
@@ -282,10 +311,9 @@ def therapists_table(raw: RawCohort) -> pd.DataFrame:
 
 def build_tables(raw: RawCohort, params: Parameters) -> dict[str, pd.DataFrame]:
     """The four output tables of a run."""
-    sessions = sessions_table(raw.sessions)
     return {
-        "sessions": sessions,
-        "patients": patients_table(raw, sessions, params),
+        "sessions": sessions_table(raw.sessions),
+        "patients": patients_table(raw, params),
         "events": events_table(raw.events),
         "therapists": therapists_table(raw),
     }

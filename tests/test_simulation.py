@@ -6,7 +6,7 @@ import pytest
 
 from simulation import ParameterError, Parameters, simulate
 from simulation.engine import simulate_cohort
-from simulation.tables import build_tables
+from simulation.tables import build_tables, trajectory_table
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +173,19 @@ def test_parameters_replace_validates_again():
     assert params.replace(skill_mean=0.8)["noticing"] == 0.5
     with pytest.raises(ParameterError):
         params.replace(skill_mean=2.0)
+
+
+def test_summary_mode_keeps_patients_and_trajectory_without_session_rows():
+    params = Parameters()
+    ids = np.arange(60)
+    full = simulate_cohort(params, ids, 12, seed=8)
+    summary = simulate_cohort(params, ids, 12, seed=8, keep_sessions=False, record_events=False, chunk_size=16)
+    assert len(summary.sessions) == 0 and len(summary.events) == 0
+    full_tables, summary_tables = build_tables(full, params), build_tables(summary, params)
+    pd.testing.assert_frame_equal(full_tables["patients"], summary_tables["patients"], check_exact=True)
+    traj = trajectory_table(summary)
+    by_session = full_tables["sessions"].groupby("session")
+    assert (traj["n_attending"].to_numpy() == by_session.size().to_numpy()).all()
+    assert np.allclose(traj["alliance"], by_session["alliance"].mean())
+    assert np.allclose(traj["rupture_rate"], by_session["rupture_observed"].mean())
+    assert traj["dropouts"].sum() == full_tables["patients"]["dropped_out"].sum()
