@@ -239,7 +239,7 @@ class Therapist(mesa.Agent):
 
     @property
     def reactivity(self) -> float:
-        """Chance of a hostile response to a confrontation marker of a no-PD patient."""
+        """Chance of a hostile response to a confrontation marker of a patient with severity 0."""
         return float(self.state[REACTIVITY])
 
     @property
@@ -296,6 +296,7 @@ class Therapist(mesa.Agent):
             patient.state,
             self.state,
             model.model_params,
+            model.n_sessions,
             row,
             buffer,
             0,

@@ -181,8 +181,8 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
         therapist = therapists[therapist_rows[i]]
         for session in range(1, n_sessions + 1):
             row = sessions[n_rows]
-            n_events = run_session(seed, patient_ids[i], therapist_ids[i], session, patients[i], therapist, p, row,
-                                   events, n_events, record)  # fmt: skip
+            n_events = run_session(seed, patient_ids[i], therapist_ids[i], session, patients[i], therapist, p,
+                                   n_sessions, row, events, n_events, record)  # fmt: skip
             accumulate_course(courses[i], row)
             accumulate_trajectory(trajectory, row)
             if keep_sessions:

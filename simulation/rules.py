@@ -153,7 +153,8 @@ PROF_SEVERITY, PROF_WITHDRAWAL, PROF_CONFRONTATION, PROF_SYMPTOM, PROF_INSIGHT =
     R_WAI_THERAPIST,
     R_DROPOUT,
     R_FLARE_UP,
-) = range(28)
+    R_UPTAKE,
+) = range(29)
 
 #: Deepest stage reachable with 'other' strategies (validating, redirecting): they
 #: de-escalate (the therapist disembeds) but explore nothing (S4).
@@ -342,6 +343,9 @@ def therapist_work_mix(skill: float, severity: float, aft: bool, p) -> tuple[flo
     unclear = p.unclear_base * (1.0 - skill) * (1.0 + p.unclear_severity_gain * severity)
     expressive = p.expressive_base + p.expressive_severity_gain * severity
     supportive = p.supportive_base + p.supportive_severity_gain * severity + aft * p.aft_supportive_gain
+    total = unclear + expressive + supportive
+    if total > 1.0:  # a segment holds one intervention: keep the proportions
+        return unclear / total, expressive / total, supportive / total
     return unclear, expressive, supportive
 
 
@@ -401,9 +405,16 @@ def episode_repair(outcome: int, dip: float, deepest: int, p) -> float:
 
 
 @njit(cache=True)
-def corrective_experience(outcome: int, deepest: int) -> float:
-    """A resolved rupture is a corrective experience, the stronger the deeper it went."""
-    return depth_fraction(deepest) if outcome == RESOLVED else 0.0
+def corrective_experience(outcome: int, deepest: int, p) -> float:
+    """A resolved rupture is a corrective experience, the stronger the further past resolution it went.
+
+    Surface resolution restores collaboration; the new relational experience
+    lies in the exploratory stages (S4), so the value grows with each stage
+    from ``resolved_stage`` (1 / n) to the deepest stage (1).
+    """
+    if outcome != RESOLVED:
+        return 0.0
+    return (deepest - p.resolved_stage + 1) / (DEEPEST_STAGE - p.resolved_stage + 1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -516,6 +527,7 @@ def run_session(
     patient: np.ndarray,
     therapist: np.ndarray,
     p,
+    course_length: int,
     row: np.ndarray,
     events: np.ndarray,
     n_events: int,
@@ -543,6 +555,7 @@ def run_session(
         patient: Patient state (``layout.PATIENT_SLOTS``), updated in place.
         therapist: Therapist state (``layout.THERAPIST_SLOTS``).
         p: ``ModelParams``.
+        course_length: Planned number of sessions (no dropout after the last one).
         row: Output row (``layout.SESSION_COLUMNS``), overwritten.
         events: Event buffer with room for ``max_events_per_session`` rows.
         n_events: Rows of ``events`` already used.
@@ -601,6 +614,7 @@ def run_session(
         provoked = provoked_next
         provoked_next = 0.0
         engaged = False  # the patient took up an expressive intervention with insight
+        consolidated = False
         if ep_active:
             # (1) working through the rupture: a strategy, then a step deeper, a stall or a regress
             if not closing:
@@ -610,22 +624,22 @@ def run_session(
                 n_events = emit(
                     events, n_events, record, who, seg, EV_STRATEGY, strategy, ep_type, 0, 0, ep_stage, family
                 )
-                if family == FAMILY_EXPLORATORY:
-                    # Metacommunication can itself threaten a patient with little insight (S5).
-                    provoked += p.expressive_provocation * (1.0 - insight)
                 step = resolution_stage_step(g, ep_stage, stage_cap(family, p), skill, severity, insight, p)
                 if step != 0:
                     ep_stage += step
                     ep_deepest = max(ep_deepest, ep_stage)
                     n_events = emit(events, n_events, record, who, seg, EV_STAGE, 0, ep_type, 0, 0, ep_stage, step)
                 ep_stall = 0 if step > 0 else ep_stall + 1
-            if closing or ep_stage >= repertoire_cap or ep_stall >= p.max_stall_segments:
-                # The episode closes: it reached the repertoire's depth, stalled, or the session ended.
+                # Once resolved, a segment without further progress ends the work: the dyad moves on.
+                consolidated = ep_stage >= p.resolved_stage and step <= 0
+            if closing or consolidated or ep_stage >= repertoire_cap or ep_stall >= p.max_stall_segments:
+                # The episode closes: resolved and consolidated, as deep as the repertoire goes,
+                # stalled too long, or the session ended.
                 outcome = episode_outcome(ep_stage, p)
                 repair = episode_repair(outcome, ep_dip, ep_deepest, p)
                 repairs += repair
                 repaired_dip += min(repair, ep_dip)
-                corrective += corrective_experience(outcome, ep_deepest)
+                corrective += corrective_experience(outcome, ep_deepest, p)
                 if outcome != RESOLVED:
                     unresolved_dip += ep_dip - repair
                 row[C_RESOLVED_EPISODES + outcome - 1] += 1
@@ -659,7 +673,7 @@ def run_session(
             elif u < p_unclear + p_expressive:
                 # Expressive work: taken up with insight, a provocation without it (S5).
                 row[C_EXPRESSIVE] += 1
-                if uniform(g, R_COLLABORATION) < insight:
+                if uniform(g, R_UPTAKE) < insight:
                     engaged = True
                 else:
                     provoked += p.expressive_provocation
@@ -756,7 +770,9 @@ def run_session(
     symptom = symptom_update(patient[SYMPTOM], alliance, corrective, strain, normal(g, R_SYMPTOM_CHANGE), p)
 
     # Measures: patient and therapist post-session questionnaires, WAI-SR, symptom scale.
-    intensity = int(clip(round(felt_max + p.patient_intensity_sd * normal(g, R_PATIENT_INTENSITY)), 1.0, 5.0))
+    intensity = 1  # PSQ 1 = none or very low: a session without a marker feels like none
+    if marker_dips > 0.0:
+        intensity = int(clip(round(felt_max + p.patient_intensity_sd * normal(g, R_PATIENT_INTENSITY)), 1.0, 5.0))
     row[C_PATIENT_INTENSITY] = intensity
     if intensity >= p.patient_report_threshold:
         row[C_PATIENT_REPORTED] = 1
@@ -772,9 +788,9 @@ def run_session(
     row[C_PATTERN] = pattern
     row[C_CORRECTIVE] = corrective
 
-    # Dropout after the session.
+    # Dropout after the session, unless the course ends here anyway.
     unresolved = row[C_UNRESOLVED] + row[C_UNREPAIRED] > 0
-    dropped = uniform(g, R_DROPOUT) < dropout_probability(alliance, strain, unresolved, p)
+    dropped = session < course_length and uniform(g, R_DROPOUT) < dropout_probability(alliance, strain, unresolved, p)
     row[C_DROPPED] = dropped
 
     patient[ALLIANCE] = alliance

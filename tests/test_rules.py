@@ -132,9 +132,11 @@ def test_episode_outcome_and_repair():
 
 
 def test_only_resolved_ruptures_are_corrective_and_deeper_ones_more():
-    assert rules.corrective_experience(RESOLVED, 5) > rules.corrective_experience(RESOLVED, 3) > 0
-    assert rules.corrective_experience(PARTLY_RESOLVED, 2) == 0
-    assert rules.corrective_experience(UNRESOLVED, 4) == 0
+    assert rules.corrective_experience(RESOLVED, 5, P) == 1.0
+    assert rules.corrective_experience(RESOLVED, 5, P) > rules.corrective_experience(RESOLVED, 4, P)
+    assert rules.corrective_experience(RESOLVED, 4, P) > rules.corrective_experience(RESOLVED, 3, P) > 0
+    assert rules.corrective_experience(PARTLY_RESOLVED, 2, P) == 0
+    assert rules.corrective_experience(UNRESOLVED, 4, P) == 0
     assert rules.relational_pattern_update(1.0, 1.0, P) < 1.0
     assert rules.relational_pattern_update(1.0, 0.0, P) == 1.0
     assert rules.relational_pattern_update(P.pattern_floor, 5.0, P) == P.pattern_floor
