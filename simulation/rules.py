@@ -422,10 +422,14 @@ def corrective_experience(outcome: int, deepest: int, p) -> float:
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)
 def alliance_update(alliance: float, severity: float, dips: float, repairs: float, collaborative: int, p) -> float:
-    """Alliance after a session: growth toward a ceiling, minus dips, plus repairs."""
+    """Alliance after a session: growth toward a ceiling, minus dips, plus repairs.
+
+    Collaborative segments speed the growth; the ceiling (lower with severe PD)
+    bounds it, so only a repaired rupture lifts the alliance above it (the 'V').
+    """
     ceiling = p.alliance_ceiling - p.alliance_severity_penalty * severity
-    growth = p.alliance_growth * (ceiling - alliance) + p.collaborative_alliance_gain * collaborative
-    return clip(alliance + growth - dips + repairs, 0.0, 1.0)
+    rate = p.alliance_growth + p.collaborative_alliance_gain * collaborative
+    return clip(alliance + rate * (ceiling - alliance) - dips + repairs, 0.0, 1.0)
 
 
 @njit(cache=True)

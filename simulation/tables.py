@@ -146,7 +146,7 @@ DATA_DICTIONARY: dict[str, dict[str, str]] = {
         "n_resolved": "Episodes that ended resolved.",
         "mean_resolution_stage": "Resolution complexity: mean deepest stage over sessions with an episode; 0 if none.",
         "max_resolution_stage": "Deepest stage reached in any session (0-5).",
-        "complexity_group": "Course-level complexity: none, shallow (1-2), surface (3), deep (4-5) by max stage.",
+        "complexity_group": "Complexity by mean_resolution_stage: none, shallow (<2.5), middle (2.5-3), deep (>=3).",
         "pattern_final": "Relational rigidity after the course.",
     },
     "events": {
@@ -263,7 +263,7 @@ def patients_table(raw: RawCohort, params: Parameters) -> pd.DataFrame:
     df["rci"] = df["symptom_change"] / (math.sqrt(2.0) * sem)
     df["reliable_change"] = df["rci"] < RCI_CRITICAL
     df["recovered"] = df["reliable_change"] & (df["symptom_post"] < params["recovery_cutoff"])
-    df["complexity_group"] = complexity_group(df["max_resolution_stage"].to_numpy())
+    df["complexity_group"] = complexity_group(df["n_episodes"].to_numpy(), df["mean_resolution_stage"].to_numpy())
     return df[list(DATA_DICTIONARY["patients"])].sort_values("patient_id", kind="stable").reset_index(drop=True)
 
 
@@ -272,9 +272,9 @@ def _ratio(total: np.ndarray, count: np.ndarray) -> np.ndarray:
     return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
 
 
-def complexity_group(max_stage: np.ndarray) -> pd.Categorical:
-    """Course-level resolution complexity from the deepest stage reached."""
-    codes = np.select([max_stage >= 4, max_stage == 3, max_stage >= 1], [3, 2, 1], 0)
+def complexity_group(n_episodes: np.ndarray, mean_stage: np.ndarray) -> pd.Categorical:
+    """Course-level resolution complexity from the mean deepest stage of the sessions with an episode."""
+    codes = np.select([n_episodes == 0, mean_stage < 2.5, mean_stage < 3.0], [0, 1, 2], 3)
     return pd.Categorical.from_codes(codes, COMPLEXITY_GROUPS, ordered=True)
 
 
@@ -295,7 +295,7 @@ def trajectory_table(raw: RawCohort) -> pd.DataFrame:
     )
 
 
-COMPLEXITY_GROUPS = ("none", "shallow (1-2)", "surface (3)", "deep (4-5)")
+COMPLEXITY_GROUPS = ("none", "shallow (<2.5)", "middle (2.5-3)", "deep (>=3)")
 
 
 def therapists_table(raw: RawCohort) -> pd.DataFrame:
