@@ -76,6 +76,7 @@ def new_manifest(spec: SweepSpec, n_points: int, n_chunks: int, chunk_replicatio
         "versions": {"python": platform.python_version(), "numpy": numpy.__version__, "numba": numba.__version__},
         "seeds": {"root": spec.seed, "rule": "replication r runs with sha256(f'{seed}:{r}')[:63 bits], all points"},
         "tables": list(table_names(spec)),
+        "varied": list(spec.vary),  # in design order (the JSON keys are sorted)
         "n_points": n_points,
         "n_chunks": n_chunks,
         "chunk_replications": chunk_replications,
