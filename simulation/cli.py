@@ -1,0 +1,405 @@
+"""The ``rupture-sim`` command line.
+
+Subcommands:
+
+- ``run``: the default study (the main job) into ``results/<name>/``.
+- ``simulate``: one ``simulate()`` call written as parquet tables and parameters.json.
+- ``params``: the parameter table.
+- ``presets``: the population and therapist presets.
+- ``docs``: regenerate the documentation (``simulation.docs.write_docs``).
+
+Bad input ends with one sentence on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from simulation import __version__
+from simulation.parameters import ParameterError, parameter_table
+from simulation.presets import POPULATIONS, THERAPISTS
+
+#: Exit code for bad input.
+USAGE_ERROR = 2
+PROG = "rupture-sim"
+
+
+class CliError(Exception):
+    """Bad command-line input, reported as one sentence on stderr."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises ``CliError`` instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message[0].upper()}{message[1:]} (see `{self.prog} --help`).")
+
+
+def _count(low: int, high: int) -> Callable[[str], int]:
+    """Argument type: a whole number between ``low`` and ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number between {low} and {high} (got {text!r})"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number between {low} and {high} (got {value})")
+        return value
+
+    return parse
+
+
+def _number(text: str) -> int | float:
+    """A ``--set`` value: an int if it looks like one, else a float."""
+    if re.fullmatch(r"[+-]?\d+", text.strip()):
+        return int(text)
+    try:
+        return float(text)
+    except ValueError:
+        raise CliError(f"--set value {text!r} is not a number.") from None
+
+
+def parse_settings(items: Sequence[str] | None) -> dict[str, int | float]:
+    """``["name=value", ...]`` as a dict of numbers.
+
+    Raises:
+        CliError: For an item without ``=`` or a value that is not a number.
+    """
+    settings: dict[str, int | float] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"--set expects name=value, e.g. --set noticing=0.5 (got {item!r}).")
+        try:
+            settings[name.strip()] = _number(value)
+        except CliError:
+            raise CliError(f"--set {name.strip()} must be a number (got {value!r}).") from None
+    return settings
+
+
+def _fresh_folder(path: Path, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise CliError(f"Output folder {path} already exists; pass --overwrite to replace it.")
+
+
+# --- subcommands ---------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the default study."""
+    from simulation.study import StudyConfig, run_study
+
+    config = StudyConfig(name=args.name, seed=args.seed, n_patients=args.patients, n_sessions=args.sessions)
+    folder = run_study(
+        config, out=args.out, overwrite=args.overwrite, quiet=args.quiet, publish_figures=args.publish_figures
+    )
+    print(
+        f"Study written to {folder}" + (f"; figures copied to {args.publish_figures}" if args.publish_figures else "")
+    )
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """One ``simulate()`` call saved with ``Results.save``."""
+    from simulation.api import resolve_parameters, simulate
+    from simulation.study import staging_folder
+
+    settings = parse_settings(args.set)
+    resolve_parameters(args.population, args.therapists, settings)  # fail before anything is written
+    out = Path(args.out)
+    _fresh_folder(out, args.overwrite)
+    res = simulate(
+        args.population,
+        args.therapists,
+        n_patients=args.patients,
+        n_sessions=args.sessions,
+        seed=args.seed,
+        params=settings,
+        events=not args.no_events,
+    )
+    with staging_folder(out, args.overwrite) as folder:
+        res.save(folder)
+    counts = ", ".join(f"{name} {len(table):,}" for name, table in res.tables().items())
+    print(f"Wrote {out} ({counts} rows).")
+    return 0
+
+
+def format_parameters() -> str:
+    """The parameter table as aligned text, one parameter per line."""
+    rows = [
+        (
+            p["name"],
+            p["group"],
+            f"{p['default']:g}",
+            f"{p['low']:g}..{p['high']:g}",
+            p["scale"],
+            p["source"],
+            p["meaning"],
+        )
+        for p in parameter_table()
+    ]
+    header = ("name", "group", "default", "range", "scale", "source", "meaning")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """Print the parameter table."""
+    print(format_parameters())
+    return 0
+
+
+def format_presets() -> str:
+    """Population and therapist presets with their descriptions and overrides."""
+    lines = []
+    for title, table, option in (
+        ("Population presets", POPULATIONS, "--population"),
+        ("Therapist presets", THERAPISTS, "--therapists"),
+    ):
+        lines.append(f"{title} ({option}):")
+        for name, preset in table.items():
+            lines.append(f"  {name:<16}{preset.description}")
+            if preset.values:
+                lines.append(" " * 18 + ", ".join(f"{k}={v:g}" for k, v in preset.values.items()))
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    """Print the presets."""
+    print(format_presets())
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """Regenerate the documentation with ``simulation.docs.write_docs``."""
+    try:
+        from simulation.docs import write_docs
+    except ImportError as err:
+        raise CliError(f"Documentation generator is not available ({err}).") from None
+    for path in write_docs(Path(args.out)):
+        print(path)
+    return 0
+
+
+# --- sweeps --------------------------------------------------------------------------------------
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run (or resume) a sweep spec; ``--dry-run`` only prints its size, time and disk."""
+    from simulation.sweep.runner import estimate, run_sweep
+    from simulation.sweep.spec import load_spec
+
+    spec = load_spec(args.spec)
+    folder = Path(args.out) if args.out else Path("results") / spec.name
+    if args.dry_run:
+        print(estimate(spec, folder, args.workers, args.chunk_replications).describe())
+        return 0
+    try:
+        manifest = run_sweep(
+            spec,
+            folder,
+            backend=args.backend,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            chunk_replications=args.chunk_replications,
+            quiet=args.quiet,
+        )
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finished chunks are kept in {folder}, rerun to resume.", file=sys.stderr)
+        return 130
+    if not args.no_plots:
+        from simulation.sweep.plots import plot_sweep
+
+        plot_sweep(folder)
+    if not args.quiet:
+        print(f"{spec.name}: {len(manifest['chunks'])} chunks in {folder} ({manifest.get('wall_seconds', 0):.1f} s)")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check a sweep folder's shards against its manifest; exit 1 if anything is wrong."""
+    from simulation.sweep.store import verify
+
+    problems = verify(Path(args.folder))
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print(f"{args.folder}: every shard matches the manifest; the sweep is complete.")
+    return 1 if problems else 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Figures and summary.md of a sweep folder."""
+    from simulation.sweep.plots import plot_sweep
+    from simulation.sweep.store import read_manifest
+
+    read_manifest(Path(args.folder))  # a clear message if this is not a sweep folder
+    cells = [int(c) for c in args.cells.split(",")] if args.cells else None
+    for path in plot_sweep(Path(args.folder), x=args.x, y=args.y, cells=cells):
+        print(path)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Speed and memory benchmark (engine, Mesa view, random-number floor, workers)."""
+    from simulation import bench
+
+    return bench.run(args)
+
+
+def _add_sweep(sub: Any) -> None:
+    from simulation.sweep.backends import BACKENDS
+
+    sweep = sub.add_parser("sweep", help="run a parameter sweep from a TOML spec (resumable)")
+    sweep.add_argument("spec", help="experiment spec (TOML), e.g. experiments/skill_x_severity.toml")
+    sweep.add_argument("--out", default=None, help="output folder (default: results/<spec name>)")
+    sweep.add_argument("--backend", choices=BACKENDS, default="processes", help="where chunks run (default: processes)")
+    sweep.add_argument("--workers", type=_count(1, 1024), default=os.cpu_count() or 1, help="worker processes")
+    sweep.add_argument("--scheduler", default=None, metavar="ADDRESS", help="existing Dask scheduler (with dask)")
+    sweep.add_argument("--chunk-replications", type=_count(1, 10**6), default=None, help="replications per chunk")
+    sweep.add_argument("--resume", action="store_true", help="resume (also what rerunning into the folder does)")
+    sweep.add_argument("--dry-run", action="store_true", help="print runs, estimated time and disk; run nothing")
+    sweep.add_argument("--no-plots", action="store_true", help="skip figures and summary.md at the end")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=cmd_sweep)
+    verify = sub.add_parser("verify", help="check a sweep folder's shards against its manifest")
+    verify.add_argument("folder")
+    verify.set_defaults(handler=cmd_verify)
+    plot = sub.add_parser("plot", help="figures and summary.md of a sweep folder")
+    plot.add_argument("folder")
+    plot.add_argument("--x", default=None, help="varied parameter on the x axis of heatmaps")
+    plot.add_argument("--y", default=None, help="varied parameter on the y axis of heatmaps")
+    plot.add_argument("--cells", default=None, help="design points for trajectory plots, e.g. 0,3")
+    plot.set_defaults(handler=cmd_plot)
+    bench = sub.add_parser("bench", help="speed and memory benchmark")
+    from simulation import bench as bench_module
+
+    bench_module.add_arguments(bench)
+    bench.set_defaults(handler=cmd_bench)
+
+
+# --- parser --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = _Parser(
+        prog=PROG,
+        description="Agent-based simulation of alliance ruptures and their resolution "
+        "in psychotherapy for personality disorders.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_run(sub)
+    _add_simulate(sub)
+    _add_sweep(sub)
+    sub.add_parser("params", help="print the parameter table").set_defaults(handler=cmd_params)
+    sub.add_parser("presets", help="list population and therapist presets").set_defaults(handler=cmd_presets)
+    docs = sub.add_parser("docs", help="regenerate the documentation")
+    docs.add_argument("--out", default="docs", help="documentation folder (default: docs)")
+    docs.set_defaults(handler=cmd_docs)
+    return parser
+
+
+def _add_sizes(p: argparse.ArgumentParser, patients: int, sessions: int, seed: int, per: str = "") -> None:
+    p.add_argument(
+        "--patients", type=_count(1, 1_000_000), default=patients, help=f"patients{per} (default: {patients})"
+    )
+    p.add_argument(
+        "--sessions", type=_count(1, 1000), default=sessions, help=f"planned sessions per course (default: {sessions})"
+    )
+    p.add_argument("--seed", type=_count(0, 2**63 - 1), default=seed, help=f"root seed (default: {seed})")
+
+
+def _add_run(sub: Any) -> None:
+    from simulation.study import StudyConfig
+
+    d = StudyConfig()
+    run = sub.add_parser(
+        "run",
+        help="run the default study (the main job)",
+        description="Mixed caseload x therapist skill (0.4/0.6/0.8) x repertoire (immediate only / "
+        "with exploratory), common random numbers; writes tables, manifest, figures and summary.",
+    )
+    run.add_argument("--name", default=d.name, help=f"study name and folder name (default: {d.name})")
+    _add_sizes(run, d.n_patients, d.n_sessions, d.seed, per=" per condition, the same ids in each")
+    run.add_argument("--out", default="results", help="parent folder of the study folder (default: results)")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing study folder")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--publish-figures",
+        metavar="DIR",
+        default=None,
+        help="also copy the figures here (docs/figures regenerates the README figures)",
+    )
+    run.set_defaults(handler=cmd_run)
+
+
+def _add_simulate(sub: Any) -> None:
+    sim = sub.add_parser("simulate", help="one simulate() call saved as parquet + parameters.json")
+    sim.add_argument("--population", default="mixed", help=f"one of: {', '.join(POPULATIONS)} (default: mixed)")
+    sim.add_argument(
+        "--therapists", default="experienced", help=f"one of: {', '.join(THERAPISTS)} (default: experienced)"
+    )
+    _add_sizes(sim, 120, 30, 0)
+    sim.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter override (repeatable)")
+    sim.add_argument("--no-events", action="store_true", help="do not keep the per-event table")
+    sim.add_argument("--out", required=True, help="output folder (must not exist unless --overwrite)")
+    sim.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    sim.set_defaults(handler=cmd_simulate)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so that Python's exit-time flush does not fail on a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 on success, 2 for bad input.
+    """
+    from simulation.study import StudyError
+    from simulation.sweep.spec import SpecError
+    from simulation.sweep.store import StoreError
+
+    try:
+        args = build_parser().parse_args(argv)
+        return args.handler(args)
+    except (CliError, ParameterError, StudyError, SpecError, StoreError) as err:
+        print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return USAGE_ERROR
+    except SystemExit as exit_:  # --help and --version
+        return exit_.code if isinstance(exit_.code, int) else 0
+    except BrokenPipeError:  # e.g. `rupture-sim params | head`
+        _silence_stdout()
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing was left in place.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
