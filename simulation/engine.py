@@ -107,10 +107,14 @@ def assign_therapists(patient_ids: np.ndarray, caseload: int) -> np.ndarray:
 
 def intake_therapists(seed: int, therapist_ids: np.ndarray, params: Parameters) -> np.ndarray:
     """State of each therapist (rows in the order of ``therapist_ids``)."""
-    p = params.model_params()
-    out = np.zeros((len(therapist_ids), len(THERAPIST_SLOTS)))
-    for row, tid in enumerate(therapist_ids):
-        therapist_intake(seed, int(tid), p, out[row])
+    return _intake_therapists(seed, np.asarray(therapist_ids, dtype=np.int64), params.model_params())
+
+
+@njit(cache=True)
+def _intake_therapists(seed, therapist_ids, p):
+    out = np.zeros((therapist_ids.shape[0], len(THERAPIST_SLOTS)))
+    for i in range(therapist_ids.shape[0]):
+        therapist_intake(seed, therapist_ids[i], p, out[i])
     return out
 
 

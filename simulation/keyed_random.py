@@ -68,6 +68,26 @@ def uniform(gkey: np.uint64, stream: int) -> float:
     return np.float64(h >> _S11) * _TO_UNIT
 
 
+_MASK21 = np.uint64(0x1FFFFF)
+_S21 = np.uint64(21)
+_S42 = np.uint64(42)
+_TO_UNIT21 = 1.0 / 2097152.0  # 2**-21
+
+
+@njit(cache=True)
+def uniforms3(gkey: np.uint64, stream: int) -> tuple[float, float, float]:
+    """Three uniforms in (0, 1) from one hash, 21 bits each (resolution 5e-7).
+
+    For the three decisions every segment makes (the therapist's work, the
+    patient's marker, collaboration): one hash instead of three.
+    """
+    h = mix(gkey ^ (np.uint64(stream) * _MUL2))
+    u1 = (np.float64(h & _MASK21) + 0.5) * _TO_UNIT21
+    u2 = (np.float64((h >> _S21) & _MASK21) + 0.5) * _TO_UNIT21
+    u3 = (np.float64((h >> _S42) & _MASK21) + 0.5) * _TO_UNIT21
+    return u1, u2, u3
+
+
 # Acklam's rational approximation of the standard normal quantile (relative error < 1.2e-9).
 _A = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02,
       -3.066479806614716e01, 2.506628277459239e00)  # fmt: skip

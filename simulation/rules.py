@@ -26,6 +26,7 @@ from simulation.keyed_random import (
     segment_key,
     session_key,
     uniform,
+    uniforms3,
 )
 from simulation.layout import (
     AFT_START,
@@ -123,7 +124,8 @@ from simulation.taxonomy import (
 # Profile columns (see parameters.PROFILE_FIELDS).
 PROF_SEVERITY, PROF_WITHDRAWAL, PROF_CONFRONTATION, PROF_SYMPTOM, PROF_INSIGHT = range(5)
 
-# Random streams: one per decision, so adding a decision never shifts another.
+# Random streams: one per decision, so adding a decision never shifts another. R_SEGMENT
+# carries the three decisions every segment makes (keyed_random.uniforms3).
 (
     R_DIAGNOSIS,
     R_SEVERITY,
@@ -134,18 +136,15 @@ PROF_SEVERITY, PROF_WITHDRAWAL, PROF_CONFRONTATION, PROF_SYMPTOM, PROF_INSIGHT =
     R_ALLIANCE_INTAKE,
     R_SYMPTOM_MEASURE,
     R_SKILL,
-    R_MARKER,
+    R_SEGMENT,
     R_MARKER_TYPE,
     R_MARKER_CODE,
     R_SALIENCE,
     R_OBSERVER,
     R_NOTICE,
     R_REACTION,
-    R_STRATEGY_FAMILY,
     R_STRATEGY_CODE,
     R_STAGE_STEP,
-    R_INTERVENTION,
-    R_COLLABORATION,
     R_SYMPTOM_CHANGE,
     R_PATIENT_INTENSITY,
     R_PATIENT_RESOLUTION,
@@ -154,7 +153,7 @@ PROF_SEVERITY, PROF_WITHDRAWAL, PROF_CONFRONTATION, PROF_SYMPTOM, PROF_INSIGHT =
     R_DROPOUT,
     R_FLARE_UP,
     R_UPTAKE,
-) = range(29)
+) = range(26)
 
 #: Deepest stage reachable with 'other' strategies (validating, redirecting): they
 #: de-escalate (the therapist disembeds) but explore nothing (S4).
@@ -261,12 +260,17 @@ def rupture_hazard(patient: np.ndarray, alliance: float, strain: float, provoked
 
 
 @njit(cache=True)
-def marker_type(g: np.uint64, lam_w: float, lam_c: float) -> int:
-    """NONE, WITHDRAWAL or CONFRONTATION: at most one marker per segment."""
-    total = lam_w + lam_c
-    if total <= 0.0 or uniform(g, R_MARKER) >= 1.0 - math.exp(-total):
+def marker_probability(lam_w: float, lam_c: float) -> float:
+    """Chance of a marker in a segment (Poisson rate, at most one marker per segment)."""
+    return 1.0 - math.exp(-(lam_w + lam_c))
+
+
+@njit(cache=True)
+def marker_type(g: np.uint64, u: float, lam_w: float, lam_c: float, p_marker: float) -> int:
+    """NONE, WITHDRAWAL or CONFRONTATION (u: the segment's marker draw), the type in proportion to the rates."""
+    if u >= p_marker:
         return NONE
-    return WITHDRAWAL if uniform(g, R_MARKER_TYPE) * total < lam_w else CONFRONTATION
+    return WITHDRAWAL if uniform(g, R_MARKER_TYPE) * (lam_w + lam_c) < lam_w else CONFRONTATION
 
 
 @njit(cache=True)
@@ -300,13 +304,12 @@ def negative_response_probability(reactivity: float, severity: float, kind: int,
 
 
 @njit(cache=True)
-def choose_strategy(g: np.uint64, stage: int, explore_preference: float, p) -> int:
+def choose_strategy(g: np.uint64, u: float, stage: int, explore_preference: float, p) -> int:
     """A 3RS resolution strategy code (1-10) for the current stage.
 
     Exploratory strategies follow the stage: inviting and acknowledging early,
     linking to patterns late.
     """
-    u = uniform(g, R_STRATEGY_FAMILY)
     if u < explore_preference:
         first = min(stage - 1, 3)
         return FIRST_EXPLORATORY + first + choice(g, R_STRATEGY_CODE, 2)
@@ -522,7 +525,7 @@ def therapist_in_aft(therapist: np.ndarray, session: int) -> bool:
     return start > 0 and session >= start
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined into the engine loop: no per-call argument passing
 def run_session(
     seed: int,
     pid: int,
@@ -586,6 +589,8 @@ def run_session(
     collaboration = p.collaborative_base * 0.5 * (alliance + insight)
     p_unclear, p_expressive, p_supportive = therapist_work_mix(skill, severity, aft, p)
     calm_w, calm_c = rupture_hazard(patient, alliance, strain, 0.0, p)  # hazard without provocation
+    calm_marker = marker_probability(calm_w, calm_c)
+    g_end = segment_key(skey, END_OF_SESSION)
 
     row[:] = 0.0
     row[C_PATIENT] = pid
@@ -614,7 +619,9 @@ def run_session(
 
     for seg in range(n_segments + 1):
         closing = seg == n_segments
-        g = segment_key(skey, END_OF_SESSION if closing else seg)
+        g = g_end if closing else segment_key(skey, seg)
+        # The three decisions of every segment: the therapist's work, a marker, collaboration.
+        u_work, u_marker, u_collaboration = uniforms3(g, R_SEGMENT)
         provoked = provoked_next
         provoked_next = 0.0
         engaged = False  # the patient took up an expressive intervention with insight
@@ -622,7 +629,7 @@ def run_session(
         if ep_active:
             # (1) working through the rupture: a strategy, then a step deeper, a stall or a regress
             if not closing:
-                strategy = choose_strategy(g, ep_stage, explore_preference, p)
+                strategy = choose_strategy(g, u_work, ep_stage, explore_preference, p)
                 family = strategy_family(strategy)
                 row[C_IMMEDIATE + family - 1] += 1
                 n_events = emit(
@@ -667,7 +674,7 @@ def run_session(
                 ep_stage = 0
         elif not closing:
             # (1') ordinary therapeutic work
-            u = uniform(g, R_INTERVENTION)
+            u = u_work
             if u < p_unclear:
                 row[C_NEGATIVE] += 1
                 row[C_UNCLEAR] += 1
@@ -687,13 +694,14 @@ def run_session(
             break
 
         # (2) the patient may show a marker, coded by the observer
-        lam_w, lam_c = calm_w, calm_c
+        lam_w, lam_c, p_marker = calm_w, calm_c, calm_marker
         if provoked > 0.0:
             lam_w, lam_c = rupture_hazard(patient, alliance, strain, provoked, p)
-        kind = marker_type(g, lam_w, lam_c)
+            p_marker = marker_probability(lam_w, lam_c)
+        kind = marker_type(g, u_marker, lam_w, lam_c, p_marker)
         if kind == NONE:
             # (4) no rupture: a collaborative process is likelier with a good alliance and insight
-            if not ep_active and (engaged or uniform(g, R_COLLABORATION) < collaboration):
+            if not ep_active and (engaged or u_collaboration < collaboration):
                 row[C_COLLABORATIVE] += 1
             continue
         salience = marker_salience(kind, severity, normal(g, R_SALIENCE), p)
@@ -770,23 +778,22 @@ def run_session(
     alliance = alliance_update(alliance, severity, dips, repairs, int(row[C_COLLABORATIVE]), p)
     strain = p.strain_decay * strain + unresolved_dip
     pattern = relational_pattern_update(patient[PATTERN], corrective, p)
-    g = segment_key(skey, END_OF_SESSION)
-    symptom = symptom_update(patient[SYMPTOM], alliance, corrective, strain, normal(g, R_SYMPTOM_CHANGE), p)
+    symptom = symptom_update(patient[SYMPTOM], alliance, corrective, strain, normal(g_end, R_SYMPTOM_CHANGE), p)
 
     # Measures: patient and therapist post-session questionnaires, WAI-SR, symptom scale.
     intensity = 1  # PSQ 1 = none or very low: a session without a marker feels like none
     if marker_dips > 0.0:
-        intensity = int(clip(round(felt_max + p.patient_intensity_sd * normal(g, R_PATIENT_INTENSITY)), 1.0, 5.0))
+        intensity = int(clip(round(felt_max + p.patient_intensity_sd * normal(g_end, R_PATIENT_INTENSITY)), 1.0, 5.0))
     row[C_PATIENT_INTENSITY] = intensity
     if intensity >= p.patient_report_threshold:
         row[C_PATIENT_REPORTED] = 1
         share = repaired_dip / marker_dips if marker_dips > 0.0 else 0.0
-        row[C_PATIENT_RESOLUTION] = clip(round(1.0 + 4.0 * share + 0.5 * normal(g, R_PATIENT_RESOLUTION)), 1.0, 5.0)
+        row[C_PATIENT_RESOLUTION] = clip(round(1.0 + 4.0 * share + 0.5 * normal(g_end, R_PATIENT_RESOLUTION)), 1.0, 5.0)
     row[C_THERAPIST_REPORTED] = therapist_saw
-    row[C_WAI_PATIENT] = wai_rating(alliance, p.wai_patient_bias, normal(g, R_WAI_PATIENT), p)
-    row[C_WAI_THERAPIST] = wai_rating(alliance, p.wai_therapist_bias, normal(g, R_WAI_THERAPIST), p)
+    row[C_WAI_PATIENT] = wai_rating(alliance, p.wai_patient_bias, normal(g_end, R_WAI_PATIENT), p)
+    row[C_WAI_THERAPIST] = wai_rating(alliance, p.wai_therapist_bias, normal(g_end, R_WAI_THERAPIST), p)
     row[C_SYMPTOM_TRUE] = symptom
-    row[C_SYMPTOM] = observe_symptom(symptom, normal(g, R_SYMPTOM_MEASURE), p)
+    row[C_SYMPTOM] = observe_symptom(symptom, normal(g_end, R_SYMPTOM_MEASURE), p)
     row[C_ALLIANCE] = alliance
     row[C_STRAIN] = strain
     row[C_PATTERN] = pattern
@@ -794,7 +801,9 @@ def run_session(
 
     # Dropout after the session, unless the course ends here anyway.
     unresolved = row[C_UNRESOLVED] + row[C_UNREPAIRED] > 0
-    dropped = session < course_length and uniform(g, R_DROPOUT) < dropout_probability(alliance, strain, unresolved, p)
+    dropped = session < course_length and uniform(g_end, R_DROPOUT) < dropout_probability(
+        alliance, strain, unresolved, p
+    )
     row[C_DROPPED] = dropped
 
     patient[ALLIANCE] = alliance

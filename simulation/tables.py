@@ -264,7 +264,7 @@ def patients_table(raw: RawCohort, params: Parameters) -> pd.DataFrame:
     df["reliable_change"] = df["rci"] < RCI_CRITICAL
     df["recovered"] = df["reliable_change"] & (df["symptom_post"] < params["recovery_cutoff"])
     df["complexity_group"] = complexity_group(df["n_episodes"].to_numpy(), df["mean_resolution_stage"].to_numpy())
-    return df[list(DATA_DICTIONARY["patients"])].sort_values("patient_id", kind="stable").reset_index(drop=True)
+    return df[list(DATA_DICTIONARY["patients"])]  # in the order of the cohort's patient ids
 
 
 def _ratio(total: np.ndarray, count: np.ndarray) -> np.ndarray:

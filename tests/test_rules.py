@@ -92,10 +92,10 @@ def test_only_exploratory_strategies_open_the_deep_stages():
 
 
 def test_strategy_choice_follows_the_repertoire():
-    families = {
-        pref: {rules.strategy_family(rules.choose_strategy(key(1, i, 1, 0), 2, pref, P)) for i in range(300)}
-        for pref in (0.0, 0.5)
-    }
+    def family(i, pref):
+        return rules.strategy_family(rules.choose_strategy(key(1, i, 1, 0), (i + 0.5) / 300, 2, pref, P))
+
+    families = {pref: {family(i, pref) for i in range(300)} for pref in (0.0, 0.5)}
     assert EXPLORATORY not in families[0.0]
     assert families[0.5] == {IMMEDIATE, EXPLORATORY, OTHER}
 

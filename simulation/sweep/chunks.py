@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from simulation.engine import simulate_cohort
+from simulation.engine import RawCohort, simulate_cohort
 from simulation.sweep.spec import SweepSpec, point_parameters, run_seed
 from simulation.tables import events_table, patients_table, sessions_table, trajectory_table
 
@@ -63,31 +63,61 @@ def table_names(spec: SweepSpec) -> tuple[str, ...]:
 
 
 def compute_chunk(spec: SweepSpec, chunk: Chunk) -> dict[str, pd.DataFrame]:
-    """Simulate every replication of a chunk and return its tables (with point and replication columns)."""
+    """Simulate every replication of a chunk and return its tables (with point and replication columns).
+
+    The per-course table is built once for the whole chunk (its pandas cost is
+    per call, not per row).
+    """
     params = point_parameters(spec, chunk.values)
     keep_sessions = "sessions" in spec.tables
     keep_events = "events" in spec.tables
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in table_names(spec)}
     ids = np.arange(spec.n_patients, dtype=np.int64)
-    for rep in chunk.replications:
-        raw = simulate_cohort(
+    raws = [
+        simulate_cohort(
             params, ids, spec.n_sessions, run_seed(spec, rep), record_events=keep_events, keep_sessions=keep_sessions
         )
-        tables = {"patients": patients_table(raw, params), "trajectories": trajectory_table(raw)}
-        if keep_sessions:
-            tables["sessions"] = sessions_table(raw.sessions)
-        if keep_events:
-            tables["events"] = events_table(raw.events)
-        for name, table in tables.items():
-            parts[name].append(_label(table, chunk, rep))
-    return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+        for rep in chunk.replications
+    ]
+    reps = np.repeat(np.array(chunk.replications), spec.n_patients)
+    tables = {
+        "patients": _label(patients_table(_stack_courses(raws), params), chunk, reps),
+        "trajectories": _concat(chunk, [trajectory_table(raw) for raw in raws]),
+    }
+    if keep_sessions:
+        tables["sessions"] = _concat(chunk, [sessions_table(raw.sessions) for raw in raws])
+    if keep_events:
+        tables["events"] = _concat(chunk, [events_table(raw.events) for raw in raws])
+    return tables
 
 
-def _label(table: pd.DataFrame, chunk: Chunk, replication: int) -> pd.DataFrame:
-    """Prefix a run's table with its point, replication and varied values."""
-    front = {"point": chunk.point, "replication": replication, **chunk.values}
-    labels = pd.DataFrame({k: np.repeat(v, len(table)) for k, v in front.items()}, index=table.index)
-    return pd.concat([labels, table], axis=1)
+def _stack_courses(raws: list[RawCohort]) -> RawCohort:
+    """One cohort of the replications' courses, for building the per-course table in one go."""
+    first = raws[0]
+    return RawCohort(
+        intake=np.concatenate([r.intake for r in raws]),
+        final=np.concatenate([r.final for r in raws]),
+        patient_ids=np.concatenate([r.patient_ids for r in raws]),
+        therapist_ids=np.concatenate([r.therapist_ids for r in raws]),
+        therapists=first.therapists,
+        therapist_index=first.therapist_index,
+        sessions=first.sessions[:0],
+        events=first.events[:0],
+        courses=np.concatenate([r.courses for r in raws]),
+        trajectory=first.trajectory,
+    )
+
+
+def _concat(chunk: Chunk, tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """Label each replication's table and stack them."""
+    reps = np.concatenate([np.full(len(t), rep) for t, rep in zip(tables, chunk.replications, strict=True)])
+    return _label(pd.concat(tables, ignore_index=True), chunk, reps)
+
+
+def _label(table: pd.DataFrame, chunk: Chunk, replications: np.ndarray) -> pd.DataFrame:
+    """Prefix a table with its point, replication and varied values."""
+    front = {"point": np.full(len(table), chunk.point), "replication": replications}
+    front.update({k: np.full(len(table), v) for k, v in chunk.values.items()})
+    return pd.concat([pd.DataFrame(front, index=table.index), table], axis=1)
 
 
 def shard_path(folder: Path, table: str, chunk_id: int) -> Path:
