@@ -75,16 +75,17 @@ _TO_UNIT21 = 1.0 / 2097152.0  # 2**-21
 
 
 @njit(cache=True)
-def uniforms3(gkey: np.uint64, stream: int) -> tuple[float, float, float]:
-    """Three uniforms in (0, 1) from one hash, 21 bits each (resolution 5e-7).
+def segment_uniforms(gkey: np.uint64) -> tuple[float, float, float]:
+    """Three uniforms in (0, 1), 21 bits each (resolution 5e-7), from the bits of a segment key.
 
     For the three decisions every segment makes (the therapist's work, the
-    patient's marker, collaboration): one hash instead of three.
+    patient's marker, collaboration). A segment key is itself a full SplitMix64
+    output, so its bits are used directly; every other draw of the segment
+    hashes the key again with its stream, which makes it independent of these.
     """
-    h = mix(gkey ^ (np.uint64(stream) * _MUL2))
-    u1 = (np.float64(h & _MASK21) + 0.5) * _TO_UNIT21
-    u2 = (np.float64((h >> _S21) & _MASK21) + 0.5) * _TO_UNIT21
-    u3 = (np.float64((h >> _S42) & _MASK21) + 0.5) * _TO_UNIT21
+    u1 = (np.float64(gkey & _MASK21) + 0.5) * _TO_UNIT21
+    u2 = (np.float64((gkey >> _S21) & _MASK21) + 0.5) * _TO_UNIT21
+    u3 = (np.float64((gkey >> _S42) & _MASK21) + 0.5) * _TO_UNIT21
     return u1, u2, u3
 
 

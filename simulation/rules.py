@@ -24,9 +24,9 @@ from simulation.keyed_random import (
     choice,
     normal,
     segment_key,
+    segment_uniforms,
     session_key,
     uniform,
-    uniforms3,
 )
 from simulation.layout import (
     AFT_START,
@@ -124,8 +124,8 @@ from simulation.taxonomy import (
 # Profile columns (see parameters.PROFILE_FIELDS).
 PROF_SEVERITY, PROF_WITHDRAWAL, PROF_CONFRONTATION, PROF_SYMPTOM, PROF_INSIGHT = range(5)
 
-# Random streams: one per decision, so adding a decision never shifts another. R_SEGMENT
-# carries the three decisions every segment makes (keyed_random.uniforms3).
+# Random streams: one per decision, so adding a decision never shifts another. The three
+# decisions every segment makes come from the segment key itself (keyed_random.segment_uniforms).
 (
     R_DIAGNOSIS,
     R_SEVERITY,
@@ -136,7 +136,6 @@ PROF_SEVERITY, PROF_WITHDRAWAL, PROF_CONFRONTATION, PROF_SYMPTOM, PROF_INSIGHT =
     R_ALLIANCE_INTAKE,
     R_SYMPTOM_MEASURE,
     R_SKILL,
-    R_SEGMENT,
     R_MARKER_TYPE,
     R_MARKER_CODE,
     R_SALIENCE,
@@ -153,7 +152,7 @@ PROF_SEVERITY, PROF_WITHDRAWAL, PROF_CONFRONTATION, PROF_SYMPTOM, PROF_INSIGHT =
     R_DROPOUT,
     R_FLARE_UP,
     R_UPTAKE,
-) = range(26)
+) = range(25)
 
 #: Deepest stage reachable with 'other' strategies (validating, redirecting): they
 #: de-escalate (the therapist disembeds) but explore nothing (S4).
@@ -621,7 +620,7 @@ def run_session(
         closing = seg == n_segments
         g = g_end if closing else segment_key(skey, seg)
         # The three decisions of every segment: the therapist's work, a marker, collaboration.
-        u_work, u_marker, u_collaboration = uniforms3(g, R_SEGMENT)
+        u_work, u_marker, u_collaboration = segment_uniforms(g)
         provoked = provoked_next
         provoked_next = 0.0
         engaged = False  # the patient took up an expressive intervention with insight

@@ -203,3 +203,13 @@ def test_keyed_uniforms_are_deterministic_uniform_and_independent_across_keys():
 def test_keyed_normals_have_mean_zero_and_unit_variance():
     z = np.array([kr.normal(key(11, pid, 2, 1), 0) for pid in range(20000)])
     assert abs(z.mean()) < 0.03 and abs(z.std() - 1) < 0.03
+
+
+def test_segment_uniforms_are_uniform_and_independent_of_the_segments_other_draws():
+    keys = [key(13, pid, 3, 2) for pid in range(20000)]
+    triples = np.array([kr.segment_uniforms(g) for g in keys])
+    assert triples.min() > 0 and triples.max() < 1
+    assert np.allclose(triples.mean(axis=0), 0.5, atol=0.01)
+    others = np.array([kr.uniform(g, 5) for g in keys])
+    corr = np.corrcoef(np.column_stack([triples, others]).T)
+    assert np.abs(corr[np.triu_indices(4, 1)]).max() < 0.03
