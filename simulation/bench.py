@@ -54,7 +54,9 @@ FORMAT = 1
 #: Keys of the dict ``run_benchmark`` returns (always all present; skipped parts are ``None``).
 RESULT_KEYS = ("format", "created", "machine", "config", "draws", "throughput", "ratios", "memory", "targets")
 #: Rows of ``result["throughput"]``, in the order they are printed.
-THROUGHPUT_ROWS = ("engine_summary", "engine_sessions", "mesa", "floor", "sweep_1_worker", "sweep_2_workers")
+THROUGHPUT_ROWS = (
+    "engine_summary", "engine_sessions", "mesa", "mesa_python", "floor", "sweep_1_worker", "sweep_2_workers",
+)  # fmt: skip
 #: Keys of every row of ``result["throughput"]`` (a skipped row is ``None``).
 THROUGHPUT_KEYS = ("dyad_sessions", "seconds", "seconds_all", "per_second", "workers", "per_core", "ratio_to_engine")
 #: The random-number functions ``simulation.rules`` imports and calls, counted by the draw count.
@@ -67,7 +69,8 @@ PARALLEL_WORKERS = 2
 #: a direction to approach, not a pass/fail line.
 TARGETS = {
     "engine_per_core": (">=", 2_000_000.0, "engine (summary mode) dyad-sessions per second per core"),
-    "engine_over_mesa": (">=", 100.0, "engine / Mesa agent view"),
+    "engine_over_mesa": (">=", 100.0, "engine / Mesa agent view (compiled rules)"),
+    "engine_over_mesa_python": (">=", 100.0, "engine / Mesa agent view with the rules run as Python"),
     "engine_over_floor": ("->", 1.0, "engine / keyed-draw floor (1 is the best possible)"),
     "sweep_speedup_2_workers": (">=", 1.7, "sweep with 2 workers / 1 worker"),
     "peak_rss_bytes": ("<", 1e9, "peak memory of a 10-million dyad-session sweep with session tables"),
@@ -234,6 +237,44 @@ def count_draws(params: Any, n_patients: int, n_sessions: int, seed: int) -> dic
         "matches_compiled": int(compiled.final[:, SESSIONS_ATTENDED].sum()) == ds,
         "seconds": child["seconds"],
     }
+
+
+def _mesa_python_child() -> None:
+    """Entry point of a child that times the Mesa view with every rule run as plain Python.
+
+    Reads a JSON object (``params``, ``n_patients``, ``n_sessions``, ``seed``) from
+    ``sys.argv[1]``; must run with ``NUMBA_DISABLE_JIT=1``. Prints JSON with
+    ``dyad_sessions`` and ``seconds``.
+    """
+    warnings.simplefilter("ignore", RuntimeWarning)  # uint64 wrap-around in the pure-Python hash
+    from simulation.model import RuptureModel
+    from simulation.parameters import Parameters
+
+    job = json.loads(sys.argv[1])
+    model = RuptureModel(Parameters(job["params"]), range(job["n_patients"]), job["n_sessions"], job["seed"],
+                         record_events=False)  # fmt: skip
+    start = time.perf_counter()
+    model.run()
+    seconds = time.perf_counter() - start
+    print(json.dumps({"dyad_sessions": sum(p.sessions_attended for p in model.patients), "seconds": seconds}))
+
+
+def measure_mesa_python(params: Any, n_patients: int, n_sessions: int, seed: int) -> dict[str, Any]:
+    """Dyad-sessions per second of the Mesa view with the rules interpreted (``NUMBA_DISABLE_JIT=1``).
+
+    This is what "the same logic as Mesa agents in Python" costs: the agent view
+    without the compiled kernel it normally calls.
+    """
+    job = {"params": params.as_dict(), "n_patients": n_patients, "n_sessions": n_sessions, "seed": seed}
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    code = "from simulation.bench import _mesa_python_child; _mesa_python_child()"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(job)], env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the interpreted Mesa child failed: {proc.stderr.strip()[-2000:]}")
+    child = json.loads(proc.stdout.strip().splitlines()[-1])
+    return _row(child["dyad_sessions"], [child["seconds"]])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -668,6 +709,8 @@ def run_benchmark(
     )
     for key, (count, seconds) in timed.items():
         throughput[key] = _row(count, seconds)
+    say(f"timing the Mesa view with the rules run as plain Python ({count_patients} patients)")
+    throughput["mesa_python"] = measure_mesa_python(params, count_patients, n_sessions, seed)
 
     sessions_per_patient = attended.sum() / len(ids)
     if sweep:
@@ -690,6 +733,7 @@ def run_benchmark(
     ratios = {
         "engine_per_core": throughput["engine_summary"]["per_core"],
         "engine_over_mesa": engine_rate / throughput["mesa"]["per_second"],
+        "engine_over_mesa_python": engine_rate / throughput["mesa_python"]["per_second"],
         "engine_over_floor": engine_rate / throughput["floor"]["per_second"],
         "engine_sessions_over_summary": throughput["engine_sessions"]["per_second"] / engine_rate,
         "sweep_speedup_2_workers": None,
@@ -737,6 +781,7 @@ _LABELS = {
     "engine_summary": "engine, summary mode",
     "engine_sessions": "engine, session rows kept",
     "mesa": "Mesa agent view",
+    "mesa_python": "Mesa view, rules as Python",
     "floor": "floor (keyed draws only)",
     "sweep_1_worker": "sweep, 1 worker",
     "sweep_2_workers": "sweep, 2 workers",
