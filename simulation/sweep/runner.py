@@ -28,7 +28,12 @@ from simulation.sweep.store import (
 )
 
 #: Dyad-sessions per second per worker assumed by the dry run (measured with ``rupture-sim bench``).
-THROUGHPUT = {"patients": 700_000, "sessions": 250_000, "events": 90_000}
+THROUGHPUT = {"patients": 1_200_000, "sessions": 450_000, "events": 150_000}
+#: Peak memory of a worker: the interpreter and libraries, plus per session row held by a chunk.
+BASE_MEMORY = 250e6
+#: Start-up of the workers (imports, kernel cache) in seconds.
+STARTUP_SECONDS = 4.0
+MEMORY_PER_SESSION_ROW = 1300.0
 #: Approximate parquet bytes per row (zstd), measured on the example specs.
 BYTES_PER_ROW = {"patients": 160, "trajectories": 40, "sessions": 45, "events": 8}
 #: Events per dyad-session, on average, for the disk estimate.
@@ -47,6 +52,7 @@ class Estimate:
         seconds: Estimated wall time.
         bytes: Estimated disk use.
         free_bytes: Free space where the output goes.
+        peak_memory: Estimated peak memory per worker (bounded by the chunk, not the sweep).
     """
 
     points: int
@@ -56,6 +62,7 @@ class Estimate:
     seconds: float
     bytes: int
     free_bytes: int
+    peak_memory: float
 
     def describe(self) -> str:
         """A few lines for the dry run."""
@@ -63,7 +70,8 @@ class Estimate:
             f"{self.points} design points x replications = {self.runs} runs in {self.chunks} chunks\n"
             f"up to {self.dyad_sessions:,} dyad-sessions\n"
             f"estimated time: {_duration(self.seconds)}\n"
-            f"estimated disk: {_size(self.bytes)} (free: {_size(self.free_bytes)})"
+            f"estimated disk: {_size(self.bytes)} (free: {_size(self.free_bytes)})\n"
+            f"estimated peak memory per worker: {_size(self.peak_memory)}"
         )
 
 
@@ -78,7 +86,7 @@ def estimate(spec: SweepSpec, folder: Path, workers: int, chunk_replications: in
     chunks = points * -(-spec.replications // chunk_size)
     sessions = dyad_sessions(spec)
     mode = "events" if "events" in spec.tables else "sessions" if "sessions" in spec.tables else "patients"
-    seconds = sessions / (THROUGHPUT[mode] * max(1, workers) * 0.9) + 2.0 * chunks / max(1, workers)
+    seconds = STARTUP_SECONDS + sessions / (THROUGHPUT[mode] * max(1, workers) * 0.9) + 0.05 * chunks / max(1, workers)
     rows = {"patients": n_runs(spec) * spec.n_patients, "trajectories": n_runs(spec) * spec.n_sessions}
     if "sessions" in spec.tables:
         rows["sessions"] = sessions
@@ -87,7 +95,9 @@ def estimate(spec: SweepSpec, folder: Path, workers: int, chunk_replications: in
     size = sum(BYTES_PER_ROW[t] * n for t, n in rows.items())
     probe = folder if folder.exists() else next(p for p in folder.parents if p.exists())
     free = shutil.disk_usage(probe).free
-    result = Estimate(points, n_runs(spec), chunks, sessions, seconds, size, free)
+    rows_per_chunk = chunk_size * spec.n_patients * spec.n_sessions if mode != "patients" else 0
+    memory = BASE_MEMORY + MEMORY_PER_SESSION_ROW * rows_per_chunk
+    result = Estimate(points, n_runs(spec), chunks, sessions, seconds, size, free, memory)
     if size > 0.9 * free:
         raise SpecError(
             f"the design needs about {_size(size)} of disk but only {_size(free)} is free at {probe}; "
