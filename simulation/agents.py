@@ -25,6 +25,8 @@ from simulation.layout import (
     ALLIANCE_INTAKE,
     CONFRONTATION_TENDENCY,
     COURSE_COLUMNS,
+    DETAIL_EVENTS,
+    DETAIL_SESSIONS,
     DIAGNOSIS,
     DROPPED,
     EVENT_COLUMNS,
@@ -300,7 +302,7 @@ class Therapist(mesa.Agent):
             row,
             buffer,
             0,
-            model.record_events,
+            DETAIL_EVENTS if model.record_events else DETAIL_SESSIONS,
         )
         patient.record_session(row, buffer[:n_events].copy())
         return row

@@ -30,6 +30,9 @@ from simulation.layout import (
     C_UNREPAIRED,
     C_UNRESOLVED,
     COURSE_COLUMNS,
+    DETAIL_EVENTS,
+    DETAIL_SESSIONS,
+    DETAIL_SUMMARY,
     DROPPED,
     EARLY_SESSIONS,
     EVENT_COLUMNS,
@@ -167,7 +170,7 @@ def accumulate_trajectory(trajectory: np.ndarray, row: np.ndarray) -> None:
 
 @njit(cache=True)
 def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapist_rows, p, n_sessions, sessions,
-                keep_sessions, events, record, course_event_bound, courses, trajectory):  # fmt: skip
+                keep_sessions, events, detail, course_event_bound, courses, trajectory):  # fmt: skip
     """Run the courses of a block of patients; ``patients``, ``courses`` and ``trajectory`` are updated in place.
 
     Session records go to consecutive rows of ``sessions`` if ``keep_sessions``,
@@ -180,13 +183,13 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
     n_rows = 0
     n_events = 0
     for i in range(patient_ids.shape[0]):
-        if record and n_events + course_event_bound > events.shape[0]:
+        if detail >= DETAIL_EVENTS and n_events + course_event_bound > events.shape[0]:
             return i, n_rows, n_events
         therapist = therapists[therapist_rows[i]]
         for session in range(1, n_sessions + 1):
             row = sessions[n_rows]
             n_events = run_session(seed, patient_ids[i], therapist_ids[i], session, patients[i], therapist, p,
-                                   n_sessions, row, events, n_events, record)  # fmt: skip
+                                   n_sessions, row, events, n_events, detail)  # fmt: skip
             accumulate_course(courses[i], row)
             accumulate_trajectory(trajectory, row)
             if keep_sessions:
@@ -237,6 +240,7 @@ def simulate_cohort(
     final = intake.copy()
     course_bound = n_sessions * max_events_per_session(int(params["n_segments"]))
     event_capacity = max(course_bound, EVENT_BUFFER_ROWS) if record_events else 1
+    detail = DETAIL_EVENTS if record_events else DETAIL_SESSIONS if keep_sessions else DETAIL_SUMMARY
     courses = np.zeros((len(patient_ids), len(COURSE_COLUMNS)))
     trajectory = np.zeros((n_sessions, len(TRAJECTORY_COLUMNS)))
     session_blocks, event_blocks = [], []
@@ -248,7 +252,7 @@ def simulate_cohort(
         events = np.zeros((event_capacity, len(EVENT_COLUMNS)))
         done, n_rows, n_events = run_courses(seed, patient_ids[block], therapist_ids[block], final[block],
                                              therapist_table, therapist_rows[block], p, n_sessions, sessions,
-                                             keep_sessions, events, record_events, course_bound, courses[block],
+                                             keep_sessions, events, detail, course_bound, courses[block],
                                              trajectory)  # fmt: skip
         session_blocks.append(sessions[:n_rows].copy())
         event_blocks.append(events[:n_events].copy())

@@ -62,6 +62,11 @@ EVENT_COLUMNS = (
     E_OBSERVED, E_STAGE, E_DETAIL,
 ) = range(len(EVENT_COLUMNS))  # fmt: skip
 
+#: How much a session records: course sums only (what sweeps need), also the session row's
+#: own measures (WAI-SR, PSQ resolution), also the events. Draws that feed only outputs
+#: nobody keeps are skipped; keyed random numbers make that change no other number.
+DETAIL_SUMMARY, DETAIL_SESSIONS, DETAIL_EVENTS = 0, 1, 2
+
 #: Upper bound on events one segment can emit (marker, response, stage step, episode end).
 MAX_EVENTS_PER_SEGMENT = 4
 

@@ -74,6 +74,8 @@ from simulation.layout import (
     C_WAI_PATIENT,
     C_WAI_THERAPIST,
     CONFRONTATION_TENDENCY,
+    DETAIL_EVENTS,
+    DETAIL_SESSIONS,
     DIAGNOSIS,
     DROPPED,
     EXPLORATORY,
@@ -537,7 +539,7 @@ def run_session(
     row: np.ndarray,
     events: np.ndarray,
     n_events: int,
-    record: bool,
+    detail: int,
 ) -> int:
     """Simulate one session of a dyad, then its consequences; update ``patient`` in place.
 
@@ -565,11 +567,12 @@ def run_session(
         row: Output row (``layout.SESSION_COLUMNS``), overwritten.
         events: Event buffer with room for ``max_events_per_session`` rows.
         n_events: Rows of ``events`` already used.
-        record: Whether to write events.
+        detail: ``layout.DETAIL_*``: course sums only, also the row's own measures, also events.
 
     Returns:
         The new number of used event rows.
     """
+    record = detail >= DETAIL_EVENTS
     skey = session_key(seed, pid, session)
     who = (pid, tid, session)  # the columns every event row starts with
     severity = patient[SEVERITY]
@@ -784,13 +787,15 @@ def run_session(
     if marker_dips > 0.0:
         intensity = int(clip(round(felt_max + p.patient_intensity_sd * normal(g_end, R_PATIENT_INTENSITY)), 1.0, 5.0))
     row[C_PATIENT_INTENSITY] = intensity
-    if intensity >= p.patient_report_threshold:
-        row[C_PATIENT_REPORTED] = 1
-        share = repaired_dip / marker_dips if marker_dips > 0.0 else 0.0
-        row[C_PATIENT_RESOLUTION] = clip(round(1.0 + 4.0 * share + 0.5 * normal(g_end, R_PATIENT_RESOLUTION)), 1.0, 5.0)
+    row[C_PATIENT_REPORTED] = intensity >= p.patient_report_threshold
     row[C_THERAPIST_REPORTED] = therapist_saw
-    row[C_WAI_PATIENT] = wai_rating(alliance, p.wai_patient_bias, normal(g_end, R_WAI_PATIENT), p)
-    row[C_WAI_THERAPIST] = wai_rating(alliance, p.wai_therapist_bias, normal(g_end, R_WAI_THERAPIST), p)
+    if detail >= DETAIL_SESSIONS:  # measures only the session row carries
+        if row[C_PATIENT_REPORTED]:
+            share = repaired_dip / marker_dips if marker_dips > 0.0 else 0.0
+            resolution = 1.0 + 4.0 * share + 0.5 * normal(g_end, R_PATIENT_RESOLUTION)
+            row[C_PATIENT_RESOLUTION] = clip(round(resolution), 1.0, 5.0)
+        row[C_WAI_PATIENT] = wai_rating(alliance, p.wai_patient_bias, normal(g_end, R_WAI_PATIENT), p)
+        row[C_WAI_THERAPIST] = wai_rating(alliance, p.wai_therapist_bias, normal(g_end, R_WAI_THERAPIST), p)
     row[C_SYMPTOM_TRUE] = symptom
     row[C_SYMPTOM] = observe_symptom(symptom, normal(g_end, R_SYMPTOM_MEASURE), p)
     row[C_ALLIANCE] = alliance
