@@ -7,6 +7,7 @@ Subcommands:
 - ``params``: the parameter table.
 - ``presets``: the population and therapist presets.
 - ``docs``: regenerate the documentation (``simulation.docs.write_docs``).
+- ``validate``: the virtual studies of the published findings and the fit report.
 
 Bad input ends with one sentence on stderr and exit code 2, never a traceback.
 """
@@ -261,6 +262,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench.run(args)
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Virtual studies of the published findings (T1-T14): print the table, write the report."""
+    from simulation.validation.report import format_table, summary_line, write_report
+    from simulation.validation.runner import run_validation
+
+    table = run_validation(args.quick, args.seed, parse_settings(args.set), args.workers, args.replications)
+    paths = write_report(table, args.out)
+    print(format_table(table))
+    print(f"{summary_line(table)} Report: {paths[0]} ({table.attrs['meta']['seconds']:.1f} s)")
+    return 0
+
+
+def _add_validate(sub: Any) -> None:
+    from simulation.validation.runner import DEFAULT_SEED
+
+    val = sub.add_parser("validate", help="virtual studies of the published findings (T1-T14) and a fit report")
+    val.add_argument("--quick", action="store_true", help="fewer replications (a first look)")
+    val.add_argument(
+        "--seed", type=_count(0, 2**63 - 1), default=DEFAULT_SEED, help=f"root seed (default: {DEFAULT_SEED})"
+    )
+    val.add_argument("--out", default="results/validation", help="report folder (default: results/validation)")
+    val.add_argument("--workers", type=_count(1, 1024), default=2, help="worker processes (default: 2)")
+    val.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter override (repeatable)")
+    val.add_argument("--replications", type=_count(1, 10**6), default=None, help=argparse.SUPPRESS)
+    val.set_defaults(handler=cmd_validate)
+
+
 def _add_sweep(sub: Any) -> None:
     from simulation.sweep.backends import BACKENDS
 
@@ -307,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _add_simulate(sub)
     _add_sweep(sub)
+    _add_validate(sub)
     sub.add_parser("params", help="print the parameter table").set_defaults(handler=cmd_params)
     sub.add_parser("presets", help="list population and therapist presets").set_defaults(handler=cmd_presets)
     docs = sub.add_parser("docs", help="regenerate the documentation")

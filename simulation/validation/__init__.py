@@ -1,0 +1,6 @@
+"""Virtual studies that reproduce the published findings (targets T1-T14) and a report of the fit.
+
+``targets`` declares each target and its pass rule, ``studies`` the virtual
+study designs, ``runner.run_validation`` replicates them and applies the rules,
+``report.write_report`` writes ``report.md`` and one figure per target.
+"""

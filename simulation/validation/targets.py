@@ -1,0 +1,576 @@
+"""The validation targets T1-T14 and their pass rules, written down before running.
+
+Each target of ``literature.md`` is declared once: the finding, the published
+value, its confidence (firm or soft) and one or more *checks*. A check names
+the statistic a virtual study computes (``studies.STUDIES``) and the rule that
+decides, from the simulated sampling distribution of that statistic over
+replications, whether the model reproduces the finding:
+
+``point``
+    The published value lies inside the central 90% of the simulated sampling
+    distribution (5th to 95th percentile). Used for firm numbers.
+``band``
+    For soft numbers (quoted by a secondary source): the published value is
+    widened to a band (stated per check); the check passes if the band overlaps
+    the central 90% interval of the simulated distribution.
+``range``
+    For published ranges (e.g. dropout 22-30%): the simulated *median* lies
+    inside the range. The range already spans the variation between studies, so
+    the typical virtual study must fall in it; overlap alone would be too lenient.
+``direction``
+    The median simulated statistic has the stated sign (``+1``: above 0,
+    ``-1``: below 0).
+
+A target passes when all its checks pass. A check whose statistic is undefined
+(NaN) in more than half of the replications fails.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Rule kinds.
+POINT, BAND, RANGE, DIRECTION = "point", "band", "range", "direction"
+#: Central interval of the simulated distribution used by the rules.
+LOWER_Q, UPPER_Q = 0.05, 0.95
+
+
+@dataclass(frozen=True)
+class Check:
+    """One statistic of a target and its pass rule.
+
+    Attributes:
+        id: Check id, e.g. ``"T2b"``.
+        study: Name of the virtual study in ``studies.STUDIES``.
+        statistic: Key of the study's statistics dict.
+        label: What the statistic is, in words.
+        rule: One of ``point``, ``band``, ``range``, ``direction``.
+        published: The published number (``None`` for a pure direction).
+        interval: The published CI (point), the band (band) or the range (range).
+        sign: Expected sign for a direction check (+1 or -1).
+        levers: Parameters that move the statistic, with the direction of their effect,
+            from one-at-a-time runs on common random numbers (for the calibration and
+            the report's diagnosis), measured at the defaults of this version. ``(+)``: raising the
+            parameter raises the statistic.
+        companions: Other statistics of the same study shown next to it in the report
+            (key, label), e.g. the same correlation with another outcome metric.
+    """
+
+    id: str
+    study: str
+    statistic: str
+    label: str
+    rule: str
+    published: float | None = None
+    interval: tuple[float, float] | None = None
+    sign: int = 0
+    levers: str = ""
+    companions: tuple[tuple[str, str], ...] = ()
+
+    def rule_text(self) -> str:
+        """The pass rule in words."""
+        if self.rule == POINT:
+            return f"published {self.published:g} inside the central 90% of the simulated distribution"
+        if self.rule == BAND:
+            lo, hi = self.interval or (math.nan, math.nan)
+            return f"band [{lo:g}, {hi:g}] around the soft value {self.published:g} overlaps the central 90%"
+        if self.rule == RANGE:
+            lo, hi = self.interval or (math.nan, math.nan)
+            return f"median inside the published range [{lo:g}, {hi:g}]"
+        return f"median {'> 0' if self.sign > 0 else '< 0'}"
+
+    def published_text(self) -> str:
+        """The published value as shown in the report."""
+        if self.rule == DIRECTION:
+            return "direction " + ("+" if self.sign > 0 else "-")
+        if self.rule == RANGE:
+            lo, hi = self.interval or (math.nan, math.nan)
+            return f"{lo:g}-{hi:g}"
+        text = f"{self.published:g}"
+        if self.rule == POINT and self.interval is not None:
+            text += f" [{self.interval[0]:g}, {self.interval[1]:g}]"
+        if self.rule == BAND and self.interval is not None:
+            text += f" (band {self.interval[0]:g}-{self.interval[1]:g})"
+        return text
+
+
+@dataclass(frozen=True)
+class Target:
+    """A published finding to reproduce.
+
+    Attributes:
+        id: Target id (T1-T14).
+        finding: The finding, short.
+        published: The published numbers, as text.
+        confidence: ``firm`` or ``soft`` (see literature.md).
+        source: Short reference.
+        checks: The statistics that test it.
+    """
+
+    id: str
+    finding: str
+    published: str
+    confidence: str
+    source: str
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result of applying a check's rule to the simulated values.
+
+    Attributes:
+        median: Median of the simulated statistic.
+        q05: 5th percentile.
+        q95: 95th percentile.
+        n_valid: Replications with a defined statistic.
+        passed: Whether the rule holds.
+    """
+
+    median: float
+    q05: float
+    q95: float
+    n_valid: int
+    passed: bool
+
+
+def evaluate(check: Check, values: np.ndarray) -> Verdict:
+    """Apply the check's pass rule to the simulated values (one per replication)."""
+    values = np.asarray(values, dtype=float)
+    valid = values[np.isfinite(values)]
+    if len(valid) == 0:
+        return Verdict(math.nan, math.nan, math.nan, 0, False)
+    med = float(np.median(valid))
+    q05, q95 = (float(q) for q in np.quantile(valid, [LOWER_Q, UPPER_Q]))
+    if 2 * len(valid) <= len(values):
+        return Verdict(med, q05, q95, len(valid), False)
+    if check.rule == POINT:
+        passed = q05 <= float(check.published) <= q95
+    elif check.rule == BAND:
+        lo, hi = check.interval
+        passed = lo <= q95 and q05 <= hi
+    elif check.rule == RANGE:
+        lo, hi = check.interval
+        passed = lo <= med <= hi
+    elif check.rule == DIRECTION:
+        passed = med * check.sign > 0
+    else:
+        raise ValueError(f"unknown rule {check.rule!r}")
+    return Verdict(med, q05, q95, len(valid), bool(passed))
+
+
+def _direction(id_: str, study: str, statistic: str, label: str, sign: int, levers: str = "", **more: object) -> Check:
+    return Check(id_, study, statistic, label, DIRECTION, sign=sign, levers=levers, **more)
+
+
+TARGETS: tuple[Target, ...] = (
+    Target(
+        "T1",
+        "Observer-coded ruptures in most sessions with adolescents with BPD",
+        "72% of sessions",
+        "soft",
+        "Schenk et al. 2019",
+        (
+            Check(
+                "T1",
+                "adolescent_bpd_3rs",
+                "pct_sessions_rupture",
+                "% of coded sessions with a marker rated >= observer_salient_threshold",
+                BAND,
+                72.0,
+                (62.0, 82.0),
+                levers="observer_salient_threshold (- strongly: 3 -> 4 takes about 30 points off), "
+                "withdrawal_salience_mean (+), severity_rupture_gain (+), rupture_base_rate (+), "
+                "alliance_reference (+), skill_mean (-)",
+            ),
+        ),
+    ),
+    Target(
+        "T2",
+        "Withdrawal markers more frequent; confrontation markers more salient",
+        "direction",
+        "firm",
+        "Schenk et al. 2019",
+        (
+            _direction(
+                "T2a",
+                "adolescent_bpd_3rs",
+                "withdrawal_minus_confrontation",
+                "withdrawal minus confrontation markers per session",
+                +1,
+                "bpd_withdrawal_style (+), bpd_confrontation_style (-)",
+            ),
+            _direction(
+                "T2b",
+                "adolescent_bpd_3rs",
+                "salience_gap",
+                "mean observed salience, confrontation minus withdrawal markers",
+                +1,
+                "confrontation_salience_mean (+), withdrawal_salience_mean (-)",
+                companions=(("pct_withdrawal", "% withdrawal markers"),),
+            ),
+        ),
+    ),
+    Target(
+        "T3",
+        "PD patients rate rupture intensity higher than non-PD patients",
+        "F = 16.6, r = .43",
+        "soft",
+        "Schenk et al. 2021 (review)",
+        (
+            Check(
+                "T3",
+                "intensity_pd_vs_non_pd",
+                "r_signed",
+                "r = sqrt(F/(F+df)) of the ANOVA of mean PSQ intensity, PD vs non-PD (signed)",
+                BAND,
+                0.43,
+                (0.33, 0.53),
+                levers="severity_sd (-), tendency_sd (-), patient_intensity_severity_gain (+), "
+                "no_pd_severity_mean (-), other_pd_severity_mean (+), patient_withdrawal_blindness (-); "
+                "design: averaging the PSQ over 20 sessions per patient sharpens the group difference (one rated "
+                "session gives r of about .46 with the defaults)",
+                companions=(("mean_pd", "mean PSQ intensity PD"), ("mean_no_pd", "non-PD")),
+            ),
+        ),
+    ),
+    Target(
+        "T4",
+        "PD: more observer-coded ruptures, fewer collaborative processes, more negative interventions (CIS-R)",
+        "direction",
+        "firm",
+        "Colli et al. 2019",
+        (
+            _direction("T4a", "cisr_pd_vs_non_pd", "diff_ruptures", "markers per session, PD minus non-PD", +1),
+            _direction(
+                "T4b", "cisr_pd_vs_non_pd", "diff_collaborative", "collaborative processes per session, PD - non-PD", -1
+            ),
+            _direction(
+                "T4c",
+                "cisr_pd_vs_non_pd",
+                "diff_negative",
+                "therapist negative interventions per session, PD - non-PD",
+                +1,
+            ),
+        ),
+    ),
+    Target(
+        "T5",
+        "With PD patients therapists are more hostile and less clear, but also more supportive and expressive",
+        "direction",
+        "soft",
+        "Schenk et al. 2021 (review)",
+        (
+            _direction("T5a", "sasb_pd_vs_non_pd", "diff_hostile", "hostile codes per session, PD - non-PD", +1),
+            _direction("T5b", "sasb_pd_vs_non_pd", "diff_unclear", "unclear codes per session, PD - non-PD", +1),
+            _direction("T5c", "sasb_pd_vs_non_pd", "diff_supportive", "supportive codes per session, PD - non-PD", +1),
+            _direction("T5d", "sasb_pd_vs_non_pd", "diff_expressive", "expressive codes per session, PD - non-PD", +1),
+        ),
+    ),
+    Target(
+        "T6",
+        "Deeper resolution goes with more symptom improvement; same rupture counts, deeper stages in the stronger arm",
+        "direction",
+        "firm",
+        "Gersh et al. 2017; Boritz et al. 2018",
+        (
+            Check(
+                "T6a",
+                "youth_bpd_two_arms",
+                "rupture_rate_diff",
+                "markers per session, CAT minus befriending (published: no difference)",
+                POINT,
+                0.0,
+                levers="corrective_learning (-: deeper resolution loosens the pattern, fewer later markers), "
+                "pattern_floor (+)",
+            ),
+            _direction(
+                "T6b",
+                "youth_bpd_two_arms",
+                "stage_diff",
+                "mean resolution stage, CAT minus befriending",
+                +1,
+                "immediate_stage_cap (-), exploratory_preference (+)",
+            ),
+            _direction(
+                "T6c",
+                "youth_bpd_two_arms",
+                "r_complexity_change",
+                "r(mean resolution stage, symptom change)",
+                -1,
+                "corrective_symptom_effect (+ magnitude), repair_overshoot (+ magnitude)",
+            ),
+            _direction(
+                "T6d",
+                "bpd_recovered_vs_unrecovered",
+                "withdrawal_diff",
+                "withdrawal markers per session, 3 unrecovered minus 3 recovered",
+                +1,
+                companions=(("pct_recovered", "% recovered in the cohort"),),
+            ),
+        ),
+    ),
+    Target(
+        "T7",
+        "Rupture resolution is associated with better outcome (meta-analysis)",
+        "r = .29 [.10, .47]; 11 studies, N = 1,314",
+        "firm",
+        "Eubanks, Muran & Safran 2018",
+        (
+            Check(
+                "T7",
+                "resolution_outcome_meta",
+                "pooled_r",
+                "random-effects pooled r(resolution index, improvement)",
+                POINT,
+                0.29,
+                (0.10, 0.47),
+                levers="bpd_severity_mean (+), severity_rupture_gain (+), resolved_stage (+), "
+                "severity_repair_penalty (+), symptom_reliability (+), strain_decay (+), no_pd_symptom_mean (+), "
+                "bpd_symptom_mean (-: relief is proportional to the symptom level, so pre - post gain tracks the "
+                "starting level rather than the process); outcome metric: the residualised gain gives a higher r",
+                companions=(("pooled_r_residual_gain", "pooled r with residualised gain"), ("tau2", "tau^2")),
+            ),
+        ),
+    ),
+    Target(
+        "T8",
+        "Alliance-focused training improves process but not, significantly, outcome",
+        "r = .11 [-.09, .30]; 6 studies, 276 trainees",
+        "firm",
+        "Eubanks, Muran & Safran 2018",
+        (
+            Check(
+                "T8a",
+                "training_meta",
+                "pooled_r",
+                "random-effects pooled r(training, trainee's mean patient improvement)",
+                POINT,
+                0.11,
+                (-0.09, 0.30),
+                levers="aft_skill_gain (+), aft_noticing_gain (+), aft_exploratory_gain (+), "
+                "corrective_symptom_effect (+), symptom_reliability (+)",
+                companions=(("ci_low", "pooled CI low"), ("ci_high", "high")),
+            ),
+            _direction(
+                "T8b",
+                "training_meta",
+                "process_r",
+                "pooled r(training, share of markers resolved)",
+                +1,
+                "aft_skill_gain (+), aft_noticing_gain (+), aft_reactivity_reduction (+)",
+            ),
+            _direction(
+                "T8c",
+                "training_meta",
+                "ci_low",
+                "lower bound of the pooled 95% CI of the outcome r (CI includes 0)",
+                -1,
+                "symptom_reliability (+), resolved_stage (+), strain_decay (+), corrective_symptom_effect (+), "
+                "symptom_scale_sd (-), noticing (-); the AFT gains (+: a larger outcome effect)",
+            ),
+        ),
+    ),
+    Target(
+        "T9",
+        "AFT: more patient expressiveness, more therapist affirmation and attunement, less blaming",
+        "direction",
+        "firm (design) / soft (less blaming)",
+        "Safran et al. 2014; Muran et al. 2018",
+        (
+            _direction(
+                "T9a",
+                "aft_multiple_baseline",
+                "effect_collaborative",
+                "AFT effect on collaborative processes per session",
+                +1,
+                "aft_noticing_gain (-: more noticed markers open more episodes, and collaborative processes are "
+                "coded only outside episodes; 0.05 instead of 0.15 makes it positive), aft_skill_gain (+: 0.25 "
+                "makes it positive), noticing (+)",
+            ),
+            _direction(
+                "T9b",
+                "aft_multiple_baseline",
+                "effect_supportive",
+                "AFT effect on supportive (affirming) codes per session",
+                +1,
+                "aft_exploratory_gain (-: AFT's metacommunication replaces immediate strategies, which are coded "
+                "supportive, by exploratory ones, coded expressive; 0 gives +0.68), aft_supportive_gain (+: 0.25 "
+                "gives +0.63), other_pd_severity_mean (-), resolved_stage (-)",
+            ),
+            _direction(
+                "T9c",
+                "aft_multiple_baseline",
+                "effect_hostile",
+                "AFT effect on hostile (blaming) codes per session",
+                -1,
+                "aft_reactivity_reduction (+)",
+            ),
+            _direction(
+                "T9d",
+                "aft_multiple_baseline",
+                "effect_noticed_share",
+                "AFT effect on the share of markers noticed (attunement)",
+                +1,
+                "aft_noticing_gain (+)",
+            ),
+        ),
+    ),
+    Target(
+        "T10",
+        "Alliance-outcome association",
+        "r = .278 [.256, .299]",
+        "firm",
+        "Flückiger et al. 2018",
+        (
+            Check(
+                "T10",
+                "alliance_outcome",
+                "r_wai_early",
+                "r(mean patient WAI-SR sessions 1-3, improvement)",
+                POINT,
+                0.278,
+                (0.256, 0.299),
+                levers="bpd_severity_mean (+), no_pd_symptom_mean (+), bpd_symptom_mean (-: PD patients start "
+                "higher, improve more in points despite a weaker alliance), resolved_stage (+), severity_rupture_gain "
+                "(+), alliance_reference (+); alliance_symptom_effect (+) raises r only for the residualised gain; "
+                "outcome metric: with the residualised gain r is about .26",
+                companions=(
+                    ("r_wai_early_residual_gain", "r with residualised gain"),
+                    ("r_latent_early", "r with latent early alliance"),
+                ),
+            ),
+        ),
+    ),
+    Target(
+        "T11",
+        "Dropout from outpatient BPD psychotherapy",
+        "22-30% (28.2% in outpatient RCTs)",
+        "firm",
+        "Iliakis et al. 2021; Barnicot et al. 2011",
+        (
+            Check(
+                "T11",
+                "bpd_dropout",
+                "pct_dropout",
+                "% dropped out of a 48-session course",
+                RANGE,
+                28.2,
+                (22.0, 30.0),
+                levers="dropout_base_logit (+: -5.9 instead of -6.2 gives about 26%), bpd_severity_mean (+), "
+                "alliance_reference (+), severity_rupture_gain (+), strain_decay (+), alliance_ceiling (-)",
+                companions=(("mean_sessions", "mean sessions attended"),),
+            ),
+        ),
+    ),
+    Target(
+        "T12",
+        "Specialised therapy vs usual care for BPD",
+        "SMD -0.52 [-0.70, -0.33]; pre-post d 1.0-1.46; 48.8% not reliably improved",
+        "firm",
+        "Storebø et al. 2020; Leichsenring & Leibing 2003; Woodbridge et al. 2022",
+        (
+            Check(
+                "T12a",
+                "bpd_rct",
+                "smd",
+                "Hedges g of the end-of-treatment score, specialised minus usual care",
+                POINT,
+                -0.52,
+                (-0.70, -0.33),
+                levers="alliance_symptom_effect and corrective_symptom_effect (lower: smaller gap; 0.01 each "
+                "gives about -0.62), strain_decay (-), resolved_stage (-), bpd_severity_mean (-), rupture_dip (-), "
+                "skill_mean (-), alliance_growth (+), symptom_sd (+); design: the novice preset as usual care",
+                companions=(("prepost_d_usual", "pre-post d usual care"),),
+            ),
+            Check(
+                "T12b",
+                "bpd_rct",
+                "prepost_d",
+                "within-group pre-post d, specialised arm",
+                RANGE,
+                None,
+                (1.0, 1.46),
+                levers="alliance_symptom_effect and corrective_symptom_effect (+; 0.01 each gives about 1.3), "
+                "bpd_symptom_mean (+), symptom_sd (-: d is scaled by the pre SD), bpd_severity_mean (-), "
+                "resolved_stage (-), dropout_base_logit (-)",
+            ),
+            Check(
+                "T12c",
+                "bpd_rct",
+                "pct_not_improved",
+                "% not reliably improved (Jacobson-Truax), specialised arm",
+                POINT,
+                48.8,
+                levers="alliance_symptom_effect and corrective_symptom_effect (-; 0.01 each gives about 37%), "
+                "bpd_severity_mean (+), alliance_reference (+), dropout_base_logit (+), symptom_scale_sd (+), "
+                "symptom_reliability (-)",
+            ),
+        ),
+    ),
+    Target(
+        "T13",
+        "Patients report fewer ruptures than therapists; higher resolution goes with better retention",
+        "direction",
+        "firm",
+        "Muran et al. 2009",
+        (
+            _direction(
+                "T13a",
+                "psq_early_sessions",
+                "report_gap",
+                "% sessions 1-6 with a rupture reported, patient minus therapist",
+                -1,
+                "patient_report_threshold (-), patient_intensity_bias (+), therapist_report_threshold (+), "
+                "noticing (-)",
+            ),
+            _direction(
+                "T13b",
+                "psq_early_sessions",
+                "r_resolution_dropout",
+                "point-biserial r(mean patient resolution rating sessions 1-6, dropout)",
+                -1,
+                "alliance_reference, bpd_severity_mean, dropout_base_logit, severity_rupture_gain (each makes it "
+                "more negative); dropout_unresolved_effect, dropout_strain_effect",
+                companions=(("pct_dropout", "% dropout"),),
+            ),
+        ),
+    ),
+    Target(
+        "T14",
+        "A single severe BPD case: about 6-7 ruptures per session, two thirds withdrawal",
+        "100 ruptures in 15 sessions (6.67 per session); 69% withdrawal",
+        "firm",
+        "Dotta et al. 2020",
+        (
+            Check(
+                "T14a",
+                "severe_bpd_case",
+                "markers_per_session",
+                "observer-coded markers per session",
+                POINT,
+                100 / 15,
+                levers="severity_rupture_gain (+), rupture_base_rate (+), alliance_reference (+), "
+                "bpd_confrontation_style (+), bpd_withdrawal_style (+), alliance_rupture_gain (+), "
+                "n_segments (+: at most one marker per segment)",
+            ),
+            Check(
+                "T14b",
+                "severe_bpd_case",
+                "pct_withdrawal",
+                "% of markers that are withdrawal markers",
+                POINT,
+                69.0,
+                levers="bpd_withdrawal_style (+), bpd_confrontation_style (-)",
+            ),
+        ),
+    ),
+)
+
+#: Every check by id.
+CHECKS: dict[str, Check] = {c.id: c for t in TARGETS for c in t.checks}
+#: The target of every check id.
+TARGET_OF: dict[str, Target] = {c.id: t for t in TARGETS for c in t.checks}
