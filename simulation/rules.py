@@ -39,7 +39,6 @@ from simulation.layout import (
     C_CORRECTIVE,
     C_DROPPED,
     C_EPISODES,
-    C_EXPLORATORY,
     C_EXPRESSIVE,
     C_HOSTILE,
     C_IMMEDIATE,
@@ -48,7 +47,6 @@ from simulation.layout import (
     C_N_WITHDRAWAL,
     C_NEGATIVE,
     C_NOTICED,
-    C_OTHER_STRATEGY,
     C_PATIENT,
     C_PATIENT_INTENSITY,
     C_PATIENT_REPORTED,
@@ -325,6 +323,27 @@ def strategy_family(code: int) -> int:
     if code >= FIRST_OTHER:
         return FAMILY_OTHER
     return FAMILY_EXPLORATORY if code >= FIRST_EXPLORATORY else FAMILY_IMMEDIATE
+
+
+#: What a strategy does in SASB / CIS-R terms: task-focused, affirming, or interpretive.
+INSTRUMENTAL, AFFIRMING, INTERPRETIVE = 0, 1, 2
+
+
+@njit(cache=True)
+def strategy_stance(code: int) -> int:
+    """SASB stance of a 3RS strategy (T5, T9).
+
+    Inviting the patient's view (S4), acknowledging one's own part (S5) and
+    validating the defensive posture (S9) affirm the patient; disclosing one's
+    experience (S6) and linking to patterns (S7, S8) interpret; clarifying,
+    changing the task, giving a rationale (S1-S3) and redirecting (S10) are
+    task-focused.
+    """
+    if code in (FIRST_EXPLORATORY, FIRST_EXPLORATORY + 1, FIRST_OTHER):
+        return AFFIRMING
+    if FIRST_EXPLORATORY + 2 <= code < FIRST_OTHER:
+        return INTERPRETIVE
+    return INSTRUMENTAL
 
 
 @njit(cache=True)
@@ -634,10 +653,19 @@ def run_session(
                 strategy = choose_strategy(g, u_work, ep_stage, explore_preference, p)
                 family = strategy_family(strategy)
                 row[C_IMMEDIATE + family - 1] += 1
+                # Rupture work is therapist behaviour too (SASB codes of T5, T9).
+                stance = strategy_stance(strategy)
+                if stance == AFFIRMING:
+                    row[C_SUPPORTIVE] += 1
+                elif stance == INTERPRETIVE:
+                    row[C_EXPRESSIVE] += 1
                 n_events = emit(
                     events, n_events, record, who, seg, EV_STRATEGY, strategy, ep_type, 0, 0, ep_stage, family
                 )
                 step = resolution_stage_step(g, ep_stage, stage_cap(family, p), skill, severity, insight, p)
+                if step > 0:
+                    # The patient takes up the work (articulates, explores): a collaborative process (CIS-R).
+                    row[C_COLLABORATIVE] += 1
                 if step != 0:
                     ep_stage += step
                     ep_deepest = max(ep_deepest, ep_stage)
@@ -770,10 +798,6 @@ def run_session(
     if row[C_N_CONFRONTATION] > 0:
         row[C_SAL_CONFRONTATION] = sal_c_sum / row[C_N_CONFRONTATION]
     row[C_RESOLVED] = n_markers > 0 and row[C_RESOLVED_EPISODES] > 0 and unresolved_dip == 0.0
-    # Rupture work is therapist behaviour too: metacommunication is expressive, the
-    # immediate and validating strategies are supportive (SASB codes of T5).
-    row[C_EXPRESSIVE] += row[C_EXPLORATORY]
-    row[C_SUPPORTIVE] += row[C_IMMEDIATE] + row[C_OTHER_STRATEGY]
     row[C_POSITIVE] = row[C_SUPPORTIVE] + row[C_EXPRESSIVE]
 
     # Consequences, in order: alliance, strain, relational pattern, symptoms.

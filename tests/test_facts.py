@@ -13,7 +13,7 @@ from simulation import simulate
 
 @pytest.fixture(scope="module")
 def mixed():
-    res = simulate("mixed", "experienced", n_patients=900, n_sessions=30, seed=20261126, events=False)
+    res = simulate("mixed", "experienced", n_patients=2000, n_sessions=30, seed=20261126, events=False)
     sessions = res.sessions.merge(res.patients[["patient_id", "diagnosis"]], on="patient_id")
     return res, sessions
 
