@@ -90,13 +90,18 @@ def adolescent_bpd_3rs(seed: int, size_factor: float = 1.0, params: Mapping[str,
 
 
 def intensity_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T3: 38 PD + 37 non-PD patients, 20 sessions, one-way ANOVA of mean PSQ intensity."""
+    """T3: 38 PD + 37 non-PD patients, 20 sessions, one-way ANOVA of mean PSQ intensity.
+
+    The PSQ asks how intense the rupture was that the patient reports, so a
+    patient's mean is over the sessions in which they reported one (patients
+    who never reported a rupture have no rating and are left out).
+    """
     sample = Sample(seed)
     base = _base(params)
     pd_group = sample.cohort(design_parameters(base, **PD), scaled(38, size_factor, 3), 20)
     no_group = sample.cohort(design_parameters(base, **NO_PD), scaled(37, size_factor, 3), 20)
-    m_pd = pd_group.per_patient_mean(pd_group.s("patient_rupture_intensity"))
-    m_no = no_group.per_patient_mean(no_group.s("patient_rupture_intensity"))
+    m_pd = _rated_intensity(pd_group)
+    m_no = _rated_intensity(no_group)
     f, _, df_within = one_way_anova_f([m_pd, m_no])
     sign = 1.0 if m_pd.mean() >= m_no.mean() else -1.0
     return {
@@ -105,6 +110,12 @@ def intensity_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Mapping[
         "mean_pd": float(m_pd.mean()),
         "mean_no_pd": float(m_no.mean()),
     }
+
+
+def _rated_intensity(c: Cohort) -> np.ndarray:
+    """Each patient's mean PSQ intensity over the sessions with a reported rupture (raters only)."""
+    means = c.per_patient_mean(c.s("patient_rupture_intensity"), c.s("patient_rupture_reported") > 0)
+    return means[np.isfinite(means)]
 
 
 # --- T4, T5: CIS-R and SASB-like codes, PD vs non-PD ------------------------------------------------------
