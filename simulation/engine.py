@@ -68,6 +68,8 @@ from simulation.rules import patient_intake, run_session, therapist_intake
 
 #: Rows of the event buffer per compiled call (about 9 MB).
 EVENT_BUFFER_ROWS = 100_000
+#: Session rows held per compiled call when rows are kept (about 70 MB).
+SESSION_BUFFER_ROWS = 200_000
 
 
 @dataclass
@@ -243,6 +245,8 @@ def simulate_cohort(
     detail = DETAIL_EVENTS if record_events else DETAIL_SESSIONS if keep_sessions else DETAIL_SUMMARY
     courses = np.zeros((len(patient_ids), len(COURSE_COLUMNS)))
     trajectory = np.zeros((n_sessions, len(TRAJECTORY_COLUMNS)))
+    if keep_sessions:  # bound the session buffer, also for very long courses
+        chunk_size = max(1, min(chunk_size, SESSION_BUFFER_ROWS // n_sessions))
     session_blocks, event_blocks = [], []
     start = 0
     while start < len(patient_ids):
