@@ -8,6 +8,7 @@ Subcommands:
 - ``presets``: the population and therapist presets.
 - ``docs``: regenerate the documentation (``simulation.docs.write_docs``).
 - ``validate``: the virtual studies of the published findings and the fit report.
+- ``calibrate``: fit the free parameters to the targets (resumable Optuna study).
 
 Bad input ends with one sentence on stderr and exit code 2, never a traceback.
 """
@@ -289,6 +290,51 @@ def _add_validate(sub: Any) -> None:
     val.set_defaults(handler=cmd_validate)
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the free parameters to the targets (resumable Optuna study in ``--out``); print progress and summary."""
+    from simulation.validation.calibrate import CalibrationError, calibrate, summary_text
+
+    try:
+        summary = calibrate(
+            args.out,
+            args.trials,
+            args.seed,
+            args.replications,
+            args.workers,
+            args.timeout,
+            args.size_factor,
+            progress=lambda line: print(line, flush=True),
+        )
+    except CalibrationError as err:
+        raise CliError(str(err)) from None
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finished trials are kept in {args.out}, rerun to resume.", file=sys.stderr)
+        return 130
+    print(summary_text(summary, args.out))
+    return 0
+
+
+def _add_calibrate(sub: Any) -> None:
+    from simulation.validation.calibrate import CALIBRATION_REPLICATIONS, CALIBRATION_SEED, DEFAULT_FOLDER
+
+    cal = sub.add_parser("calibrate", help="fit the free parameters to the targets (Optuna, resumable)")
+    cal.add_argument("--trials", type=_count(1, 10**6), default=100, help="total trials of the study (default: 100)")
+    cal.add_argument("--out", default=str(DEFAULT_FOLDER), help=f"study folder (default: {DEFAULT_FOLDER})")
+    cal.add_argument(
+        "--seed", type=_count(0, 2**31), default=CALIBRATION_SEED, help=f"root seed (default: {CALIBRATION_SEED})"
+    )
+    cal.add_argument(
+        "--replications",
+        type=_count(1, 10**6),
+        default=CALIBRATION_REPLICATIONS,
+        help=f"replications per study and trial (default: {CALIBRATION_REPLICATIONS})",
+    )
+    cal.add_argument("--workers", type=_count(1, 1024), default=2, help="worker processes (default: 2)")
+    cal.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="start no trial after this")
+    cal.add_argument("--size-factor", type=float, default=1.0, help=argparse.SUPPRESS)
+    cal.set_defaults(handler=cmd_calibrate)
+
+
 def _add_sweep(sub: Any) -> None:
     from simulation.sweep.backends import BACKENDS
 
@@ -336,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(sub)
     _add_sweep(sub)
     _add_validate(sub)
+    _add_calibrate(sub)
     sub.add_parser("params", help="print the parameter table").set_defaults(handler=cmd_params)
     sub.add_parser("presets", help="list population and therapist presets").set_defaults(handler=cmd_presets)
     docs = sub.add_parser("docs", help="regenerate the documentation")

@@ -257,3 +257,17 @@ def test_validate_command_writes_the_report_and_a_figure_per_target(tmp_path: Pa
 def test_validate_command_rejects_a_bad_setting(capsys):
     assert main(["validate", "--replications", "1", "--workers", "1", "--set", "noticing=7"]) == 2
     assert "noticing" in capsys.readouterr().err
+
+
+#: Checks that do not yet pass with the defaults on the quick setting (issue: virtual studies).
+#: Shrink this set as calibration improves; a check outside it that starts failing turns CI red.
+KNOWN_FAILING = {"T7", "T10", "T12b"}
+
+
+def test_the_defaults_reproduce_every_target_but_the_known_failures():
+    from simulation.validation.runner import run_validation
+
+    results = run_validation(quick=True, workers=1)
+    failing = set(results.loc[~results["passed"].astype(bool), "check"])
+    assert failing <= KNOWN_FAILING, f"checks that stopped passing: {sorted(failing - KNOWN_FAILING)}"
+    assert len(results) >= 32

@@ -1,0 +1,160 @@
+"""Calibration: the parameter split, the loss from the targets, and a tiny resumable Optuna study."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simulation.cli import main
+from simulation.parameters import PARAMETERS, SPECS
+from simulation.validation import calibrate as cal
+from simulation.validation.targets import BAND, CHECKS, DIRECTION, POINT, RANGE, TARGETS
+
+TINY = {"replications": 2, "workers": 1, "size_factor": 0.25, "check_replications": 2, "seed": 3}
+
+# --- the parameter split -------------------------------------------------------------------------------------
+
+
+def test_free_and_fixed_parameters_partition_the_declared_parameters():
+    free, fixed = set(cal.FREE_PARAMETERS), set(cal.FIXED_BY_DESIGN_OR_LITERATURE)
+    assert 10 <= len(free) <= 16
+    assert not free & fixed
+    assert free | fixed == {p.name for p in PARAMETERS}
+    assert all(why.strip() for why in cal.FIXED_BY_DESIGN_OR_LITERATURE.values())
+
+
+def test_search_ranges_lie_inside_the_declared_ranges_and_contain_the_defaults():
+    for name, p in cal.FREE_PARAMETERS.items():
+        spec = SPECS[name]
+        assert spec.low <= p.low < p.high <= spec.high, name
+        assert p.low <= spec.default <= p.high, name
+        assert not spec.integer, name
+        assert not p.log or p.low > 0, name
+
+
+# --- the loss ------------------------------------------------------------------------------------------------
+
+
+def _on_target_row(check_id: str) -> dict[str, object]:
+    """A result row whose median sits where the check wants it, with a simulated half-width of 1."""
+    c = CHECKS[check_id]
+    if c.rule == POINT:
+        med = float(c.published)
+    elif c.rule in (BAND, RANGE):
+        med = sum(c.interval) / 2
+    else:
+        med = float(c.sign)
+    return {"check": check_id, "median": med, "q05": med - 1, "q95": med + 1, "n_valid": 10, "replications": 10,
+            "passed": True}  # fmt: skip
+
+
+def _table(rows: list[dict[str, object]]) -> pd.DataFrame:
+    return pd.DataFrame(rows)
+
+
+def test_loss_is_zero_when_every_check_hits_its_target():
+    table = _table([_on_target_row(c.id) for t in TARGETS for c in t.checks])
+    assert cal.loss(table) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("rule", [POINT, BAND, RANGE, DIRECTION])
+def test_loss_grows_when_one_check_misses_and_with_the_distance(rule: str):
+    check = next(c for t in TARGETS for c in t.checks if c.rule == rule)
+    rows = [_on_target_row(c.id) for t in TARGETS for c in t.checks]
+    i = next(k for k, r in enumerate(rows) if r["check"] == check.id)
+    losses = []
+    for shift in (3.0, 6.0):  # the median moves away from the target (for direction: to the wrong side)
+        row = dict(rows[i])
+        width = check.interval[1] - check.interval[0] if check.interval else 0.0
+        row["median"] = -check.sign * shift if rule == DIRECTION else float(row["median"]) + width + shift
+        row["q05"], row["q95"] = row["median"] - 1, row["median"] + 1
+        row["passed"] = False
+        losses.append(cal.loss(_table([*rows[:i], row, *rows[i + 1 :]])))
+    weight = cal.check_weight(check.id)
+    assert losses[0] >= weight * cal.FAIL_PENALTY + weight  # a miss costs the fail penalty and the distance
+    assert losses[1] > losses[0]
+
+
+def test_distance_is_normalised_by_the_larger_of_published_and_simulated_uncertainty():
+    t10 = next(c for t in TARGETS for c in t.checks if c.rule == POINT and c.interval is not None)
+    half_pub = (t10.interval[1] - t10.interval[0]) / 2
+    p = float(t10.published)
+    # narrow simulated spread: the published CI sets the scale
+    assert cal.normalised_distance(t10, p + half_pub, p, p) == pytest.approx(1.0)
+    # wide simulated spread: it sets the scale
+    wide = 10 * half_pub
+    assert cal.normalised_distance(t10, p + half_pub, p - wide, p + wide) == pytest.approx(0.1)
+
+
+def test_direction_hinge_is_scaled_by_the_simulated_spread_and_soft_targets_weigh_half():
+    d = next(c for t in TARGETS for c in t.checks if c.rule == DIRECTION)
+    assert cal.normalised_distance(d, d.sign * 1.0, -1.0, 1.0) == 0.0
+    assert cal.normalised_distance(d, -d.sign * 1.0, -1.0, 1.0) == pytest.approx(1 + cal.DIRECTION_MARGIN)
+    assert cal.normalised_distance(d, -d.sign * 1.0, -2.0, 2.0) == pytest.approx(0.5 + cal.DIRECTION_MARGIN)
+    soft = next(t for t in TARGETS if t.confidence == "soft")
+    firm = next(t for t in TARGETS if t.confidence == "firm")
+    assert cal.check_weight(soft.checks[0].id) == cal.SOFT_WEIGHT
+    assert cal.check_weight(firm.checks[0].id) == cal.FIRM_WEIGHT
+
+
+def test_an_undefined_statistic_is_charged_as_far_off():
+    row = {**_on_target_row(TARGETS[0].checks[0].id), "median": math.nan, "n_valid": 0, "passed": False}
+    term = cal.check_term(CHECKS[row["check"]], row)
+    assert term == pytest.approx(cal.check_weight(row["check"]) * (cal.huber(cal.UNDEFINED_DISTANCE) + 1))
+
+
+# --- the study -----------------------------------------------------------------------------------------------
+
+
+def test_tiny_calibration_writes_its_files_and_resumes(tmp_path: Path):
+    out = tmp_path / "cal"
+    first = cal.calibrate(out, n_trials=3, **TINY)
+    for name in (cal.JOURNAL, "best.json", "trials.csv", "report.md", "constraints.png", "constraints.csv"):
+        assert (out / name).is_file(), name
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 3 and bool(trials["defaults"].iloc[0])
+    assert {f"median_{c}" for c in CHECKS} <= set(trials.columns)
+    best = json.loads((out / "best.json").read_text())
+    assert best["loss"] == pytest.approx(trials["loss"].min())
+    assert set(best["params"]) == set(cal.FREE_PARAMETERS)
+    assert best["n_passed"] == len(best["checks_passed"])
+    assert first["validation"]["n_checks"] == len(CHECKS)
+    report = (out / "report.md").read_text()
+    assert "Which targets constrain which parameters" in report and "constraints.png" in report
+
+    again = cal.calibrate(out, n_trials=5, **TINY)
+    trials2 = pd.read_csv(out / "trials.csv")
+    assert len(trials2) == 5 and again["trials"] == 5
+    pd.testing.assert_frame_equal(trials2.iloc[:3].reset_index(drop=True), trials.reset_index(drop=True))
+    params = [n for n in cal.FREE_PARAMETERS]
+    assert not trials2[params].iloc[3:].duplicated().any()  # the resumed run does not repeat earlier candidates
+    assert len(trials2[params].drop_duplicates()) == 5
+
+
+def test_a_folder_with_other_free_parameters_or_settings_is_refused(tmp_path: Path, monkeypatch, capsys):
+    out = tmp_path / "cal"
+    cal.calibrate(out, n_trials=1, **{**TINY, "check_replications": None})
+    monkeypatch.setitem(cal.FREE_PARAMETERS, "noticing", cal.FreeParameter("noticing", 0.2, 0.5))
+    with pytest.raises(cal.CalibrationError, match="other free parameters"):
+        cal.calibrate(out, n_trials=2, **TINY)
+    monkeypatch.undo()
+    with pytest.raises(cal.CalibrationError, match="replications"):
+        cal.calibrate(out, n_trials=2, **{**TINY, "replications": 3})
+    argv = ["calibrate", "--out", str(out), "--trials", "2", "--replications", "3", "--workers", "1"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "holds a calibration with" in err and len(err.strip().splitlines()) == 1
+
+
+def test_calibrate_command_prints_progress_and_summary(tmp_path: Path, capsys):
+    out = tmp_path / "cal"
+    argv = ["calibrate", "--out", str(out), "--trials", "2", "--replications", "2", "--workers", "1", "--seed", "4",
+            "--size-factor", "0.25"]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "trial 1 (2/2): loss" in text and "Best loss" in text and "Report:" in text
+    assert (out / "report.md").is_file()
