@@ -214,14 +214,7 @@ def count_draws(params: Any, n_patients: int, n_sessions: int, seed: int) -> dic
     from simulation.engine import simulate_cohort
 
     job = {"params": params.as_dict(), "n_patients": n_patients, "n_sessions": n_sessions, "seed": seed}
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    code = "from simulation.bench import _count_child; _count_child()"
-    proc = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(job)], env=env, capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"the draw-count child failed: {proc.stderr.strip()[-2000:]}")
-    child = json.loads(proc.stdout.strip().splitlines()[-1])
+    child = _interpreted_child("_count_child", job, "the draw-count child")
     ds = child["dyad_sessions"]
     compiled = simulate_cohort(
         params, np.arange(n_patients), n_sessions, seed, record_events=False, keep_sessions=False
@@ -266,15 +259,20 @@ def measure_mesa_python(params: Any, n_patients: int, n_sessions: int, seed: int
     without the compiled kernel it normally calls.
     """
     job = {"params": params.as_dict(), "n_patients": n_patients, "n_sessions": n_sessions, "seed": seed}
+    child = _interpreted_child("_mesa_python_child", job, "the interpreted Mesa child")
+    return _row(child["dyad_sessions"], [child["seconds"]])
+
+
+def _interpreted_child(entry: str, job: dict[str, Any], what: str) -> dict[str, Any]:
+    """Run ``simulation.bench.<entry>`` in a child with the rules as plain Python; return its JSON."""
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    code = "from simulation.bench import _mesa_python_child; _mesa_python_child()"
+    code = f"from simulation.bench import {entry}; {entry}()"
     proc = subprocess.run(
         [sys.executable, "-c", code, json.dumps(job)], env=env, capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"the interpreted Mesa child failed: {proc.stderr.strip()[-2000:]}")
-    child = json.loads(proc.stdout.strip().splitlines()[-1])
-    return _row(child["dyad_sessions"], [child["seconds"]])
+        raise RuntimeError(f"{what} failed: {proc.stderr.strip()[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 # ----------------------------------------------------------------------------------------------
