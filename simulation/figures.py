@@ -287,17 +287,7 @@ def plot_dropout(patients: pd.DataFrame, path: str | Path, n_sessions: int | Non
     axes[0, 0].set_ylabel("Still in therapy (%)")
     low = 100 * curves["low"].min()
     axes[0, 0].set_ylim(max(0.0, np.floor(low / 10) * 10 - 5), 101)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    if len(conditions) > 1:
-        fig.legend(
-            handles,
-            labels,
-            title="Therapist condition",
-            loc="lower center",
-            ncol=min(len(labels), 6),
-            frameon=False,
-            bbox_to_anchor=(0.5, -0.13),
-        )
+    _condition_legend(fig, axes[0, 0], conditions, -0.13)
     fig.suptitle("Retention over the course (dropout = leaving before the planned end); bands: 95% Wilson CI")
     fig.tight_layout()
     return _save(fig, path)
@@ -374,17 +364,7 @@ def plot_outcomes(sessions: pd.DataFrame, patients: pd.DataFrame, path: str | Pa
         ax.set(title=title, xlabel="", ylabel=ylabel)
         ax.get_legend().remove()
     axes[1, 0].set_ylim(0, 5)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    if len(conditions) > 1:
-        fig.legend(
-            handles,
-            labels,
-            title="Therapist condition",
-            loc="lower center",
-            ncol=min(len(labels), 6),
-            frameon=False,
-            bbox_to_anchor=(0.5, -0.06),
-        )
+    _condition_legend(fig, axes[0, 0], conditions, -0.06)
     fig.suptitle("Outcomes by diagnosis and therapist condition")
     fig.tight_layout()
     return _save(fig, path)
@@ -477,3 +457,11 @@ def make_figures(
         if on_figure is not None:
             on_figure(name)
     return paths
+
+
+def _condition_legend(fig: plt.Figure, ax: plt.Axes, conditions: list, y: float) -> None:
+    """One legend of the therapist conditions below the panels (when there is more than one)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if len(conditions) > 1:
+        legend = {"title": "Therapist condition", "loc": "lower center", "ncol": min(len(labels), 6)}
+        fig.legend(handles, labels, frameon=False, bbox_to_anchor=(0.5, y), **legend)
