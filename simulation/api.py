@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.engine import simulate_cohort
+from simulation.layout import THERAPIST_SLOTS
 from simulation.parameters import ParameterError, Parameters
 from simulation.presets import preset_values
 from simulation.tables import build_tables
@@ -86,6 +87,7 @@ def simulate(
     engine: str = "cohort",
     events: bool = True,
     patient_ids: Sequence[int] | None = None,
+    therapist_states: np.ndarray | None = None,
 ) -> Results:
     """Simulate courses of therapy and return tidy tables.
 
@@ -99,6 +101,10 @@ def simulate(
         engine: ``"cohort"`` (compiled, for research runs) or ``"agents"`` (the Mesa view).
         events: Whether to keep the per-event table (large for big cohorts).
         patient_ids: Explicit patient ids; a patient's course depends only on its id and the seed.
+        therapist_states: Optional therapist states, row ``t`` for therapist id ``t``
+            (``layout.THERAPIST_SLOTS``), to give therapists their own settings — e.g. the
+            staggered AFT start of a multiple-baseline design. Start from
+            ``engine.intake_therapists`` and edit columns. Drawn from the parameters if omitted.
 
     Returns:
         The ``Results`` with ``sessions``, ``patients``, ``events`` and ``therapists``.
@@ -123,12 +129,22 @@ def simulate(
         if ids.ndim != 1 or len(ids) == 0 or (ids < 0).any() or len(np.unique(ids)) != len(ids):
             raise ParameterError("patient_ids must be a non-empty list of distinct non-negative integers.")
     parameters = resolve_parameters(population, therapists, params)
+    if therapist_states is not None:
+        needed = int(ids.max()) // int(parameters["caseload"]) + 1
+        states = np.asarray(therapist_states)
+        if states.ndim != 2 or states.shape[0] < needed or states.shape[1] != len(THERAPIST_SLOTS):
+            raise ParameterError(
+                f"therapist_states must be an array of {needed} or more rows (one per therapist id) and "
+                f"{len(THERAPIST_SLOTS)} columns ({', '.join(THERAPIST_SLOTS)})."
+            )
     if engine == "cohort":
-        raw = simulate_cohort(parameters, ids, n_sessions, seed, record_events=events)
+        raw = simulate_cohort(parameters, ids, n_sessions, seed, record_events=events, therapists=therapist_states)
     else:
         from simulation.model import RuptureModel  # Mesa is only imported when asked for
 
-        model = RuptureModel(parameters, ids, n_sessions=n_sessions, seed=seed, record_events=events)
+        model = RuptureModel(
+            parameters, ids, n_sessions=n_sessions, seed=seed, record_events=events, therapists=therapist_states
+        )
         model.run()
         raw = model.raw()
     tables = build_tables(raw, parameters)

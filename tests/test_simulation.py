@@ -189,3 +189,24 @@ def test_summary_mode_keeps_patients_and_trajectory_without_session_rows():
     assert np.allclose(traj["alliance"], by_session["alliance"].mean())
     assert np.allclose(traj["rupture_rate"], by_session["rupture_observed"].mean())
     assert traj["dropouts"].sum() == full_tables["patients"]["dropped_out"].sum()
+
+
+def test_therapists_can_have_their_own_settings_on_both_engines():
+    from simulation.engine import intake_therapists
+    from simulation.layout import AFT_START
+
+    params = Parameters()
+    states = intake_therapists(6, np.arange(5), params)
+    states[:, AFT_START] = [8, 16, 8, 16, 0]  # a multiple-baseline switch to AFT
+    kwargs = {"n_patients": 30, "n_sessions": 20, "seed": 6, "therapist_states": states}
+    cohort = simulate(**kwargs)
+    agents = simulate(engine="agents", **kwargs)
+    pd.testing.assert_frame_equal(cohort.sessions, agents.sessions, check_exact=True)
+    s = cohort.sessions
+    first = s[s["therapist_id"] == 0]
+    assert (
+        not first.loc[first["session"] < 8, "aft_active"].any() and first.loc[first["session"] >= 8, "aft_active"].all()
+    )
+    assert not s.loc[s["therapist_id"] == 4, "aft_active"].any()
+    with pytest.raises(ParameterError, match="therapist_states must be"):
+        simulate(n_patients=30, n_sessions=3, therapist_states=states[:2])
