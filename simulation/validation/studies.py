@@ -86,6 +86,22 @@ def adolescent_bpd_3rs(seed: int, size_factor: float = 1.0, params: Mapping[str,
     }
 
 
+def _pd_and_non_pd(
+    seed: int,
+    params: Mapping[str, float] | None,
+    sizes: tuple[int, int],
+    n_sessions: int,
+    size_factor: float,
+    minimum: int,
+) -> tuple[Cohort, Cohort]:
+    """A PD group and a non-PD group of a comparison study (in that order, with their own patient ids)."""
+    sample = Sample(seed)
+    base = _base(params)
+    pd_group = sample.cohort(design_parameters(base, **PD), scaled(sizes[0], size_factor, minimum), n_sessions)
+    no_group = sample.cohort(design_parameters(base, **NO_PD), scaled(sizes[1], size_factor, minimum), n_sessions)
+    return pd_group, no_group
+
+
 # --- T3: patient-rated rupture intensity, PD vs non-PD --------------------------------------------------
 
 
@@ -96,10 +112,7 @@ def intensity_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Mapping[
     patient's mean is over the sessions in which they reported one (patients
     who never reported a rupture have no rating and are left out).
     """
-    sample = Sample(seed)
-    base = _base(params)
-    pd_group = sample.cohort(design_parameters(base, **PD), scaled(38, size_factor, 3), 20)
-    no_group = sample.cohort(design_parameters(base, **NO_PD), scaled(37, size_factor, 3), 20)
+    pd_group, no_group = _pd_and_non_pd(seed, params, (38, 37), 20, size_factor, 3)
     m_pd = _rated_intensity(pd_group)
     m_no = _rated_intensity(no_group)
     f, _, df_within = one_way_anova_f([m_pd, m_no])
@@ -143,10 +156,7 @@ def _markers(c: Cohort) -> np.ndarray:
 
 def cisr_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
     """T4: 15 PD + 15 non-PD patients, sessions 3 and 4 coded (CIS-R counts per session)."""
-    sample = Sample(seed)
-    base = _base(params)
-    pd_group = sample.cohort(design_parameters(base, **PD), scaled(15, size_factor, 2), 4)
-    no_group = sample.cohort(design_parameters(base, **NO_PD), scaled(15, size_factor, 2), 4)
+    pd_group, no_group = _pd_and_non_pd(seed, params, (15, 15), 4, size_factor, 2)
     coded = (3, 4)
     return {
         "diff_ruptures": _group_difference(pd_group, no_group, "markers", coded, value=_markers),
@@ -158,10 +168,7 @@ def cisr_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Mapping[str, 
 
 def sasb_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
     """T5: 30 PD + 30 non-PD dyads, sessions 1-6 coded (SASB-like therapist codes per session)."""
-    sample = Sample(seed)
-    base = _base(params)
-    pd_group = sample.cohort(design_parameters(base, **PD), scaled(30, size_factor, 2), 6)
-    no_group = sample.cohort(design_parameters(base, **NO_PD), scaled(30, size_factor, 2), 6)
+    pd_group, no_group = _pd_and_non_pd(seed, params, (30, 30), 6, size_factor, 2)
     coded = (1, 6)
     return {
         f"diff_{code}": _group_difference(pd_group, no_group, f"therapist_{code}", coded)
