@@ -55,7 +55,10 @@ EVENT_KIND_DESCRIPTIONS = {
     "strategy": "Inside an open resolution episode the therapist uses a 3RS resolution strategy (S1-S10).",
     "negative": "A negative therapist intervention: N1 hostile response to a marker, N2 unclear or premature "
     "intervention.",
-    "stage": "The open episode moves a stage: detail +1 deeper, -1 back (an episode opens with a +1 step to stage 1).",
+    "stage": (
+        "The open episode moves: detail +1 a stage deeper, +2 two (a stage skipped), -1 back "
+        "(an episode opens with a +1 step to stage 1)."
+    ),
     "episode_end": "The episode closes; label = outcome, stage = deepest stage reached (resolution complexity), "
     "detail = final stage.",
 }

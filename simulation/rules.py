@@ -390,12 +390,16 @@ def stage_advance_probability(stage: int, skill: float, severity: float, insight
 
 @njit(cache=True)
 def resolution_stage_step(g: np.uint64, stage: int, cap: int, skill: float, severity: float, insight: float, p) -> int:
-    """+1 (deeper), -1 (regress) or 0 (stall) for one segment of a resolution episode."""
+    """+2 (a stage skipped), +1 (deeper), -1 (regress) or 0 (stall) for one segment of a resolution episode.
+
+    Sequences are flexible (S4): a share ``stage_skip`` of the advances gets
+    past the next stage in one move, where the repertoire reaches that far.
+    """
     advance = stage_advance_probability(stage, skill, severity, insight, p) if stage < cap else 0.0
     regress = p.regress_base * severity * (1.0 - skill) if stage > 1 else 0.0
     u = uniform(g, R_STAGE_STEP)
     if u < advance:
-        return 1
+        return 2 if u < advance * p.stage_skip and stage + 2 <= cap else 1
     if u < advance + regress:
         return -1
     return 0
@@ -456,15 +460,42 @@ def alliance_update(alliance: float, severity: float, dips: float, repairs: floa
 
 
 @njit(cache=True)
-def relational_pattern_update(pattern: float, corrective: float, p) -> float:
-    """Corrective experiences loosen the rigid relational pattern; unresolved ruptures do not."""
-    return max(p.pattern_floor, pattern - p.corrective_learning * corrective * (pattern - p.pattern_floor))
+def relational_pattern_update(pattern: float, corrective: float, unresolved: float, p) -> float:
+    """Corrective experiences loosen the rigid relational pattern; unresolved ruptures confirm it again.
+
+    A repaired rupture disconfirms what the patient expects of others; a
+    rupture left unresolved (missed, met with hostility, or stalled) confirms it
+    and undoes part of what was learned, back toward the rigidity at intake (S4).
+    """
+    loosened = pattern - p.corrective_learning * corrective * (pattern - p.pattern_floor)
+    confirmed = loosened + (1.0 - (1.0 - p.pattern_confirmation) ** unresolved) * (1.0 - loosened)
+    return clip(confirmed, p.pattern_floor, 1.0)
 
 
 @njit(cache=True)
-def symptom_update(symptom: float, alliance: float, corrective: float, strain: float, z: float, p) -> float:
-    """Symptoms improve through the alliance and corrective experiences, worsen with strain."""
-    relief = symptom * (p.alliance_symptom_effect * alliance + p.corrective_symptom_effect * corrective)
+def pattern_change(pattern: float, p) -> float:
+    """How far the relational pattern has changed: 0 at intake, 1 at ``pattern_floor``."""
+    if p.pattern_floor >= 1.0:
+        return 0.0
+    return (1.0 - pattern) / (1.0 - p.pattern_floor)
+
+
+@njit(cache=True)
+def symptom_update(
+    symptom: float, alliance: float, corrective: float, pattern: float, strain: float, z: float, p
+) -> float:
+    """Symptoms improve through the alliance, corrective experiences and a changed pattern; worsen with strain.
+
+    A loosened relational pattern keeps giving relief between sessions: what
+    was learned in repaired ruptures generalises to the patient's other
+    relationships (S4: the corrective experience), so relief compounds for the
+    patients who resolve often.
+    """
+    relief = symptom * (
+        p.alliance_symptom_effect * alliance
+        + p.corrective_symptom_effect * corrective
+        + p.pattern_symptom_effect * pattern_change(pattern, p)
+    )
     return clip(symptom - relief + p.strain_symptom_effect * strain + p.symptom_noise_sd * z, 0.0, SCALE_MAX)
 
 
@@ -803,8 +834,10 @@ def run_session(
     # Consequences, in order: alliance, strain, relational pattern, symptoms.
     alliance = alliance_update(alliance, severity, dips, repairs, int(row[C_COLLABORATIVE]), p)
     strain = p.strain_decay * strain + unresolved_dip
-    pattern = relational_pattern_update(patient[PATTERN], corrective, p)
-    symptom = symptom_update(patient[SYMPTOM], alliance, corrective, strain, normal(g_end, R_SYMPTOM_CHANGE), p)
+    pattern = relational_pattern_update(patient[PATTERN], corrective, row[C_UNRESOLVED] + row[C_UNREPAIRED], p)
+    symptom = symptom_update(
+        patient[SYMPTOM], alliance, corrective, pattern, strain, normal(g_end, R_SYMPTOM_CHANGE), p
+    )
 
     # Measures: patient and therapist post-session questionnaires, WAI-SR, symptom scale.
     intensity = 1  # PSQ 1 = none or very low: a session without a marker feels like none

@@ -137,9 +137,21 @@ def test_only_resolved_ruptures_are_corrective_and_deeper_ones_more():
     assert rules.corrective_experience(RESOLVED, 4, P) > rules.corrective_experience(RESOLVED, 3, P) > 0
     assert rules.corrective_experience(PARTLY_RESOLVED, 2, P) == 0
     assert rules.corrective_experience(UNRESOLVED, 4, P) == 0
-    assert rules.relational_pattern_update(1.0, 1.0, P) < 1.0
-    assert rules.relational_pattern_update(1.0, 0.0, P) == 1.0
-    assert rules.relational_pattern_update(P.pattern_floor, 5.0, P) == P.pattern_floor
+
+
+def test_repaired_ruptures_loosen_the_pattern_and_unresolved_ones_confirm_it_again():
+    assert rules.relational_pattern_update(1.0, 1.0, 0.0, P) < 1.0
+    assert rules.relational_pattern_update(1.0, 0.0, 0.0, P) == 1.0
+    assert rules.relational_pattern_update(P.pattern_floor, 5.0, 0.0, P) == P.pattern_floor
+    loosened = rules.relational_pattern_update(0.6, 0.0, 0.0, P)
+    assert loosened == 0.6
+    once = rules.relational_pattern_update(0.6, 0.0, 1.0, P)
+    twice = rules.relational_pattern_update(0.6, 0.0, 2.0, P)
+    assert loosened < once < twice < 1.0
+    # never more rigid than at intake
+    assert rules.relational_pattern_update(1.0, 0.0, 50.0, P) == 1.0
+    assert rules.pattern_change(1.0, P) == 0.0
+    assert rules.pattern_change(P.pattern_floor, P) == pytest.approx(1.0)
 
 
 def test_alliance_falls_with_dips_and_rises_with_repairs():
@@ -150,12 +162,13 @@ def test_alliance_falls_with_dips_and_rises_with_repairs():
     assert rules.alliance_update(1.0, 0.0, 0.0, 5.0, 0, P) == 1.0
 
 
-def test_symptoms_improve_with_alliance_and_corrective_experience_and_worsen_with_strain():
-    base = rules.symptom_update(2.0, 0.5, 0.0, 0.0, 0.0, P)
+def test_symptoms_improve_with_alliance_corrective_experience_and_a_changed_pattern_and_worsen_with_strain():
+    base = rules.symptom_update(2.0, 0.5, 0.0, 1.0, 0.0, 0.0, P)
     assert base < 2.0
-    assert rules.symptom_update(2.0, 0.9, 0.0, 0.0, 0.0, P) < base
-    assert rules.symptom_update(2.0, 0.5, 1.0, 0.0, 0.0, P) < base
-    assert rules.symptom_update(2.0, 0.5, 0.0, 0.5, 0.0, P) > base
+    assert rules.symptom_update(2.0, 0.9, 0.0, 1.0, 0.0, 0.0, P) < base
+    assert rules.symptom_update(2.0, 0.5, 1.0, 1.0, 0.0, 0.0, P) < base
+    assert rules.symptom_update(2.0, 0.5, 0.0, 0.6, 0.0, 0.0, P) < base
+    assert rules.symptom_update(2.0, 0.5, 0.0, 1.0, 0.5, 0.0, P) > base
 
 
 def test_dropout_rises_with_weak_alliance_strain_and_unresolved_ruptures():

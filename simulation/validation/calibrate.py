@@ -126,6 +126,11 @@ FREE_PARAMETERS: dict[str, FreeParameter] = {
         FreeParameter("aft_skill_gain", 0.0, 0.3, False, "T8, T9a"),
         FreeParameter("aft_exploratory_gain", 0.0, 0.4, False, "T9b, T8"),
         FreeParameter("aft_supportive_gain", 0.0, 0.3, False, "T9b"),
+        FreeParameter("pattern_symptom_effect", 0.003, 0.08, True, "T7, T12 (relief from a changed pattern)"),
+        FreeParameter("pattern_confirmation", 0.0, 0.6, False, "T7, T12c, T8 (unresolved ruptures confirm it)"),
+        FreeParameter("corrective_learning", 0.05, 0.8, False, "T7, T6, T12 (how fast repaired ruptures loosen it)"),
+        FreeParameter("pattern_floor", 0.05, 0.6, False, "T7, T6a, T12 (how far the pattern can loosen)"),
+        FreeParameter("expressive_severity_gain", 0.1, 0.8, False, "T5d (expressive work with PD patients)"),
     )
 }
 
@@ -137,6 +142,7 @@ _SECONDARY = "held: secondary lever of {}, kept at the default to keep the searc
 
 #: Every parameter that is not searched, and why.
 FIXED_BY_DESIGN_OR_LITERATURE: dict[str, str] = {
+    "stage_skip": _LIT + "S4 (stages can be skipped; the share is an assumption)",
     # design quantities
     "share_no_pd": _DESIGN,
     "share_bpd": _DESIGN,
@@ -188,7 +194,6 @@ FIXED_BY_DESIGN_OR_LITERATURE: dict[str, str] = {
     "provocation_rate": _PASSING.format("T4a, T4c"),
     "expressive_provocation": _PASSING.format("T4a, T5d"),
     "expressive_base": _PASSING.format("T5d"),
-    "expressive_severity_gain": _PASSING.format("T5d"),
     "supportive_base": _PASSING.format("T5c"),
     "supportive_severity_gain": _PASSING.format("T5c"),
     "unclear_base": _PASSING.format("T4c, T5b"),
@@ -208,8 +213,6 @@ FIXED_BY_DESIGN_OR_LITERATURE: dict[str, str] = {
     "dropout_alliance_effect": _PASSING.format("T13b") + "; dropout_base_logit is fitted instead",
     "dropout_strain_effect": _PASSING.format("T13b"),
     "dropout_unresolved_effect": _PASSING.format("T13b"),
-    "corrective_learning": _PASSING.format("T6a"),
-    "pattern_floor": _PASSING.format("T6a"),
     # secondary levers
     "tendency_sd": _SECONDARY.format("T3 (severity_sd and patient_intensity_severity_gain are fitted)"),
     "insight_sd": _SECONDARY.format("T4b"),

@@ -362,12 +362,17 @@ def bpd_dropout(seed: int, size_factor: float = 1.0, params: Mapping[str, float]
 
 
 def bpd_rct(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T12: 60 + 60 adults with BPD, 48 sessions; AFT-trained experienced therapists vs novice-like usual care."""
+    """T12: 60 + 60 adults with BPD, 48 sessions; AFT-trained therapists vs usual care by general clinicians.
+
+    Usual care in the trials is treatment as usual by experienced clinicians
+    without the specialised training: here experienced therapists who use
+    immediate strategies only (preset ``immediate_only``).
+    """
     sample = Sample(seed)
     base = _base(params)
     n = scaled(60, size_factor, 3)
     spec = sample.cohort(design_parameters(base, "adult_bpd", "aft_trained"), n, 48, keep_sessions=False)
-    usual = sample.cohort(design_parameters(base, "adult_bpd", "novice"), n, 48, keep_sessions=False)
+    usual = sample.cohort(design_parameters(base, "adult_bpd", "immediate_only"), n, 48, keep_sessions=False)
     return {
         "smd": hedges_g(spec.symptom_post, usual.symptom_post),
         "prepost_d": prepost_d(spec.symptom_pre, spec.symptom_post),
@@ -505,7 +510,8 @@ STUDIES: dict[str, Study] = {
             "bpd_rct",
             ("T12",),
             "60 + 60 adults with BPD, 48 sessions; specialised = experienced therapists with the full repertoire "
-            "and AFT from session 1 (preset aft_trained), usual care = preset novice; Hedges g of the end-of-"
+            "and AFT from session 1 (preset aft_trained), usual care = experienced general clinicians with immediate "
+            "strategies only (preset immediate_only); Hedges g of the end-of-"
             "treatment score (last observation), within-group pre-post d and % not reliably improved "
             "(Jacobson-Truax) in the specialised arm (Storebø et al. 2020).",
             bpd_rct,
