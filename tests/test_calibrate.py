@@ -21,7 +21,7 @@ TINY = {"replications": 2, "workers": 1, "size_factor": 0.25, "check_replication
 
 def test_free_and_fixed_parameters_partition_the_declared_parameters():
     free, fixed = set(cal.FREE_PARAMETERS), set(cal.FIXED_BY_DESIGN_OR_LITERATURE)
-    assert 10 <= len(free) <= 16
+    assert 10 <= len(free) <= 24  # a search Optuna's TPE handles in a few hundred trials
     assert not free & fixed
     assert free | fixed == {p.name for p in PARAMETERS}
     assert all(why.strip() for why in cal.FIXED_BY_DESIGN_OR_LITERATURE.values())
