@@ -488,8 +488,8 @@ TARGETS: tuple[Target, ...] = (
                 (-0.70, -0.33),
                 levers="alliance_symptom_effect and corrective_symptom_effect (lower: smaller gap; 0.01 each "
                 "gives about -0.62), strain_decay (-), resolved_stage (-), bpd_severity_mean (-), rupture_dip (-), "
-                "skill_mean (-), alliance_growth (+), symptom_sd (+); design: usual care by experienced clinicians with "
-                "immediate strategies only (the novice preset as usual care gives about -0.9)",
+                "skill_mean (-), alliance_growth (+), symptom_sd (+); design: usual care by experienced clinicians "
+                "with immediate strategies only (the novice preset as usual care gives about -0.9)",
                 companions=(("prepost_d_usual", "pre-post d usual care"),),
             ),
             Check(
