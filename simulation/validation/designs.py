@@ -76,6 +76,7 @@ __all__ = [
     "DesignError",
     "design_changes",
     "design_folder",
+    "design_from_dict",
     "format_value",
     "load_design",
     "parse_design",
@@ -176,8 +177,8 @@ def _choice(choices: tuple[str, ...], what: str) -> Check:
     def check(where: str, value: Any) -> str:
         if not isinstance(value, str) or value not in choices:
             close = difflib.get_close_matches(value, choices, n=1) if isinstance(value, str) else []
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise DesignError(f"{where} must be {what}: one of {', '.join(choices)} (got {_show(value)}){hint}.")
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise DesignError(f"{where} must be {what}: one of {', '.join(choices)} (got {_show(value)}{hint}).")
         return value
 
     return check
@@ -277,8 +278,8 @@ def _minimum_fits(minimum: str, *sizes: str) -> Callable[[Mapping[str, Any]], No
             smallest = min(value) if isinstance(value, tuple) else value
             if values[minimum] > smallest:
                 raise DesignError(
-                    f"design.{minimum} ({values[minimum]}) must not exceed design.{size} ({_fmt(value)}): it is the "
-                    "smallest size when the design is scaled down; lower it too."
+                    f"design.{minimum} ({values[minimum]}) must not exceed design.{size} ({_fmt(value)}), as it is "
+                    f"the smallest size when the design is scaled down; lower design.{minimum} too."
                 )
 
     return rule
@@ -463,6 +464,12 @@ def _parse(text: str, path: str) -> Design:
         raise DesignError(f"invalid TOML: {' '.join(str(err).split())}.") from None
     except (ValueError, RecursionError) as err:  # e.g. integers too long for Python
         raise DesignError(f"the TOML could not be read ({' '.join(str(err).split()) or type(err).__name__}).") from None
+    return _from_data(data, path)
+
+
+def _from_data(data: Any, path: str) -> Design:
+    if not isinstance(data, Mapping):
+        raise DesignError(f"a design must be a table of keys (got {_show(data)}).")
     _check_keys("The design file", data, TOP_LEVEL_KEYS)
     name = _choice(tuple(SCHEMAS), "a virtual study")("name", data["name"])
     expected = study_targets(name)
@@ -499,6 +506,22 @@ def parse_design(text: str, origin: str = "design") -> Design:
     """
     try:
         return _parse(text, origin)
+    except DesignError as err:
+        raise DesignError(f"{origin}: {err}") from None
+
+
+def design_from_dict(data: Mapping[str, Any], origin: str = "design") -> Design:
+    """Check a design given as the dict a design file parses to (``tomllib.loads``).
+
+    Args:
+        data: The parsed document.
+        origin: Where it comes from; starts every error message and becomes ``Design.path``.
+
+    Raises:
+        DesignError: If the design is not valid.
+    """
+    try:
+        return _from_data(data, origin)
     except DesignError as err:
         raise DesignError(f"{origin}: {err}") from None
 

@@ -33,6 +33,8 @@ calibrating; the raw pre-post gain is reported beside it.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -580,3 +582,38 @@ TARGETS: tuple[Target, ...] = (
 CHECKS: dict[str, Check] = {c.id: c for t in TARGETS for c in t.checks}
 #: The target of every check id.
 TARGET_OF: dict[str, Target] = {c.id: t for t in TARGETS for c in t.checks}
+
+
+class TargetError(ValueError):
+    """Target ids that are not targets; the message is one sentence that lists the valid ids."""
+
+
+def select_targets(ids: str | Iterable[str]) -> tuple[str, ...]:
+    """Checked target ids in ``TARGETS`` order, each once.
+
+    Args:
+        ids: Target ids, as an iterable or as one comma-separated string (``"T7,T12"``); case,
+            spaces and leading zeros do not matter (``"t07"`` is ``T7``).
+
+    Raises:
+        TargetError: For an id that is not a target, or for no id at all.
+
+    Examples:
+        >>> select_targets("T12, t07")
+        ('T7', 'T12')
+    """
+    items = ids.split(",") if isinstance(ids, str) else list(ids)
+    valid = [t.id for t in TARGETS]
+    chosen = set()
+    for item in items:
+        text = str(item).strip()
+        if not text:  # e.g. a trailing comma
+            continue
+        match = re.fullmatch(r"[Tt]0*(\d+)", text)
+        target = f"T{match.group(1)}" if match else text
+        if target not in valid:
+            raise TargetError(f"Unknown target {text!r}; the valid ids are {', '.join(valid)}.")
+        chosen.add(target)
+    if not chosen:
+        raise TargetError(f"No target given; the valid ids are {', '.join(valid)}.")
+    return tuple(t for t in valid if t in chosen)
