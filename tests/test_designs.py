@@ -127,6 +127,20 @@ def test_a_changed_course_length_and_preset_change_the_result(tmp_path: Path):
     assert rct.run(4, design=same_arms)["smd"] != rct.run(4)["smd"]
 
 
+def test_unedited_copies_of_every_file_give_exactly_the_shipped_numbers(tmp_path: Path):
+    copies = []
+    for path in FOLDER.glob("*.toml"):
+        (tmp_path / path.name).write_text(path.read_text())
+        copies.append(load_design(tmp_path / path.name))
+    shipped = run_validation(replications=2, workers=1, seed=8)
+    copied = run_validation(replications=2, workers=1, seed=8, designs=copies)
+    assert list(copied["check"]) == list(shipped["check"])
+    for a, b in zip(shipped["values"], copied["values"], strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
+    assert not copied.attrs["meta"]["subset"]
+    assert all(not s["shipped"] and not s["changes"] for s in copied.attrs["meta"]["studies"])
+
+
 def test_a_design_of_another_study_is_refused():
     with pytest.raises(DesignError, match="for study bpd_rct, not bpd_dropout"):
         STUDIES["bpd_dropout"].run(1, design=shipped_designs()["bpd_rct"])
