@@ -263,14 +263,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench.run(args)
 
 
+def format_designs() -> str:
+    """The virtual studies, one a line: the targets they serve, the study and its shipped design file."""
+    from simulation.validation.studies import STUDIES
+
+    rows = [(", ".join(s.targets), name, s.design.path) for name, s in STUDIES.items()]
+    widths = [max(len(r[i]) for r in rows) for i in range(2)]
+    return "\n".join(f"{t.ljust(widths[0])}  {n.ljust(widths[1])}  {path}" for t, n, path in rows)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Virtual studies of the published findings (T1-T14): print the table, write the report."""
-    from simulation.validation.report import format_table, summary_line, write_report
+    from simulation.validation.designs import load_design
+    from simulation.validation.report import format_table, summary_line, targets_line, write_report
     from simulation.validation.runner import run_validation
+    from simulation.validation.targets import TargetError, select_targets
 
-    table = run_validation(args.quick, args.seed, parse_settings(args.set), args.workers, args.replications)
+    if args.list:
+        print(format_designs())
+        return 0
+    settings = parse_settings(args.set)
+    targets = None
+    if args.only is not None:
+        try:
+            targets = select_targets(args.only)
+        except TargetError as err:
+            message = str(err)
+            raise CliError(f"--only: {message[0].lower()}{message[1:]}") from None
+    designs = [load_design(path) for path in args.design or ()]
+    table = run_validation(
+        args.quick, args.seed, settings, args.workers, args.replications, targets=targets, designs=designs
+    )
     paths = write_report(table, args.out)
     print(format_table(table))
+    print(targets_line(table))
     print(f"{summary_line(table)} Report: {paths[0]} ({table.attrs['meta']['seconds']:.1f} s)")
     return 0
 
@@ -286,6 +312,17 @@ def _add_validate(sub: Any) -> None:
     val.add_argument("--out", default="results/validation", help="report folder (default: results/validation)")
     val.add_argument("--workers", type=_count(1, 1024), default=2, help="worker processes (default: 2)")
     val.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter override (repeatable)")
+    val.add_argument(
+        "--only", metavar="IDS", default=None, help="run only the studies of these targets, e.g. --only T7,T12"
+    )
+    val.add_argument(
+        "--design",
+        action="append",
+        metavar="FILE.toml",
+        help="run a virtual study with this design file, an edited copy of a shipped one (repeatable; "
+        "without --only, only its targets run)",
+    )
+    val.add_argument("--list", action="store_true", help="list the virtual studies and their design files; run nothing")
     val.add_argument("--replications", type=_count(1, 10**6), default=None, help=argparse.SUPPRESS)
     val.set_defaults(handler=cmd_validate)
 
@@ -460,11 +497,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from simulation.study import StudyError
     from simulation.sweep.spec import SpecError
     from simulation.sweep.store import StoreError
+    from simulation.validation.designs import DesignError
 
     try:
         args = build_parser().parse_args(argv)
         return args.handler(args)
-    except (CliError, ParameterError, StudyError, SpecError, StoreError) as err:
+    except (CliError, ParameterError, StudyError, SpecError, StoreError, DesignError) as err:
         print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return USAGE_ERROR
     except SystemExit as exit_:  # --help and --version

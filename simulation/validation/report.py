@@ -7,15 +7,20 @@ check on why it fails and which parameters move it), ``results.csv`` (the
 table), ``replications.csv`` (every replication's value of every checked
 statistic) and ``figures/<target>.png`` (the simulated sampling distribution of
 each statistic with the published value, interval, band or range marked, and 0
-for direction checks).
+for direction checks). A report of a subset of the targets (``--only``) says
+which targets were run; every report says which design file each study ran
+with and, for an edited copy, how it differs from the shipped design.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import textwrap
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -25,6 +30,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from simulation.validation.runner import study_summary
 from simulation.validation.studies import STUDIES
 from simulation.validation.targets import CHECKS, DIRECTION, POINT, RANGE, TARGETS, Check
 
@@ -124,24 +130,79 @@ def _target_lines(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def targets_run(table: pd.DataFrame) -> tuple[list[str], bool]:
+    """The targets a validation table covers, and whether they are a subset of T1-T14."""
+    meta = table.attrs.get("meta", {})
+    targets = meta.get("targets") or list(dict.fromkeys(table["target"]))
+    return list(targets), bool(meta.get("subset", len(targets) < len(TARGETS)))
+
+
+def targets_line(table: pd.DataFrame) -> str:
+    """Which targets were run, in one sentence (what the report and the command line say)."""
+    targets, subset = targets_run(table)
+    if not subset:
+        return f"Targets run: all {len(TARGETS)} (T1-T14)."
+    return (
+        f"Targets run: {', '.join(targets)} only (a subset of T1-T14); the other targets were not run "
+        "and are not part of this report."
+    )
+
+
+def _studies_meta(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The studies of the report with their design files (from the run's meta, else the shipped designs)."""
+    meta = table.attrs.get("meta", {})
+    if meta.get("studies"):
+        return list(meta["studies"])
+    targets = set(targets_run(table)[0])
+    return [study_summary(name) for name, study in STUDIES.items() if targets & set(study.targets)]
+
+
+def _design_text(study: Mapping[str, Any]) -> str:
+    """Which design file a study ran with and, for another file, how it differs from the shipped one."""
+    if study["shipped"]:
+        return f"Design file `simulation/validation/designs/{Path(str(study['file'])).name}` (shipped)."
+    changes = "; ".join(study["changes"])
+    if not changes:
+        return f"Design file `{study['file']}` (`--design`; the same design values as the shipped file)."
+    return f"Design file `{study['file']}` (`--design`), which differs from the shipped design in: {changes}."
+
+
+def _command(table: pd.DataFrame) -> str:
+    """The ``rupture-sim validate`` options that select what this report covers."""
+    meta = table.attrs.get("meta", {})
+    targets, subset = targets_run(table)
+    command = "rupture-sim validate" + (" --quick" if meta.get("quick") else "")
+    if subset:
+        command += f" --only {','.join(targets)}"
+    for study in _studies_meta(table):
+        if not study["shipped"]:
+            command += f" --design {study['file']}"
+    return command
+
+
 def write_markdown(table: pd.DataFrame, path: Path, figures: dict[str, Path]) -> Path:
     """Write ``report.md``."""
     meta = table.attrs.get("meta", {})
     params = meta.get("params") or {}
     settings = ", ".join(f"{k}={v:g}" for k, v in params.items()) or "the defaults (no overrides)"
+    targets, subset = targets_run(table)
+    scope = f"{', '.join(targets)} of T1-T14" if subset else "T1-T14"
     lines = [
-        "# Validation: virtual studies of the published findings (T1-T14)",
+        f"# Validation: virtual studies of the published findings ({scope})",
         "",
-        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `rupture-sim validate`"
-        f"{' --quick' if meta.get('quick') else ''}: {meta.get('replications', '?')} replications per study, "
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `{_command(table)}`: "
+        f"{meta.get('replications', '?')} replications per study, "
         f"root seed {meta.get('seed', '?')}, parameters: {settings}, size factor {meta.get('size_factor', 1):g}, "
         f"{meta.get('workers', '?')} workers, {meta.get('seconds', math.nan):.1f} s.",
+        "",
+        f"**{targets_line(table)}**",
         "",
         f"**{summary_line(table)}**",
         "",
         "Each virtual study reproduces a published design (sample size, diagnosis mix, course length, coded "
-        "sessions, who reports) and computes the statistic the paper reports; replications differ only in "
-        "their seed. Pass rules, fixed before running (`simulation/validation/targets.py`): **point** — the "
+        "sessions, who reports), declared in its experiment file (`simulation/validation/designs/`), and computes "
+        "the statistic the paper reports; replications differ only in their seed. Pass rules, fixed before "
+        "running (`simulation/validation/targets.py`): **point** — the "
         "published value lies inside the central 90% of the simulated sampling distribution; **band** (soft "
         "numbers) — the stated band around the published value overlaps the central 90%; **range** — the "
         "simulated median lies inside the published range; **direction** — the median has the stated sign. "
@@ -169,8 +230,11 @@ def write_markdown(table: pd.DataFrame, path: Path, figures: dict[str, Path]) ->
         lines += [f"- {r['check']}: {r['companions']}" for _, r in with_companions.iterrows()]
         lines += [""]
     lines += ["## Study designs", ""]
-    for study in STUDIES.values():
-        lines.append(f"- **{study.name}** ({', '.join(study.targets)}): {study.design}")
+    for study in _studies_meta(table):
+        lines.append(
+            f"- **{study['name']}** ({', '.join(study['targets'])}; {study['source']}): {study['description']} "
+            f"{_design_text(study)}"
+        )
     lines += ["", "## Figures", ""]
     for target_id, fig in figures.items():
         lines.append(f"![{target_id}](figures/{fig.name})")
@@ -248,6 +312,10 @@ def plot_target(table: pd.DataFrame, target_id: str, path: Path) -> Path:
 def write_report(table: pd.DataFrame, out: str | Path) -> list[Path]:
     """Write ``report.md``, ``results.csv``, ``replications.csv`` and ``figures/<target>.png`` into ``out``.
 
+    Target figures of an earlier report in the same folder (``figures/T<n>.png``) that this
+    report does not have, e.g. after a run of a subset of the targets, are removed, so that
+    the folder holds one consistent report.
+
     Returns:
         The paths written.
     """
@@ -257,6 +325,9 @@ def write_report(table: pd.DataFrame, out: str | Path) -> list[Path]:
         figures = {
             tid: plot_target(table, tid, out / "figures" / f"{tid}.png") for tid in dict.fromkeys(table["target"])
         }
+    for old in (out / "figures").glob("T*.png"):
+        if re.fullmatch(r"T\d+\.png", old.name) and old not in figures.values():
+            old.unlink()
     results = out / "results.csv"
     table.drop(columns="values").to_csv(results, index=False)
     replications = out / "replications.csv"

@@ -2,19 +2,23 @@
 
 Each study reproduces a published design — sample size, diagnosis mix, course
 length, the sessions that were coded and who reports — and computes the same
-statistic the paper reports. A study is a function
-``(replication_seed, size_factor, params) -> {statistic: value}``:
+statistic the paper reports. The design numbers are not written here: each study
+reads them from its experiment file (``designs``: one TOML file per study in
+``simulation/validation/designs/``). A study is a function
+``(replication_seed, size_factor, params, design) -> {statistic: value}``:
 
 - ``replication_seed`` is the seed of every cohort of the replication; the
   groups and arms of a study get disjoint patient ids (``cohorts.Sample``), and
   replications differ by seed, so replications are independent;
-- ``size_factor`` scales every sample size (1 = the published design);
+- ``size_factor`` scales every sample size (1 = the design as declared);
 - ``params`` are candidate parameter values (the defaults if omitted); the
-  design (diagnosis mix, presets, caseload, AFT schedule) is applied on top.
+  design (diagnosis mix, presets, caseload, AFT schedule) is applied on top;
+- ``design`` is the [design] table of the study's file (``Design.values``; the
+  shipped file if omitted), e.g. an edited copy with a larger sample.
 
-With the same seed and parameters a study returns the same numbers (common
-random numbers across candidate parameter sets). Where a paper's design is not
-fully known, the choice made here is written in the study's ``design`` text.
+With the same seed, parameters and design a study returns the same numbers
+(common random numbers across candidate parameter sets). Where a paper's design
+is not fully known, the choice made is written in the file's ``description``.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from simulation.validation.cohorts import NO_PD, PD, Cohort, Sample, design_parameters, pd_shares, scaled
+from simulation.validation.cohorts import Cohort, Sample, design_parameters, pd_shares, scaled
+from simulation.validation.designs import Design, DesignError, shipped_designs
 from simulation.validation.stats import (
     hedges_g,
     mean_difference,
@@ -38,28 +44,64 @@ from simulation.validation.stats import (
 )
 
 Stats = dict[str, float]
-StudyFunction = Callable[[int, float, Mapping[str, float] | None], Stats]
+Params = Mapping[str, float] | None
+DesignValues = Mapping[str, Any] | None
+StudyFunction = Callable[[int, float, Params, DesignValues], Stats]
 
 
 @dataclass(frozen=True)
 class Study:
-    """A virtual study.
+    """A virtual study: its function and its shipped design file.
 
     Attributes:
         name: Short name (also used to derive the replication seeds).
-        targets: Target ids it serves.
-        design: The design as simulated, including the choices made where the paper is not specific.
-        run: The study function ``(replication_seed, size_factor, params) -> statistics``.
+        function: The study function ``(replication_seed, size_factor, params, design values) -> statistics``.
+        design: The shipped design file (``designs.Design``): targets, source, description, design values.
     """
 
     name: str
-    targets: tuple[str, ...]
-    design: str
-    run: StudyFunction
+    function: StudyFunction
+    design: Design
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Target ids it serves."""
+        return self.design.targets
+
+    def run(self, seed: int, size_factor: float = 1.0, params: Params = None, design: Design | None = None) -> Stats:
+        """One replication with the shipped design, or with ``design`` (a design file of this study)."""
+        if design is not None and design.name != self.name:
+            raise DesignError(f"{design.path}: the design is for study {design.name}, not {self.name}.")
+        return self.function(seed, size_factor, params, (design or self.design).values)
 
 
-def _base(params: Mapping[str, float] | None) -> dict[str, float]:
+def _base(params: Params) -> dict[str, float]:
     return dict(params or {})
+
+
+def _design(name: str, design: DesignValues) -> Mapping[str, Any]:
+    """The design values given, or the shipped ones of study ``name``."""
+    return design if design is not None else shipped_designs()[name].values
+
+
+def _group(
+    sample: Sample,
+    base: Mapping[str, float],
+    group: Mapping[str, Any],
+    n_sessions: int,
+    size_factor: float,
+    minimum: int,
+    **extra: Any,
+) -> Cohort:
+    """The cohort of one group or arm of a design: its size, population preset or diagnosis mix, therapists."""
+    mix = pd_shares(group["pd_share"], group["bpd_share_of_pd"]) if "pd_share" in group else {}
+    params = design_parameters(base, group.get("population"), group["therapists"], **mix)
+    return sample.cohort(params, scaled(group["n_patients"], size_factor, minimum), n_sessions, **extra)
+
+
+def _in_window(session: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """Whether each session number lies in the window ``[first, last]``."""
+    return (session >= window[0]) & (session <= window[1])
 
 
 def _ratio(num: float, den: float) -> float:
@@ -69,11 +111,12 @@ def _ratio(num: float, den: float) -> float:
 # --- T1, T2: observer 3RS coding in adolescents with BPD (Schenk et al. 2019) ---------------------------
 
 
-def adolescent_bpd_3rs(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T1, T2: 10 adolescents with BPD x 19 sessions, every session 3RS-coded by an observer."""
-    sample = Sample(seed)
-    p = design_parameters(_base(params), population="adolescent_bpd")
-    c = sample.cohort(p, scaled(10, size_factor, 2), 19)
+def adolescent_bpd_3rs(
+    seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None
+) -> Stats:
+    """T1, T2: adolescents with BPD, every attended session 3RS-coded by an observer."""
+    d = _design("adolescent_bpd_3rs", design)
+    c = _group(Sample(seed), _base(params), d, d["n_sessions"], size_factor, d["min_patients"])
     nw, nc = c.s("n_withdrawal"), c.s("n_confrontation")
     sal_w = _ratio((c.s("salience_withdrawal") * nw).sum(), nw.sum())
     sal_c = _ratio((c.s("salience_confrontation") * nc).sum(), nc.sum())
@@ -86,33 +129,28 @@ def adolescent_bpd_3rs(seed: int, size_factor: float = 1.0, params: Mapping[str,
     }
 
 
-def _pd_and_non_pd(
-    seed: int,
-    params: Mapping[str, float] | None,
-    sizes: tuple[int, int],
-    n_sessions: int,
-    size_factor: float,
-    minimum: int,
-) -> tuple[Cohort, Cohort]:
-    """A PD group and a non-PD group of a comparison study (in that order, with their own patient ids)."""
+def _pd_and_non_pd(seed: int, params: Params, d: Mapping[str, Any], size_factor: float) -> tuple[Cohort, Cohort]:
+    """The PD group and the non-PD group of a comparison study (in that order, with their own patient ids)."""
     sample = Sample(seed)
     base = _base(params)
-    pd_group = sample.cohort(design_parameters(base, **PD), scaled(sizes[0], size_factor, minimum), n_sessions)
-    no_group = sample.cohort(design_parameters(base, **NO_PD), scaled(sizes[1], size_factor, minimum), n_sessions)
+    pd_group = _group(sample, base, d["pd_group"], d["n_sessions"], size_factor, d["min_patients"])
+    no_group = _group(sample, base, d["non_pd_group"], d["n_sessions"], size_factor, d["min_patients"])
     return pd_group, no_group
 
 
 # --- T3: patient-rated rupture intensity, PD vs non-PD --------------------------------------------------
 
 
-def intensity_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T3: 38 PD + 37 non-PD patients, 20 sessions, one-way ANOVA of mean PSQ intensity.
+def intensity_pd_vs_non_pd(
+    seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None
+) -> Stats:
+    """T3: PD vs non-PD patients, one-way ANOVA of mean PSQ intensity.
 
     The PSQ asks how intense the rupture was that the patient reports, so a
     patient's mean is over the sessions in which they reported one (patients
     who never reported a rupture have no rating and are left out).
     """
-    pd_group, no_group = _pd_and_non_pd(seed, params, (38, 37), 20, size_factor, 3)
+    pd_group, no_group = _pd_and_non_pd(seed, params, _design("intensity_pd_vs_non_pd", design), size_factor)
     m_pd = _rated_intensity(pd_group)
     m_no = _rated_intensity(no_group)
     f, _, df_within = one_way_anova_f([m_pd, m_no])
@@ -154,10 +192,11 @@ def _markers(c: Cohort) -> np.ndarray:
     return c.s("n_withdrawal") + c.s("n_confrontation")
 
 
-def cisr_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T4: 15 PD + 15 non-PD patients, sessions 3 and 4 coded (CIS-R counts per session)."""
-    pd_group, no_group = _pd_and_non_pd(seed, params, (15, 15), 4, size_factor, 2)
-    coded = (3, 4)
+def cisr_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None) -> Stats:
+    """T4: PD vs non-PD patients, early sessions coded (CIS-R counts per session)."""
+    d = _design("cisr_pd_vs_non_pd", design)
+    pd_group, no_group = _pd_and_non_pd(seed, params, d, size_factor)
+    coded = d["coded_sessions"]
     return {
         "diff_ruptures": _group_difference(pd_group, no_group, "markers", coded, value=_markers),
         "diff_collaborative": _group_difference(pd_group, no_group, "collaborative", coded),
@@ -166,10 +205,11 @@ def cisr_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Mapping[str, 
     }
 
 
-def sasb_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T5: 30 PD + 30 non-PD dyads, sessions 1-6 coded (SASB-like therapist codes per session)."""
-    pd_group, no_group = _pd_and_non_pd(seed, params, (30, 30), 6, size_factor, 2)
-    coded = (1, 6)
+def sasb_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None) -> Stats:
+    """T5: PD vs non-PD dyads, early sessions coded (SASB-like therapist codes per session)."""
+    d = _design("sasb_pd_vs_non_pd", design)
+    pd_group, no_group = _pd_and_non_pd(seed, params, d, size_factor)
+    coded = d["coded_sessions"]
     return {
         f"diff_{code}": _group_difference(pd_group, no_group, f"therapist_{code}", coded)
         for code in ("hostile", "unclear", "supportive", "expressive")
@@ -179,13 +219,15 @@ def sasb_pd_vs_non_pd(seed: int, size_factor: float = 1.0, params: Mapping[str, 
 # --- T6: resolution complexity (Gersh et al. 2017; Boritz et al. 2018) -----------------------------------
 
 
-def youth_bpd_two_arms(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T6 (Gersh et al. 2017): 44 youth with BPD, 16 sessions, CAT (full repertoire) vs befriending (immediate only)."""
+def youth_bpd_two_arms(
+    seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None
+) -> Stats:
+    """T6 (Gersh et al. 2017): youth with BPD, CAT (full repertoire) vs befriending (immediate only)."""
+    d = _design("youth_bpd_two_arms", design)
     sample = Sample(seed)
     base = _base(params)
-    n = scaled(22, size_factor, 3)
-    cat = sample.cohort(design_parameters(base, population="adolescent_bpd"), n, 16)
-    bef = sample.cohort(design_parameters(base, population="adolescent_bpd", therapists="immediate_only"), n, 16)
+    cat = _group(sample, base, d["cat"], d["n_sessions"], size_factor, d["min_patients"])
+    bef = _group(sample, base, d["befriending"], d["n_sessions"], size_factor, d["min_patients"])
     rate_cat = cat.n_markers / np.maximum(cat.attended, 1)
     rate_bef = bef.n_markers / np.maximum(bef.attended, 1)
     stage_cat, stage_bef = cat.mean_resolution_stage, bef.mean_resolution_stage
@@ -201,14 +243,14 @@ def youth_bpd_two_arms(seed: int, size_factor: float = 1.0, params: Mapping[str,
 
 
 def bpd_recovered_vs_unrecovered(
-    seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None
+    seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None
 ) -> Stats:
-    """T6 (Boritz et al. 2018): adults with BPD, 48 sessions; 3 recovered vs 3 unrecovered clients compared."""
-    sample = Sample(seed)
-    c = sample.cohort(design_parameters(_base(params), population="adult_bpd"), scaled(40, size_factor, 6), 48)
+    """T6 (Boritz et al. 2018): adults with BPD after a year of DBT; the first recovered vs unrecovered clients."""
+    d = _design("bpd_recovered_vs_unrecovered", design)
+    c = _group(Sample(seed), _base(params), d, d["n_sessions"], size_factor, d["min_patients"])
     per_session = c.n_withdrawal / np.maximum(c.attended, 1)
-    recovered = np.flatnonzero(c.recovered)[:3]
-    unrecovered = np.flatnonzero(~c.recovered)[:3]
+    recovered = np.flatnonzero(c.recovered)[: d["n_cases"]]
+    unrecovered = np.flatnonzero(~c.recovered)[: d["n_cases"]]
     return {
         "withdrawal_diff": mean_difference(per_session[unrecovered], per_session[recovered]),
         "n_recovered_cases": float(len(recovered)),
@@ -218,28 +260,28 @@ def bpd_recovered_vs_unrecovered(
 
 # --- T7: meta-analysis of resolution and outcome (Eubanks et al. 2018) ------------------------------------
 
-#: Sizes of the 11 virtual studies of the rupture-resolution meta-analysis (sum 1,314, as published).
-META_RESOLUTION_SIZES = (25, 40, 52, 64, 80, 96, 110, 130, 160, 220, 337)
-#: Sizes (trainees) of the 6 virtual training studies (sum 276, as published).
-META_TRAINING_SIZES = (24, 32, 40, 48, 60, 72)
-
 
 def _patient_resolution(c: Cohort) -> np.ndarray:
     """Mean PSQ resolution rating over the sessions with a patient-reported rupture (NaN if none)."""
     return c.per_patient_mean(c.s("patient_resolution"), c.s("patient_rupture_reported") > 0)
 
 
-def resolution_outcome_meta(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T7: 11 studies (N = 1,314), varied PD share and length, resolution index vs improvement, pooled."""
+def resolution_outcome_meta(
+    seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None
+) -> Stats:
+    """T7: virtual studies of varied size, PD share and length, resolution index vs improvement, pooled."""
+    d = _design("resolution_outcome_meta", design)
     sample = Sample(seed)
     rng = np.random.default_rng(seed)
     base = _base(params)
+    indices = d["resolution_index"]
     rs, rs_residual, ns = [], [], []
-    for i, size in enumerate(META_RESOLUTION_SIZES):
-        pd_share = float(rng.choice([0.0, 0.25, 0.5, 0.75, 1.0]))
-        n_sessions = int(rng.choice([16, 20, 30]))
-        c = sample.cohort(design_parameters(base, **pd_shares(pd_share)), scaled(size, size_factor, 5), n_sessions)
-        if i % 2 == 0:  # patient-rated resolution (post-session questionnaire)
+    for i, size in enumerate(d["study_sizes"]):
+        pd_share = float(rng.choice(d["pd_share_choices"]))
+        n_sessions = int(rng.choice(d["n_sessions_choices"]))
+        p = design_parameters(base, None, d["therapists"], **pd_shares(pd_share, d["bpd_share_of_pd"]))
+        c = sample.cohort(p, scaled(size, size_factor, d["min_study_size"]), n_sessions)
+        if indices[i % len(indices)] == "patient":  # patient-rated resolution (post-session questionnaire)
             index = _patient_resolution(c)
         else:  # observer-rated: share of coded markers whose episode ended resolved
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -270,15 +312,19 @@ def _per_therapist(c: Cohort, values: np.ndarray, weights: np.ndarray | None = N
         return np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
 
 
-def training_meta(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T8: 6 studies, 276 trainees (2 patients each), half AFT-trained, training vs outcome r pooled."""
+def training_meta(seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None) -> Stats:
+    """T8: virtual training studies, every other trainee AFT-trained, training vs outcome r pooled."""
+    d = _design("training_meta", design)
     sample = Sample(seed)
-    p = design_parameters(_base(params), **pd_shares(0.5), caseload=2, aft_start_session=0)
+    caseload = d["caseload"]
+    mix = pd_shares(d["pd_share"], d["bpd_share_of_pd"])
+    p = design_parameters(_base(params), None, d["therapists"], **mix, caseload=caseload, aft_start_session=0)
     r_out, r_proc, ns = [], [], []
-    for size in META_TRAINING_SIZES:
-        k = scaled(size, size_factor, 4)
+    for size in d["study_sizes"]:
+        k = scaled(size, size_factor, d["min_study_size"])
         trained = (np.arange(k) % 2 == 0).astype(float)
-        c = sample.cohort(p, 2 * k, 20, aft_start=trained)  # AFT from session 1 for trained trainees
+        # trained trainees use AFT from aft_start_session, the others never (0)
+        c = sample.cohort(p, caseload * k, d["n_sessions"], aft_start=trained * d["aft_start_session"])
         outcome = _per_therapist(c, c.improvement)
         process = _per_therapist(c, c.n_resolved, weights=c.n_markers)
         r_out.append(pearson_r(trained, outcome))
@@ -298,16 +344,22 @@ def training_meta(seed: int, size_factor: float = 1.0, params: Mapping[str, floa
 # --- T9: multiple-baseline AFT study (Safran et al. 2014; Muran et al. 2018) ------------------------------
 
 
-def aft_multiple_baseline(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T9: 16 therapists x 3 patients, 30 sessions, AFT from session 8 (half) or 16 (half); multiple baseline."""
+def aft_multiple_baseline(
+    seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None
+) -> Stats:
+    """T9: therapists switch to AFT early (half) or late (half) in the course; multiple baseline."""
+    d = _design("aft_multiple_baseline", design)
     sample = Sample(seed)
-    p = design_parameters(_base(params), **pd_shares(1.0, bpd_part=0.3), caseload=3, aft_start_session=0)
-    k = scaled(16, size_factor, 2)
-    start = np.where(np.arange(k) % 2 == 0, 8.0, 16.0)
-    c = sample.cohort(p, 3 * k, 30, aft_start=start)
+    caseload, n_sessions = d["caseload"], d["n_sessions"]
+    mix = pd_shares(d["pd_share"], d["bpd_share_of_pd"])
+    p = design_parameters(_base(params), None, d["therapists"], **mix, caseload=caseload, aft_start_session=0)
+    k = scaled(d["n_therapists"], size_factor, d["min_therapists"])
+    first, second = (float(s) for s in d["switch_sessions"])
+    start = np.where(np.arange(k) % 2 == 0, first, second)
+    c = sample.cohort(p, caseload * k, n_sessions, aft_start=start)
     session = c.s("session")
-    early = start[(c.s("therapist_id").astype(np.int64) - c.therapist_id.min())] == 8.0
-    windows = ((1, 7), (8, 15), (16, 30))
+    early = start[(c.s("therapist_id").astype(np.int64) - c.therapist_id.min())] == first
+    windows = ((1, int(first) - 1), (int(first), int(second) - 1), (int(second), n_sessions))
 
     def did(num: np.ndarray, den: np.ndarray | None = None) -> float:
         """Mean of the two multiple-baseline contrasts: each switch against the group that did not switch."""
@@ -334,12 +386,13 @@ def aft_multiple_baseline(seed: int, size_factor: float = 1.0, params: Mapping[s
 # --- T10: alliance and outcome (Flückiger et al. 2018) ----------------------------------------------------
 
 
-def alliance_outcome(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T10: 1,000 outpatients (half PD), 30 sessions, early patient-rated WAI-SR vs improvement."""
-    sample = Sample(seed)
-    c = sample.cohort(design_parameters(_base(params), **pd_shares(0.5)), scaled(1000, size_factor, 10), 30)
-    wai_early = c.per_patient_mean(c.s("wai_patient"), c.s("session") <= 3)
-    latent_early = c.per_patient_mean(c.s("alliance"), c.s("session") <= 3)
+def alliance_outcome(seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None) -> Stats:
+    """T10: a large outpatient sample, early patient-rated WAI-SR vs improvement."""
+    d = _design("alliance_outcome", design)
+    c = _group(Sample(seed), _base(params), d, d["n_sessions"], size_factor, d["min_patients"])
+    early = _in_window(c.s("session"), d["alliance_sessions"])
+    wai_early = c.per_patient_mean(c.s("wai_patient"), early)
+    latent_early = c.per_patient_mean(c.s("alliance"), early)
     return {
         "r_wai_early": pearson_r(wai_early, c.improvement),
         "r_latent_early": pearson_r(latent_early, c.improvement),
@@ -350,29 +403,29 @@ def alliance_outcome(seed: int, size_factor: float = 1.0, params: Mapping[str, f
 # --- T11: dropout (Iliakis et al. 2021) --------------------------------------------------------------------
 
 
-def bpd_dropout(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T11: 100 adults with BPD, 48 weekly sessions (about 12 months) of outpatient therapy."""
-    sample = Sample(seed)
-    p = design_parameters(_base(params), population="adult_bpd")
-    c = sample.cohort(p, scaled(100, size_factor, 5), 48, keep_sessions=False)
+def bpd_dropout(seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None) -> Stats:
+    """T11: adults with BPD in about 12 months of weekly outpatient therapy."""
+    d = _design("bpd_dropout", design)
+    c = _group(Sample(seed), _base(params), d, d["n_sessions"], size_factor, d["min_patients"], keep_sessions=False)
     return {"pct_dropout": 100.0 * float(c.dropped_out.mean()), "mean_sessions": float(c.attended.mean())}
 
 
 # --- T12: specialised therapy vs usual care (Storebø et al. 2020) -----------------------------------------
 
 
-def bpd_rct(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T12: 60 + 60 adults with BPD, 48 sessions; AFT-trained therapists vs usual care by general clinicians.
+def bpd_rct(seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None) -> Stats:
+    """T12: adults with BPD; AFT-trained therapists vs usual care by general clinicians.
 
     Usual care in the trials is treatment as usual by experienced clinicians
-    without the specialised training: here experienced therapists who use
-    immediate strategies only (preset ``immediate_only``).
+    without the specialised training: in the shipped design experienced
+    therapists who use immediate strategies only (preset ``immediate_only``).
     """
+    d = _design("bpd_rct", design)
     sample = Sample(seed)
     base = _base(params)
-    n = scaled(60, size_factor, 3)
-    spec = sample.cohort(design_parameters(base, "adult_bpd", "aft_trained"), n, 48, keep_sessions=False)
-    usual = sample.cohort(design_parameters(base, "adult_bpd", "immediate_only"), n, 48, keep_sessions=False)
+    arm = {"n_sessions": d["n_sessions"], "size_factor": size_factor, "minimum": d["min_patients"]}
+    spec = _group(sample, base, d["specialised"], **arm, keep_sessions=False)
+    usual = _group(sample, base, d["usual_care"], **arm, keep_sessions=False)
     return {
         "smd": hedges_g(spec.symptom_post, usual.symptom_post),
         "prepost_d": prepost_d(spec.symptom_pre, spec.symptom_post),
@@ -384,12 +437,13 @@ def bpd_rct(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | N
 # --- T13: patient vs therapist reports, resolution and retention (Muran et al. 2009) ---------------------
 
 
-def psq_early_sessions(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T13: 128 PD patients (a quarter BPD), 30 sessions, post-session questionnaires after sessions 1-6."""
-    sample = Sample(seed)
-    p = design_parameters(_base(params), **pd_shares(1.0, bpd_part=0.25))
-    c = sample.cohort(p, scaled(128, size_factor, 5), 30)
-    early = c.s("session") <= 6
+def psq_early_sessions(
+    seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None
+) -> Stats:
+    """T13: PD patients, patient and therapist post-session questionnaires after the early sessions."""
+    d = _design("psq_early_sessions", design)
+    c = _group(Sample(seed), _base(params), d, d["n_sessions"], size_factor, d["min_patients"])
+    early = _in_window(c.s("session"), d["questionnaire_sessions"])
     reported = c.s("patient_rupture_reported") > 0
     resolution = c.per_patient_mean(c.s("patient_resolution"), early & reported)
     ok = np.isfinite(resolution)
@@ -405,11 +459,12 @@ def psq_early_sessions(seed: int, size_factor: float = 1.0, params: Mapping[str,
 # --- T14: a single severe case (Dotta et al. 2020) ------------------------------------------------------------
 
 
-def severe_bpd_case(seed: int, size_factor: float = 1.0, params: Mapping[str, float] | None = None) -> Stats:
-    """T14: one high-severity BPD dyad (severity about 0.9), 15 sessions, every marker coded."""
-    sample = Sample(seed)
-    p = design_parameters(_base(params), population="adult_bpd", bpd_severity_mean=0.9, severity_sd=0.05)
-    c = sample.cohort(p, scaled(1, size_factor, 1), 15)
+def severe_bpd_case(seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None) -> Stats:
+    """T14: one high-severity BPD dyad, every marker coded."""
+    d = _design("severe_bpd_case", design)
+    severity = {"bpd_severity_mean": d["bpd_severity_mean"], "severity_sd": d["severity_sd"]}
+    p = design_parameters(_base(params), d["population"], d["therapists"], **severity)
+    c = Sample(seed).cohort(p, scaled(d["n_patients"], size_factor, d["min_patients"]), d["n_sessions"])
     nw, nc = c.s("n_withdrawal").sum(), c.s("n_confrontation").sum()
     return {
         "markers_per_session": float((nw + nc) / len(c.s("session"))),
@@ -417,119 +472,23 @@ def severe_bpd_case(seed: int, size_factor: float = 1.0, params: Mapping[str, fl
     }
 
 
-STUDIES: dict[str, Study] = {
-    s.name: s
-    for s in (
-        Study(
-            "adolescent_bpd_3rs",
-            ("T1", "T2"),
-            "10 adolescents with BPD (preset adolescent_bpd), experienced therapists, courses of 19 sessions "
-            "(about 187 coded sessions); every attended session 3RS-coded by an observer (Schenk et al. 2019).",
-            adolescent_bpd_3rs,
-        ),
-        Study(
-            "intensity_pd_vs_non_pd",
-            ("T3",),
-            "38 PD (half BPD, half other PD) + 37 non-PD patients, 20 sessions; per patient the mean PSQ "
-            "intensity over attended sessions (1 = none); one-way ANOVA, r = sqrt(F / (F + df)), signed by the "
-            "direction of the difference (course length and group sizes: assumption).",
-            intensity_pd_vs_non_pd,
-        ),
-        Study(
-            "cisr_pd_vs_non_pd",
-            ("T4",),
-            "15 PD (half BPD, half other PD) + 15 non-PD patients; sessions 3 and 4 coded (early in the course); "
-            "the three CIS-R segments are summed to the session (the model's 5-minute segments aggregated); "
-            "per patient mean per session, PD minus non-PD (Colli et al. 2019).",
-            cisr_pd_vs_non_pd,
-        ),
-        Study(
-            "sasb_pd_vs_non_pd",
-            ("T5",),
-            "30 PD (half BPD, half other PD) + 30 non-PD dyads, sessions 1-6 coded with the SASB-like therapist "
-            "codes; per patient mean per session, PD minus non-PD (sizes and sessions: assumption).",
-            sasb_pd_vs_non_pd,
-        ),
-        Study(
-            "youth_bpd_two_arms",
-            ("T6",),
-            "44 youth with BPD (preset adolescent_bpd) randomised 22/22 to 16 sessions of CAT (experienced, "
-            "full repertoire) or befriending (preset immediate_only) (Gersh et al. 2017); complexity = "
-            "mean_resolution_stage; r with symptom change over both arms, patients with an episode.",
-            youth_bpd_two_arms,
-        ),
-        Study(
-            "bpd_recovered_vs_unrecovered",
-            ("T6",),
-            "40 adults with BPD (preset adult_bpd), 48 sessions (one year of DBT); the first 3 recovered "
-            "(Jacobson-Truax) and the first 3 unrecovered clients compared on withdrawal markers per session "
-            "(Boritz et al. 2018).",
-            bpd_recovered_vs_unrecovered,
-        ),
-        Study(
-            "resolution_outcome_meta",
-            ("T7",),
-            "11 virtual studies of sizes 25-337 (N = 1,314), PD share 0/25/50/75/100% and course length "
-            "16/20/30 drawn per study; resolution index alternately the patient's mean PSQ resolution rating and "
-            "the observer share of markers resolved; r with improvement (pre - post, last observation); "
-            "DerSimonian-Laird on Fisher z (Eubanks et al. 2018).",
-            resolution_outcome_meta,
-        ),
-        Study(
-            "training_meta",
-            ("T8",),
-            "6 virtual training studies of 24-72 trainees (276 in all), each trainee a therapist (skill from "
-            "the parameters) with 2 patients of a half-PD caseload over 20 sessions; every other trainee "
-            "AFT-trained from session 1; per study r between training (0/1) and the trainee's mean patient "
-            "improvement (and the share of markers resolved, the process), pooled by random effects.",
-            training_meta,
-        ),
-        Study(
-            "aft_multiple_baseline",
-            ("T9",),
-            "16 therapists x 3 PD patients (30% BPD), 30 sessions; AFT from session 8 (8 therapists) or 16 "
-            "(8 therapists); the effect is the mean of the two multiple-baseline contrasts (each switch against "
-            "the group that did not switch in the same sessions: 1-7 vs 8-15, 8-15 vs 16-30) "
-            "(Safran et al. 2014; Muran et al. 2018).",
-            aft_multiple_baseline,
-        ),
-        Study(
-            "alliance_outcome",
-            ("T10",),
-            "1,000 outpatients (half PD), 30 sessions; mean patient WAI-SR of sessions 1-3 vs improvement "
-            "(pre - post, last observation) (Flückiger et al. 2018).",
-            alliance_outcome,
-        ),
-        Study(
-            "bpd_dropout",
-            ("T11",),
-            "100 adults with BPD (preset adult_bpd), experienced therapists, 48 weekly sessions (Iliakis et al. 2021).",
-            bpd_dropout,
-        ),
-        Study(
-            "bpd_rct",
-            ("T12",),
-            "60 + 60 adults with BPD, 48 sessions; specialised = experienced therapists with the full repertoire "
-            "and AFT from session 1 (preset aft_trained), usual care = experienced general clinicians with immediate "
-            "strategies only (preset immediate_only); Hedges g of the end-of-"
-            "treatment score (last observation), within-group pre-post d and % not reliably improved "
-            "(Jacobson-Truax) in the specialised arm (Storebø et al. 2020).",
-            bpd_rct,
-        ),
-        Study(
-            "psq_early_sessions",
-            ("T13",),
-            "128 PD patients (25% BPD, 75% other PD), 30 sessions; patient and therapist PSQ after sessions 1-6; "
-            "point-biserial r of dropout on the patient's mean resolution rating (patients who reported a "
-            "rupture in sessions 1-6) (Muran et al. 2009).",
-            psq_early_sessions,
-        ),
-        Study(
-            "severe_bpd_case",
-            ("T14",),
-            "one BPD dyad of severity about 0.9 (bpd_severity_mean 0.9, severity_sd 0.05), experienced "
-            "therapist, 15 sessions, every observer-coded marker counted (Dotta et al. 2020).",
-            severe_bpd_case,
-        ),
-    )
-}
+#: The study functions, in the order of the targets.
+FUNCTIONS: tuple[StudyFunction, ...] = (
+    adolescent_bpd_3rs,
+    intensity_pd_vs_non_pd,
+    cisr_pd_vs_non_pd,
+    sasb_pd_vs_non_pd,
+    youth_bpd_two_arms,
+    bpd_recovered_vs_unrecovered,
+    resolution_outcome_meta,
+    training_meta,
+    aft_multiple_baseline,
+    alliance_outcome,
+    bpd_dropout,
+    bpd_rct,
+    psq_early_sessions,
+    severe_bpd_case,
+)
+
+#: Every virtual study by name, with its shipped design file.
+STUDIES: dict[str, Study] = {f.__name__: Study(f.__name__, f, shipped_designs()[f.__name__]) for f in FUNCTIONS}

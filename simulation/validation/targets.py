@@ -33,6 +33,8 @@ calibrating; the raw pre-post gain is reported beside it.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -488,8 +490,8 @@ TARGETS: tuple[Target, ...] = (
                 (-0.70, -0.33),
                 levers="alliance_symptom_effect and corrective_symptom_effect (lower: smaller gap; 0.01 each "
                 "gives about -0.62), strain_decay (-), resolved_stage (-), bpd_severity_mean (-), rupture_dip (-), "
-                "skill_mean (-), alliance_growth (+), symptom_sd (+); design: usual care by experienced clinicians with "
-                "immediate strategies only (the novice preset as usual care gives about -0.9)",
+                "skill_mean (-), alliance_growth (+), symptom_sd (+); design: usual care by experienced clinicians "
+                "with immediate strategies only (the novice preset as usual care gives about -0.9)",
                 companions=(("prepost_d_usual", "pre-post d usual care"),),
             ),
             Check(
@@ -580,3 +582,38 @@ TARGETS: tuple[Target, ...] = (
 CHECKS: dict[str, Check] = {c.id: c for t in TARGETS for c in t.checks}
 #: The target of every check id.
 TARGET_OF: dict[str, Target] = {c.id: t for t in TARGETS for c in t.checks}
+
+
+class TargetError(ValueError):
+    """Target ids that are not targets; the message is one sentence that lists the valid ids."""
+
+
+def select_targets(ids: str | Iterable[str]) -> tuple[str, ...]:
+    """Checked target ids in ``TARGETS`` order, each once.
+
+    Args:
+        ids: Target ids, as an iterable or as one comma-separated string (``"T7,T12"``); case,
+            spaces and leading zeros do not matter (``"t07"`` is ``T7``).
+
+    Raises:
+        TargetError: For an id that is not a target, or for no id at all.
+
+    Examples:
+        >>> select_targets("T12, t07")
+        ('T7', 'T12')
+    """
+    items = ids.split(",") if isinstance(ids, str) else list(ids)
+    valid = [t.id for t in TARGETS]
+    chosen = set()
+    for item in items:
+        text = str(item).strip()
+        if not text:  # e.g. a trailing comma
+            continue
+        match = re.fullmatch(r"[Tt]0*(\d+)", text)
+        target = f"T{match.group(1)}" if match else text
+        if target not in valid:
+            raise TargetError(f"Unknown target {text!r}; the valid ids are {', '.join(valid)}.")
+        chosen.add(target)
+    if not chosen:
+        raise TargetError(f"No target given; the valid ids are {', '.join(valid)}.")
+    return tuple(t for t in valid if t in chosen)

@@ -1,0 +1,603 @@
+"""Designs of the virtual studies: one experiment file (TOML) per study, read and checked here.
+
+Every virtual study of ``studies`` reproduces the design of a published study
+(targets T1-T14 of literature.md). The design is not written in the code: it is
+declared in an experiment file, one per study, shipped inside the package in
+``simulation/validation/designs/`` (``design_folder()``), so that
+``rupture-sim validate`` finds it from any directory, in an editable and in a
+normal install. ``experiments/virtual_studies/README.md`` points there. A file::
+
+    name = "bpd_rct"                    # the virtual study (a key of SCHEMAS)
+    targets = ["T12"]                   # the targets whose checks use this study (targets.py)
+    source = "Storebø et al. 2020"      # the published study
+    description = "60 + 60 adults ..."  # the design in words, as the report shows it
+
+    [design]                            # the design numbers; the keys depend on the study
+    n_sessions = 48
+    min_patients = 3
+
+    [design.specialised]                # an arm or group: its size and who is in it
+    n_patients = 60
+    population = "adult_bpd"
+    therapists = "aft_trained"
+
+The keys of each study's ``[design]`` table are declared in ``SCHEMAS`` (and
+explained by comments in the shipped files). Keys common to many studies:
+
+- ``n_patients`` (``n_therapists``, ``study_sizes``): the published sample size;
+  ``min_patients`` (``min_therapists``, ``min_study_size``): the smallest size when
+  a validation scales the design down (``size_factor``, see ``cohorts.scaled``);
+- ``n_sessions``: the planned course length;
+- ``population``: a population preset (``rupture-sim presets``), or the diagnosis
+  mix ``pd_share`` (share of patients with a PD) and ``bpd_share_of_pd`` (share of
+  those with BPD) on top of the diagnosis profiles of the parameters;
+- ``therapists``: a therapist preset; ``experienced`` changes nothing, so the
+  therapists are those of the parameters (the defaults or ``--set``);
+- ``*_sessions = [first, last]``: the sessions that were coded or rated.
+
+Model parameters are not part of a design: they are the defaults or ``--set``
+overrides. Presets and design values win over them (``cohorts.design_parameters``).
+
+Checks: a file that fails any check raises ``DesignError`` with one sentence that
+starts with the file and names the field and what is allowed: every key of the
+schema is required, no other key is allowed, every value must have its type and
+range (counts are whole numbers, shares lie in 0-1, presets are known, design
+values that are model parameters lie in the parameter's range), ``targets`` must
+be the targets whose checks use the study, and the design must be consistent
+(coded sessions inside the course, minimum sizes not above the sizes, ...).
+
+Examples:
+    >>> design = shipped_designs()["bpd_dropout"]
+    >>> design.targets, design.values["n_patients"], design.values["n_sessions"]
+    (('T11',), 100, 48)
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import math
+import reprlib
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from simulation.parameters import SPECS
+from simulation.presets import POPULATIONS, THERAPISTS
+from simulation.validation.targets import TARGETS
+
+__all__ = [
+    "SCHEMAS",
+    "Design",
+    "DesignError",
+    "design_changes",
+    "design_folder",
+    "design_from_dict",
+    "format_value",
+    "load_design",
+    "parse_design",
+    "shipped_designs",
+    "study_targets",
+]
+
+#: Keys of a design file outside the [design] table, all required.
+TOP_LEVEL_KEYS = ("name", "targets", "source", "description", "design")
+#: Largest sample of one group, arm or virtual study, and longest course.
+MAX_PATIENTS = 10**6
+MAX_SESSIONS = 1000
+#: Resolution indices of the resolution-outcome meta-analysis (T7).
+RESOLUTION_INDICES = ("patient", "observer")
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = 40
+_REPR.maxother = 40
+_REPR.maxlong = 30
+_REPR.maxlist = 6
+
+
+class DesignError(ValueError):
+    """A design file that cannot be read or is not valid; the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class Design:
+    """A checked design file of one virtual study.
+
+    Attributes:
+        name: The virtual study (a key of ``SCHEMAS`` and ``studies.STUDIES``).
+        targets: The targets it serves, in ``targets.TARGETS`` order.
+        source: The published study.
+        description: The design in words (shown in the report).
+        values: The [design] table: numbers and preset names by key; sub-tables
+            (arms, groups) as dicts; lists as tuples; shares and other real values
+            as floats, counts as ints.
+        path: Where the file was read from.
+    """
+
+    name: str
+    targets: tuple[str, ...]
+    source: str
+    description: str
+    values: dict[str, Any]
+    path: str = ""
+
+
+# --- field checks ---------------------------------------------------------------------------
+
+#: A field check: ``(where, value) -> normalised value``; raises DesignError without the file name.
+Check = Callable[[str, Any], Any]
+
+
+def _show(value: Any) -> str:
+    """A short, single-line rendering of a value from a file, for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    try:
+        return _REPR.repr(value)
+    except Exception:  # e.g. an int too long to print
+        return f"a {type(value).__name__}"
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return _is_integer(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _whole(low: int, high: int) -> Check:
+    """A whole number from ``low`` to ``high``."""
+
+    def check(where: str, value: Any) -> int:
+        if not _is_integer(value) or not low <= value <= high:
+            hint = ", written without a decimal point" if isinstance(value, float) else ""
+            raise DesignError(f"{where} must be a whole number from {low} to {high}{hint} (got {_show(value)}).")
+        return int(value)
+
+    return check
+
+
+def _share(where: str, value: Any) -> float:
+    """A share from 0 to 1 (returned as a float)."""
+    if not _is_number(value) or not 0 <= value <= 1:
+        raise DesignError(f"{where} must be a share from 0 to 1, e.g. 0.5 (got {_show(value)}).")
+    return float(value)
+
+
+def _choice(choices: tuple[str, ...], what: str) -> Check:
+    """One of ``choices``."""
+
+    def check(where: str, value: Any) -> str:
+        if not isinstance(value, str) or value not in choices:
+            close = difflib.get_close_matches(value, choices, n=1) if isinstance(value, str) else []
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise DesignError(f"{where} must be {what}: one of {', '.join(choices)} (got {_show(value)}{hint}).")
+        return value
+
+    return check
+
+
+def _text(where: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise DesignError(f"{where} must be a non-empty string (got {_show(value)}).")
+    return " ".join(value.split())
+
+
+def _parameter(name: str) -> Check:
+    """A design value that is a model parameter: a number in the parameter's declared range."""
+    spec = SPECS[name]
+
+    def check(where: str, value: Any) -> float | int:
+        kind = "a whole number" if spec.integer else "a number"
+        if not _is_number(value) or not spec.low <= value <= spec.high or (spec.integer and value != int(value)):
+            raise DesignError(
+                f"{where} must be {kind} from {spec.low:g} to {spec.high:g}, the range of parameter '{name}' "
+                f"(got {_show(value)})."
+            )
+        return int(value) if spec.integer else float(value)
+
+    return check
+
+
+def _list(item: Check, example: str, min_length: int = 1, length: int | None = None) -> Check:
+    """A list of values that each pass ``item`` (returned as a tuple)."""
+
+    def check(where: str, value: Any) -> tuple[Any, ...]:
+        size = f"exactly {length}" if length is not None else f"at least {min_length}"
+        if not isinstance(value, list) or len(value) < min_length or (length is not None and len(value) != length):
+            raise DesignError(f"{where} must be a list of {size} values such as {example} (got {_show(value)}).")
+        return tuple(item(f"{where}[{i}]", v) for i, v in enumerate(value))
+
+    return check
+
+
+_COUNT = _whole(1, MAX_PATIENTS)
+_SESSIONS = _whole(1, MAX_SESSIONS)
+_POPULATION = _choice(tuple(POPULATIONS), "a population preset")
+_THERAPISTS = _choice(tuple(THERAPISTS), "a therapist preset")
+_WINDOW = _list(_SESSIONS, "[1, 6] (first and last session)", length=2)
+
+
+# --- schemas --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The [design] table of one study: its keys with their checks, and checks of the whole.
+
+    Attributes:
+        fields: Check of each key (a nested ``Mapping`` is a sub-table: an arm or a group).
+        rules: Checks of the whole table (cross-field consistency); each raises DesignError.
+    """
+
+    fields: Mapping[str, Check | Mapping[str, Check]]
+    rules: tuple[Callable[[Mapping[str, Any]], None], ...] = ()
+
+
+#: An arm or group given by a population preset.
+POPULATION_GROUP = {"n_patients": _COUNT, "population": _POPULATION, "therapists": _THERAPISTS}
+#: An arm or group given by its diagnosis mix.
+MIX_GROUP = {"n_patients": _COUNT, "pd_share": _share, "bpd_share_of_pd": _share, "therapists": _THERAPISTS}
+
+
+def _fmt(value: Any) -> str:
+    return format_value(value)
+
+
+def _window_inside(key: str) -> Callable[[Mapping[str, Any]], None]:
+    """``key = [first, last]`` is an ordered window inside the course."""
+
+    def rule(values: Mapping[str, Any]) -> None:
+        first, last = values[key]
+        if first > last:
+            raise DesignError(f"design.{key} must be [first, last] with first <= last (got {_fmt(values[key])}).")
+        if last > values["n_sessions"]:
+            raise DesignError(
+                f"design.{key} ends at session {last}, after the last session of the course "
+                f"(n_sessions = {values['n_sessions']}); keep it within 1 to {values['n_sessions']}."
+            )
+
+    return rule
+
+
+def _minimum_fits(minimum: str, *sizes: str) -> Callable[[Mapping[str, Any]], None]:
+    """The minimum size is not above any of the sizes (dotted keys; a tuple counts by its smallest entry)."""
+
+    def rule(values: Mapping[str, Any]) -> None:
+        for size in sizes:
+            value: Any = values
+            for part in size.split("."):
+                value = value[part]
+            smallest = min(value) if isinstance(value, tuple) else value
+            if values[minimum] > smallest:
+                raise DesignError(
+                    f"design.{minimum} ({values[minimum]}) must not exceed design.{size} ({_fmt(value)}), as it is "
+                    f"the smallest size when the design is scaled down; lower design.{minimum} too."
+                )
+
+    return rule
+
+
+def _switch_sessions(values: Mapping[str, Any]) -> None:
+    first, second = values["switch_sessions"]
+    if not 2 <= first < second <= values["n_sessions"]:
+        raise DesignError(
+            "design.switch_sessions must be two sessions [early, late] with 2 <= early < late <= n_sessions "
+            f"({values['n_sessions']}), so that every phase of the multiple baseline has sessions "
+            f"(got {_fmt(values['switch_sessions'])})."
+        )
+
+
+def _aft_inside(values: Mapping[str, Any]) -> None:
+    if values["aft_start_session"] > values["n_sessions"]:
+        raise DesignError(
+            f"design.aft_start_session ({values['aft_start_session']}) must be within the course "
+            f"(n_sessions = {values['n_sessions']})."
+        )
+
+
+#: The [design] table of every virtual study, by study name (in the order of the targets).
+SCHEMAS: dict[str, Schema] = {
+    "adolescent_bpd_3rs": Schema(
+        {**POPULATION_GROUP, "min_patients": _COUNT, "n_sessions": _SESSIONS},
+        (_minimum_fits("min_patients", "n_patients"),),
+    ),
+    "intensity_pd_vs_non_pd": Schema(
+        {"n_sessions": _SESSIONS, "min_patients": _COUNT, "pd_group": MIX_GROUP, "non_pd_group": MIX_GROUP},
+        (_minimum_fits("min_patients", "pd_group.n_patients", "non_pd_group.n_patients"),),
+    ),
+    "cisr_pd_vs_non_pd": Schema(
+        {
+            "n_sessions": _SESSIONS,
+            "coded_sessions": _WINDOW,
+            "min_patients": _COUNT,
+            "pd_group": MIX_GROUP,
+            "non_pd_group": MIX_GROUP,
+        },
+        (
+            _window_inside("coded_sessions"),
+            _minimum_fits("min_patients", "pd_group.n_patients", "non_pd_group.n_patients"),
+        ),
+    ),
+    "sasb_pd_vs_non_pd": Schema(
+        {
+            "n_sessions": _SESSIONS,
+            "coded_sessions": _WINDOW,
+            "min_patients": _COUNT,
+            "pd_group": MIX_GROUP,
+            "non_pd_group": MIX_GROUP,
+        },
+        (
+            _window_inside("coded_sessions"),
+            _minimum_fits("min_patients", "pd_group.n_patients", "non_pd_group.n_patients"),
+        ),
+    ),
+    "youth_bpd_two_arms": Schema(
+        {"n_sessions": _SESSIONS, "min_patients": _COUNT, "cat": POPULATION_GROUP, "befriending": POPULATION_GROUP},
+        (_minimum_fits("min_patients", "cat.n_patients", "befriending.n_patients"),),
+    ),
+    "bpd_recovered_vs_unrecovered": Schema(
+        {**POPULATION_GROUP, "min_patients": _COUNT, "n_sessions": _SESSIONS, "n_cases": _COUNT},
+        (_minimum_fits("min_patients", "n_patients"),),
+    ),
+    "resolution_outcome_meta": Schema(
+        {
+            "study_sizes": _list(_COUNT, "[25, 40, 52]", min_length=2),
+            "min_study_size": _COUNT,
+            "pd_share_choices": _list(_share, "[0.0, 0.5, 1.0]"),
+            "bpd_share_of_pd": _share,
+            "n_sessions_choices": _list(_SESSIONS, "[16, 20, 30]"),
+            "resolution_index": _list(_choice(RESOLUTION_INDICES, "a resolution index"), '["patient", "observer"]'),
+            "therapists": _THERAPISTS,
+        },
+        (_minimum_fits("min_study_size", "study_sizes"),),
+    ),
+    "training_meta": Schema(
+        {
+            "study_sizes": _list(_COUNT, "[24, 32, 40]", min_length=2),
+            "min_study_size": _COUNT,
+            "caseload": _parameter("caseload"),
+            "n_sessions": _SESSIONS,
+            "pd_share": _share,
+            "bpd_share_of_pd": _share,
+            "therapists": _THERAPISTS,
+            "aft_start_session": _whole(1, MAX_SESSIONS),
+        },
+        (_minimum_fits("min_study_size", "study_sizes"), _aft_inside),
+    ),
+    "aft_multiple_baseline": Schema(
+        {
+            "n_therapists": _COUNT,
+            "min_therapists": _COUNT,
+            "caseload": _parameter("caseload"),
+            "n_sessions": _SESSIONS,
+            "pd_share": _share,
+            "bpd_share_of_pd": _share,
+            "therapists": _THERAPISTS,
+            "switch_sessions": _list(_SESSIONS, "[8, 16]", length=2),
+        },
+        (_minimum_fits("min_therapists", "n_therapists"), _switch_sessions),
+    ),
+    "alliance_outcome": Schema(
+        {**MIX_GROUP, "min_patients": _COUNT, "n_sessions": _SESSIONS, "alliance_sessions": _WINDOW},
+        (_minimum_fits("min_patients", "n_patients"), _window_inside("alliance_sessions")),
+    ),
+    "bpd_dropout": Schema(
+        {**POPULATION_GROUP, "min_patients": _COUNT, "n_sessions": _SESSIONS},
+        (_minimum_fits("min_patients", "n_patients"),),
+    ),
+    "bpd_rct": Schema(
+        {
+            "n_sessions": _SESSIONS,
+            "min_patients": _COUNT,
+            "specialised": POPULATION_GROUP,
+            "usual_care": POPULATION_GROUP,
+        },
+        (_minimum_fits("min_patients", "specialised.n_patients", "usual_care.n_patients"),),
+    ),
+    "psq_early_sessions": Schema(
+        {**MIX_GROUP, "min_patients": _COUNT, "n_sessions": _SESSIONS, "questionnaire_sessions": _WINDOW},
+        (_minimum_fits("min_patients", "n_patients"), _window_inside("questionnaire_sessions")),
+    ),
+    "severe_bpd_case": Schema(
+        {
+            **POPULATION_GROUP,
+            "min_patients": _COUNT,
+            "n_sessions": _SESSIONS,
+            "bpd_severity_mean": _parameter("bpd_severity_mean"),
+            "severity_sd": _parameter("severity_sd"),
+        },
+        (_minimum_fits("min_patients", "n_patients"),),
+    ),
+}
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def study_targets(name: str) -> tuple[str, ...]:
+    """The targets whose checks use study ``name``, in ``targets.TARGETS`` order."""
+    return tuple(t.id for t in TARGETS if any(c.study == name for c in t.checks))
+
+
+def _check_keys(where: str, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    """No unknown key and no missing key in a table (``where`` is how a message names it)."""
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), allowed, n=1) if len(unknown) == 1 else []
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        plural = "s" if len(unknown) > 1 else ""
+        keys = ", ".join(_show(k) for k in unknown)
+        raise DesignError(f"{where} has unknown key{plural} {keys}{hint}; allowed keys are {', '.join(allowed)}.")
+    missing = [k for k in allowed if k not in data]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise DesignError(f"{where} is missing the key{plural} {', '.join(missing)}; it needs {', '.join(allowed)}.")
+
+
+def _table(where: str, data: Any, fields: Mapping[str, Check | Mapping[str, Check]]) -> dict[str, Any]:
+    """Check a [design] table or sub-table against its fields; return the normalised values in field order."""
+    label = f"[{where}]"
+    if not isinstance(data, dict):
+        raise DesignError(f"{where} must be a table {label} with the keys {', '.join(fields)} (got {_show(data)}).")
+    _check_keys(label, data, tuple(fields))
+    out: dict[str, Any] = {}
+    for key, check in fields.items():
+        if isinstance(check, Mapping):
+            out[key] = _table(f"{where}.{key}", data[key], check)
+        else:
+            out[key] = check(f"{where}.{key}", data[key])
+    return out
+
+
+def _parse(text: str, path: str) -> Design:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise DesignError(f"invalid TOML: {' '.join(str(err).split())}.") from None
+    except (ValueError, RecursionError) as err:  # e.g. integers too long for Python
+        raise DesignError(f"the TOML could not be read ({' '.join(str(err).split()) or type(err).__name__}).") from None
+    return _from_data(data, path)
+
+
+def _from_data(data: Any, path: str) -> Design:
+    if not isinstance(data, Mapping):
+        raise DesignError(f"a design must be a table of keys (got {_show(data)}).")
+    _check_keys("The design file", data, TOP_LEVEL_KEYS)
+    name = _choice(tuple(SCHEMAS), "a virtual study")("name", data["name"])
+    expected = study_targets(name)
+    targets = data["targets"]
+    if not isinstance(targets, list) or tuple(targets) != expected:
+        shown = "[" + ", ".join(f'"{t}"' for t in expected) + "]"
+        raise DesignError(
+            f"targets must be {shown}, the targets whose checks use study {name} (got {_show(targets)}); "
+            "which checks a study serves is declared in simulation/validation/targets.py."
+        )
+    schema = SCHEMAS[name]
+    values = _table("design", data["design"], schema.fields)
+    for rule in schema.rules:
+        rule(values)
+    return Design(
+        name=name,
+        targets=expected,
+        source=_text("source", data["source"]),
+        description=_text("description", data["description"]),
+        values=values,
+        path=path,
+    )
+
+
+def parse_design(text: str, origin: str = "design") -> Design:
+    """Check a design file given as TOML text.
+
+    Args:
+        text: The TOML document.
+        origin: Where the text comes from (a path); starts every error message and becomes ``Design.path``.
+
+    Raises:
+        DesignError: If the text is not TOML or the design is not valid.
+    """
+    try:
+        return _parse(text, origin)
+    except DesignError as err:
+        raise DesignError(f"{origin}: {err}") from None
+
+
+def design_from_dict(data: Mapping[str, Any], origin: str = "design") -> Design:
+    """Check a design given as the dict a design file parses to (``tomllib.loads``).
+
+    Args:
+        data: The parsed document.
+        origin: Where it comes from; starts every error message and becomes ``Design.path``.
+
+    Raises:
+        DesignError: If the design is not valid.
+    """
+    try:
+        return _from_data(data, origin)
+    except DesignError as err:
+        raise DesignError(f"{origin}: {err}") from None
+
+
+def load_design(path: str | Path) -> Design:
+    """Read and check the design file at ``path`` (e.g. an edited copy of a shipped one).
+
+    Raises:
+        DesignError: If the file cannot be read or is not valid; the message starts with the path.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as err:
+        raise DesignError(f"{path}: cannot read the design file ({err.strerror or err}).") from None
+    except UnicodeDecodeError as err:
+        raise DesignError(f"{path}: the design file is not UTF-8 text (bad byte at offset {err.start}).") from None
+    return parse_design(text, origin=str(path))
+
+
+def design_folder() -> Traversable:
+    """The folder of the shipped design files (inside the installed package)."""
+    return resources.files("simulation.validation").joinpath("designs")
+
+
+@functools.cache
+def shipped_designs() -> dict[str, Design]:
+    """The shipped design of every virtual study, by study name in ``SCHEMAS`` order (read once per process).
+
+    Raises:
+        DesignError: If a shipped file is invalid, a study has no file or two files.
+    """
+    folder = design_folder()
+    found: dict[str, Design] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        design = parse_design(entry.read_text(encoding="utf-8"), origin=str(entry))
+        if design.name in found:
+            raise DesignError(
+                f"{folder}: study {design.name} has two design files, {found[design.name].path} and {entry}."
+            )
+        found[design.name] = design
+    missing = [name for name in SCHEMAS if name not in found]
+    if missing:
+        raise DesignError(
+            f"{folder}: no design file for the stud{'ies' if len(missing) > 1 else 'y'} {', '.join(missing)}."
+        )
+    return {name: found[name] for name in SCHEMAS}
+
+
+# --- comparing ------------------------------------------------------------------------------
+
+
+def format_value(value: Any) -> str:
+    """A design value as the report shows it: numbers with ``:g``, lists in brackets, strings as they are."""
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} {format_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def design_changes(design: Design, reference: Design) -> list[str]:
+    """How the design values differ from a reference design of the same study, e.g. ``["n_patients 100 -> 400"]``."""
+    new, old = _flat(design.values), _flat(reference.values)
+    return [f"{key} {format_value(old[key])} -> {format_value(new[key])}" for key in old if new[key] != old[key]]
