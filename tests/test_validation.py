@@ -257,17 +257,11 @@ def test_validate_command_rejects_a_bad_setting(capsys):
     assert "noticing" in capsys.readouterr().err
 
 
-#: Checks that do not yet pass with the defaults on the quick setting (issue: virtual studies).
-#: T7 and T12b fail on the full setting too; T5d (PD minus non-PD expressive codes) has a median
-#: close to 0 and passes on the full setting only. Shrink this set as calibration improves; a
-#: check outside it that starts failing turns CI red.
-KNOWN_FAILING = {"T5d", "T7", "T12b"}
-
-
-def test_the_defaults_reproduce_every_target_but_the_known_failures():
+def test_the_defaults_reproduce_every_published_target():
+    """The issue's acceptance test: with the defaults every check passes on the quick setting (fixed seed)."""
     from simulation.validation.runner import run_validation
 
     results = run_validation(quick=True, workers=1)
-    failing = set(results.loc[~results["passed"].astype(bool), "check"])
-    assert failing <= KNOWN_FAILING, f"checks that stopped passing: {sorted(failing - KNOWN_FAILING)}"
+    failing = sorted(results.loc[~results["passed"].astype(bool), "check"])
+    assert not failing, f"checks that fail with the defaults: {failing}"
     assert len(results) >= 32

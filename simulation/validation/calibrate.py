@@ -113,7 +113,7 @@ FREE_PARAMETERS: dict[str, FreeParameter] = {
         FreeParameter("alliance_symptom_effect", 0.003, 0.06, True, "T12 (effect size, pre-post d, responders), T10"),
         FreeParameter("corrective_symptom_effect", 0.003, 0.08, True, "T12, T6c, T7, T8"),
         FreeParameter("strain_symptom_effect", 0.0, 0.25, False, "T7, T10, T12 (unresolved strain worsens symptoms)"),
-        FreeParameter("symptom_noise_sd", 0.0, 0.3, False, "T7, T10, T12c (noise in the outcome)"),
+        FreeParameter("symptom_noise_sd", 0.0, 0.1, False, "T7, T10, T12c (week-to-week symptom noise)"),
         FreeParameter("symptom_sd", 0.3, 1.0, False, "T12b (pre-post d is scaled by the intake SD), T12a"),
         FreeParameter("dropout_base_logit", -7.5, -5.0, False, "T11 (dropout), T13b, T12"),
         FreeParameter("rupture_base_rate", 0.01, 0.09, True, "T1, T14a (marker counts)"),
