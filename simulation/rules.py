@@ -250,8 +250,18 @@ def rupture_hazard(patient: np.ndarray, alliance: float, strain: float, provoked
     )
     w = patient[WITHDRAWAL_TENDENCY]
     c = patient[CONFRONTATION_TENDENCY]
-    lam_w = base * w
-    lam_c = base * c
+    return provoked_hazard(base * w, base * c, w, c, provoked)
+
+
+@njit(cache=True)
+def provoked_hazard(calm_w: float, calm_c: float, w: float, c: float, provoked: float) -> tuple[float, float]:
+    """The unprovoked hazard plus a provocation, shared in proportion to the tendencies ``w`` and ``c``.
+
+    ``run_session`` computes the unprovoked hazard once per session and adds only
+    the provocation of a provoked segment (no second ``exp``).
+    """
+    lam_w = calm_w
+    lam_c = calm_c
     if provoked > 0.0 and w + c > 0.0:
         lam_w += provoked * w / (w + c)
         lam_c += provoked * c / (w + c)
@@ -609,7 +619,11 @@ def run_session(
     n_segments = int(p.n_segments)
     collaboration = p.collaborative_base * 0.5 * (alliance + insight)
     p_unclear, p_expressive, p_supportive = therapist_work_mix(skill, severity, aft, p)
+    upto_expressive = p_unclear + p_expressive  # the work draw's thresholds, summed as the rule reads
+    upto_supportive = p_unclear + p_expressive + p_supportive
     calm_w, calm_c = rupture_hazard(patient, alliance, strain, 0.0, p)  # hazard without provocation
+    withdrawal = patient[WITHDRAWAL_TENDENCY]
+    confrontation = patient[CONFRONTATION_TENDENCY]
     calm_marker = marker_probability(calm_w, calm_c)
     g_end = segment_key(skey, END_OF_SESSION)
 
@@ -703,30 +717,31 @@ def run_session(
                 ep_active = False
                 ep_stage = 0
         elif not closing:
-            # (1') ordinary therapeutic work
-            u = u_work
-            if u < p_unclear:
-                row[C_NEGATIVE] += 1
-                row[C_UNCLEAR] += 1
-                dips += p.negative_intervention_dip
-                provoked += p.provocation_rate
+            # (1') ordinary therapeutic work: which intervention is a fresh toss every segment that
+            # no branch predictor can guess, so the counts take 0 or 1 and the sums a value or
+            # nothing, without branches. The uptake draw is made even when the work is not
+            # expressive: a keyed draw changes no other number.
+            unclear = u_work < p_unclear
+            expressive = (u_work >= p_unclear) & (u_work < upto_expressive)
+            supportive = (u_work >= upto_expressive) & (u_work < upto_supportive)
+            # Expressive work: taken up with insight, a provocation without it (S5).
+            engaged = expressive & (uniform(g, R_UPTAKE) < insight)
+            row[C_NEGATIVE] += unclear
+            row[C_UNCLEAR] += unclear
+            row[C_EXPRESSIVE] += expressive
+            row[C_SUPPORTIVE] += supportive
+            dips = dips + p.negative_intervention_dip if unclear else dips
+            provoked = provoked + p.provocation_rate if unclear else provoked
+            provoked = provoked + p.expressive_provocation if expressive and not engaged else provoked
+            if record and unclear:
                 n_events = emit(events, n_events, record, who, seg, EV_NEGATIVE, UNCLEAR, 0, 0, 0, 0, 0)
-            elif u < p_unclear + p_expressive:
-                # Expressive work: taken up with insight, a provocation without it (S5).
-                row[C_EXPRESSIVE] += 1
-                if uniform(g, R_UPTAKE) < insight:
-                    engaged = True
-                else:
-                    provoked += p.expressive_provocation
-            elif u < p_unclear + p_expressive + p_supportive:
-                row[C_SUPPORTIVE] += 1
         if closing:
             break
 
         # (2) the patient may show a marker, coded by the observer
         lam_w, lam_c, p_marker = calm_w, calm_c, calm_marker
         if provoked > 0.0:
-            lam_w, lam_c = rupture_hazard(patient, alliance, strain, provoked, p)
+            lam_w, lam_c = provoked_hazard(calm_w, calm_c, withdrawal, confrontation, provoked)
             p_marker = marker_probability(lam_w, lam_c)
         kind = marker_type(g, u_marker, lam_w, lam_c, p_marker)
         if kind == NONE:
