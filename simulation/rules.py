@@ -23,6 +23,7 @@ from simulation.keyed_random import (
     THERAPIST_KEY_OFFSET,
     choice,
     normal,
+    pick,
     segment_key,
     segment_uniforms,
     session_key,
@@ -274,10 +275,32 @@ def marker_probability(lam_w: float, lam_c: float) -> float:
     return 1.0 - math.exp(-(lam_w + lam_c))
 
 
+#: Margin of the bounds below: far above the rounding of the probabilities they bound (about
+#: 1e-16), far below the spacing of the draws they are compared with (5e-7 for segment draws).
+BOUND_MARGIN = 1e-12
+
+
 @njit(cache=True)
-def marker_type(g: np.uint64, u: float, lam_w: float, lam_c: float, p_marker: float) -> int:
-    """NONE, WITHDRAWAL or CONFRONTATION (u: the segment's marker draw), the type in proportion to the rates."""
-    if u >= p_marker:
+def marker_probability_ceiling(total_rate: float) -> float:
+    """An upper bound of ``marker_probability`` for total rates up to ``total_rate``.
+
+    ``1 - exp(-x) <= x - x^2/2 + x^3/6`` (Taylor), plus a margin for rounding: a marker
+    draw at or above it shows no marker whatever the exact hazard, so most segments
+    need neither the provoked hazard nor an ``exp``.
+    """
+    x = total_rate
+    return x - 0.5 * x * x + x * x * x / 6.0 + BOUND_MARGIN
+
+
+@njit(cache=True)
+def marker_type(g: np.uint64, u: float, lam_w: float, lam_c: float) -> int:
+    """NONE, WITHDRAWAL or CONFRONTATION (u: the segment's marker draw), the type in proportion to the rates.
+
+    A marker shows if ``u < marker_probability(lam_w, lam_c)``; ``u`` below the lower bound
+    ``x - x^2/2`` (Taylor, less a margin for rounding) settles it without the ``exp``.
+    """
+    x = lam_w + lam_c
+    if u >= x - 0.5 * x * x - BOUND_MARGIN and u >= marker_probability(lam_w, lam_c):
         return NONE
     return WITHDRAWAL if uniform(g, R_MARKER_TYPE) * (lam_w + lam_c) < lam_w else CONFRONTATION
 
@@ -319,12 +342,13 @@ def choose_strategy(g: np.uint64, u: float, stage: int, explore_preference: floa
     Exploratory strategies follow the stage: inviting and acknowledging early,
     linking to patterns late.
     """
-    if u < explore_preference:
-        first = min(stage - 1, 3)
-        return FIRST_EXPLORATORY + first + choice(g, R_STRATEGY_CODE, 2)
-    if u < explore_preference + (1.0 - explore_preference) * p.other_strategy_share:
-        return FIRST_OTHER + choice(g, R_STRATEGY_CODE, 2)
-    return 1 + choice(g, R_STRATEGY_CODE, 3)
+    # The family is a toss no branch predictor can guess: the code is picked without branches,
+    # from a draw made whichever family it is for (keyed: drawing it changes no other number).
+    u_code = uniform(g, R_STRATEGY_CODE)
+    exploratory = u < explore_preference
+    other = u < explore_preference + (1.0 - explore_preference) * p.other_strategy_share
+    first = FIRST_EXPLORATORY + min(stage - 1, 3) if exploratory else FIRST_OTHER if other else 1
+    return first + pick(u_code, 2 if exploratory or other else 3)
 
 
 @njit(cache=True)
@@ -624,7 +648,7 @@ def run_session(
     calm_w, calm_c = rupture_hazard(patient, alliance, strain, 0.0, p)  # hazard without provocation
     withdrawal = patient[WITHDRAWAL_TENDENCY]
     confrontation = patient[CONFRONTATION_TENDENCY]
-    calm_marker = marker_probability(calm_w, calm_c)
+    calm_rate = calm_w + calm_c
     g_end = segment_key(skey, END_OF_SESSION)
 
     row[:] = 0.0
@@ -668,21 +692,19 @@ def run_session(
                 family = strategy_family(strategy)
                 row[C_IMMEDIATE + family - 1] += 1
                 # Rupture work is therapist behaviour too (SASB codes of T5, T9).
+                # (Counts take 0 or 1 without branches: family, stance and step are random tosses.)
                 stance = strategy_stance(strategy)
-                if stance == AFFIRMING:
-                    row[C_SUPPORTIVE] += 1
-                elif stance == INTERPRETIVE:
-                    row[C_EXPRESSIVE] += 1
+                row[C_SUPPORTIVE] += stance == AFFIRMING
+                row[C_EXPRESSIVE] += stance == INTERPRETIVE
                 n_events = emit(
                     events, n_events, record, who, seg, EV_STRATEGY, strategy, ep_type, 0, 0, ep_stage, family
                 )
                 step = resolution_stage_step(g, ep_stage, stage_cap(family, p), skill, severity, insight, p)
-                if step > 0:
-                    # The patient takes up the work (articulates, explores): a collaborative process (CIS-R).
-                    row[C_COLLABORATIVE] += 1
-                if step != 0:
-                    ep_stage += step
-                    ep_deepest = max(ep_deepest, ep_stage)
+                # The patient takes up the work (articulates, explores): a collaborative process (CIS-R).
+                row[C_COLLABORATIVE] += step > 0
+                ep_stage += step
+                ep_deepest = max(ep_deepest, ep_stage)
+                if record and step != 0:
                     n_events = emit(events, n_events, record, who, seg, EV_STAGE, 0, ep_type, 0, 0, ep_stage, step)
                 ep_stall = 0 if step > 0 else ep_stall + 1
                 # Once resolved, a segment without further progress ends the work: the dyad moves on.
@@ -739,15 +761,15 @@ def run_session(
             break
 
         # (2) the patient may show a marker, coded by the observer
-        lam_w, lam_c, p_marker = calm_w, calm_c, calm_marker
-        if provoked > 0.0:
+        # (Most draws are above the marker probability for any split of the provocation: they
+        # are settled before the provoked hazard is computed, without a branch on the provocation.)
+        kind = NONE
+        if u_marker < marker_probability_ceiling(calm_rate + provoked):
             lam_w, lam_c = provoked_hazard(calm_w, calm_c, withdrawal, confrontation, provoked)
-            p_marker = marker_probability(lam_w, lam_c)
-        kind = marker_type(g, u_marker, lam_w, lam_c, p_marker)
+            kind = marker_type(g, u_marker, lam_w, lam_c)
         if kind == NONE:
             # (4) no rupture: a collaborative process is likelier with a good alliance and insight
-            if not ep_active and (engaged or u_collaboration < collaboration):
-                row[C_COLLABORATIVE] += 1
+            row[C_COLLABORATIVE] += not ep_active and (engaged or u_collaboration < collaboration)
             continue
         salience = marker_salience(kind, severity, normal(g, R_SALIENCE), p)
         code = 1 + choice(g, R_MARKER_CODE, N_MARKERS_PER_TYPE)
