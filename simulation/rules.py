@@ -505,13 +505,32 @@ def symptom_update(symptom: float, alliance: float, corrective: float, strain: f
 @njit(cache=True)
 def dropout_probability(alliance: float, strain: float, unresolved: bool, p) -> float:
     """Chance to leave therapy after a session: weak alliance and unresolved ruptures drive it."""
-    logit = (
+    return 1.0 / (1.0 + math.exp(-dropout_logit(alliance, strain, unresolved, p)))
+
+
+@njit(cache=True)
+def dropout_logit(alliance: float, strain: float, unresolved: bool, p) -> float:
+    """Log-odds of leaving therapy after a session (``dropout_probability``)."""
+    return (
         p.dropout_base_logit
         + p.dropout_alliance_effect * (p.alliance_reference - alliance)
         + p.dropout_strain_effect * strain
         + p.dropout_unresolved_effect * unresolved
     )
-    return 1.0 / (1.0 + math.exp(-logit))
+
+
+@njit(cache=True)
+def leaves_therapy(u: float, alliance: float, strain: float, unresolved: bool, p) -> bool:
+    """Whether the dropout draw ``u`` falls below ``dropout_probability``.
+
+    At log-odds ``-a <= 0``, ``exp(a) >= 1 + a + a^2/2 + a^3/6`` (Taylor) bounds the
+    probability by ``1 / (2 + a + a^2/2 + a^3/6)``: a draw above that (plus a margin for
+    rounding) stays without the ``exp``, which is nearly every session at usual dropout rates.
+    """
+    a = -dropout_logit(alliance, strain, unresolved, p)
+    if a >= 0.0 and u >= 1.0 / (2.0 + a + 0.5 * a * a + a * a * a / 6.0) + BOUND_MARGIN:
+        return False
+    return u < dropout_probability(alliance, strain, unresolved, p)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -866,9 +885,7 @@ def run_session(
 
     # Dropout after the session, unless the course ends here anyway.
     unresolved = row[C_UNRESOLVED] + row[C_UNREPAIRED] > 0
-    dropped = session < course_length and uniform(g_end, R_DROPOUT) < dropout_probability(
-        alliance, strain, unresolved, p
-    )
+    dropped = session < course_length and leaves_therapy(uniform(g_end, R_DROPOUT), alliance, strain, unresolved, p)
     row[C_DROPPED] = dropped
 
     patient[ALLIANCE] = alliance
