@@ -261,12 +261,10 @@ def provoked_hazard(calm_w: float, calm_c: float, w: float, c: float, provoked: 
     ``run_session`` computes the unprovoked hazard once per session and adds only
     the provocation of a provoked segment (no second ``exp``).
     """
-    lam_w = calm_w
-    lam_c = calm_c
-    if provoked > 0.0 and w + c > 0.0:
-        lam_w += provoked * w / (w + c)
-        lam_c += provoked * c / (w + c)
-    return lam_w, lam_c
+    if w + c <= 0.0:  # nobody to provoke
+        return calm_w, calm_c
+    # Without a branch on the provocation: adding none changes no rate (rates are >= +0).
+    return calm_w + provoked * w / (w + c), calm_c + provoked * c / (w + c)
 
 
 @njit(cache=True)
@@ -278,6 +276,8 @@ def marker_probability(lam_w: float, lam_c: float) -> float:
 #: Margin of the bounds below: far above the rounding of the probabilities they bound (about
 #: 1e-16), far below the spacing of the draws they are compared with (5e-7 for segment draws).
 BOUND_MARGIN = 1e-12
+#: 1/6 rounded up, so that a bound can multiply instead of divide (a division is slow).
+SIXTH_ROUNDED_UP = 0.16666666666666669
 
 
 @njit(cache=True)
@@ -289,7 +289,7 @@ def marker_probability_ceiling(total_rate: float) -> float:
     need neither the provoked hazard nor an ``exp``.
     """
     x = total_rate
-    return x - 0.5 * x * x + x * x * x / 6.0 + BOUND_MARGIN
+    return x * (1.0 - x * (0.5 - x * SIXTH_ROUNDED_UP)) + BOUND_MARGIN
 
 
 @njit(cache=True)
