@@ -695,9 +695,13 @@ def run_session(
     sal_w_sum = 0.0
     sal_c_sum = 0.0
 
+    g_next = segment_key(skey, 0) if n_segments > 0 else g_end
     for seg in range(n_segments + 1):
         closing = seg == n_segments
-        g = g_end if closing else segment_key(skey, seg)
+        # The next segment's key is hashed a segment ahead, so that a mispredicted branch
+        # of this segment does not wait for (or throw away) the next hash.
+        g = g_next
+        g_next = segment_key(skey, seg + 1) if seg + 1 < n_segments else g_end
         # The three decisions of every segment: the therapist's work, a marker, collaboration.
         u_work, u_marker, u_collaboration = segment_uniforms(g)
         provoked = provoked_next
