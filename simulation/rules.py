@@ -665,8 +665,8 @@ def run_session(
     upto_expressive = p_unclear + p_expressive  # the work draw's thresholds, summed as the rule reads
     upto_supportive = p_unclear + p_expressive + p_supportive
     calm_w, calm_c = rupture_hazard(patient, alliance, strain, 0.0, p)  # hazard without provocation
-    withdrawal = patient[WITHDRAWAL_TENDENCY]
-    confrontation = patient[CONFRONTATION_TENDENCY]
+    withdrawal_tendency = patient[WITHDRAWAL_TENDENCY]
+    confrontation_tendency = patient[CONFRONTATION_TENDENCY]
     calm_rate = calm_w + calm_c
     g_end = segment_key(skey, END_OF_SESSION)
 
@@ -788,7 +788,7 @@ def run_session(
         # are settled before the provoked hazard is computed, without a branch on the provocation.)
         kind = NONE
         if u_marker < marker_probability_ceiling(calm_rate + provoked):
-            lam_w, lam_c = provoked_hazard(calm_w, calm_c, withdrawal, confrontation, provoked)
+            lam_w, lam_c = provoked_hazard(calm_w, calm_c, withdrawal_tendency, confrontation_tendency, provoked)
             kind = marker_type(g, u_marker, lam_w, lam_c)
         if kind == NONE:
             # (4) no rupture: a collaborative process is likelier with a good alliance and insight
