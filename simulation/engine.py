@@ -161,7 +161,7 @@ def accumulate_course(course: np.ndarray, row: np.ndarray) -> None:
 @njit(cache=True)
 def accumulate_trajectory(trajectory: np.ndarray, row: np.ndarray) -> None:
     """Add one session record to the cohort's sums for its session number (``TRAJECTORY_COLUMNS``)."""
-    s = int(row[C_SESSION]) - 1  # (indexed in 2-D: a row view would cost an atomic reference count)
+    s = int(row[C_SESSION]) - 1  # (indexed in 2-D: a row view would need an atomic reference count)
     trajectory[s, T_ATTENDING] += 1
     trajectory[s, T_ALLIANCE] += row[C_ALLIANCE]
     trajectory[s, T_SYMPTOM] += row[C_SYMPTOM]
@@ -182,8 +182,8 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
     Returns:
         (patients done, session rows written, event rows written).
     """
-    # Array views are taken once per patient, not per session: each view costs an atomic
-    # reference count, which at millions of sessions per second is a large share of the time.
+    # Array views are taken once per patient, not per session (each view needs an atomic
+    # reference count); every session is recorded in one buffer row, copied out if kept.
     row = np.zeros(sessions.shape[1])  # the record of the session being run
     n_rows = 0
     n_events = 0

@@ -133,10 +133,4 @@ def normal(gkey: np.uint64, stream: int) -> float:
 @njit(cache=True)
 def choice(gkey: np.uint64, stream: int, n: int) -> int:
     """Uniform integer in [0, n)."""
-    return pick(uniform(gkey, stream), n)
-
-
-@njit(cache=True)
-def pick(u: float, n: int) -> int:
-    """Uniform integer in [0, n) from a uniform draw ``u`` (what ``choice`` does with its draw)."""
-    return min(int(u * n), n - 1)
+    return min(int(uniform(gkey, stream) * n), n - 1)

@@ -23,7 +23,6 @@ from simulation.keyed_random import (
     THERAPIST_KEY_OFFSET,
     choice,
     normal,
-    pick,
     segment_key,
     segment_uniforms,
     session_key,
@@ -342,13 +341,12 @@ def choose_strategy(g: np.uint64, u: float, stage: int, explore_preference: floa
     Exploratory strategies follow the stage: inviting and acknowledging early,
     linking to patterns late.
     """
-    # The family is a toss no branch predictor can guess: the code is picked without branches,
-    # from a draw made whichever family it is for (keyed: drawing it changes no other number).
-    u_code = uniform(g, R_STRATEGY_CODE)
-    exploratory = u < explore_preference
-    other = u < explore_preference + (1.0 - explore_preference) * p.other_strategy_share
-    first = FIRST_EXPLORATORY + min(stage - 1, 3) if exploratory else FIRST_OTHER if other else 1
-    return first + pick(u_code, 2 if exploratory or other else 3)
+    if u < explore_preference:
+        first = min(stage - 1, 3)
+        return FIRST_EXPLORATORY + first + choice(g, R_STRATEGY_CODE, 2)
+    if u < explore_preference + (1.0 - explore_preference) * p.other_strategy_share:
+        return FIRST_OTHER + choice(g, R_STRATEGY_CODE, 2)
+    return 1 + choice(g, R_STRATEGY_CODE, 3)
 
 
 @njit(cache=True)

@@ -257,10 +257,3 @@ def test_segment_uniforms_are_uniform_and_independent_of_the_segments_other_draw
     others = np.array([kr.uniform(g, 5) for g in keys])
     corr = np.corrcoef(np.column_stack([triples, others]).T)
     assert np.abs(corr[np.triu_indices(4, 1)]).max() < 0.03
-
-
-def test_a_choice_is_its_uniform_draw_picked():
-    g = key(3, 1, 2, 5)
-    for n in (2, 3, 7):
-        assert kr.choice(g, 10, n) == kr.pick(kr.uniform(g, 10), n)
-    assert kr.pick(0.999999999, 3) == 2 and kr.pick(0.0, 3) == 0
