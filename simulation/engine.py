@@ -161,13 +161,13 @@ def accumulate_course(course: np.ndarray, row: np.ndarray) -> None:
 @njit(cache=True)
 def accumulate_trajectory(trajectory: np.ndarray, row: np.ndarray) -> None:
     """Add one session record to the cohort's sums for its session number (``TRAJECTORY_COLUMNS``)."""
-    t = trajectory[int(row[C_SESSION]) - 1]
-    t[T_ATTENDING] += 1
-    t[T_ALLIANCE] += row[C_ALLIANCE]
-    t[T_SYMPTOM] += row[C_SYMPTOM]
-    t[T_RUPTURE] += row[C_RUPTURE_OBSERVED]
-    t[T_STAGE] += row[C_STAGE]
-    t[T_DROPPED] += row[C_DROPPED]
+    s = int(row[C_SESSION]) - 1  # (indexed in 2-D: a row view would need an atomic reference count)
+    trajectory[s, T_ATTENDING] += 1
+    trajectory[s, T_ALLIANCE] += row[C_ALLIANCE]
+    trajectory[s, T_SYMPTOM] += row[C_SYMPTOM]
+    trajectory[s, T_RUPTURE] += row[C_RUPTURE_OBSERVED]
+    trajectory[s, T_STAGE] += row[C_STAGE]
+    trajectory[s, T_DROPPED] += row[C_DROPPED]
 
 
 @njit(cache=True)
@@ -175,28 +175,34 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
                 keep_sessions, events, detail, course_event_bound, courses, trajectory):  # fmt: skip
     """Run the courses of a block of patients; ``patients``, ``courses`` and ``trajectory`` are updated in place.
 
-    Session records go to consecutive rows of ``sessions`` if ``keep_sessions``,
-    else all to row 0 (summary mode: only course sums and the trajectory stay).
+    Session records go to consecutive rows of ``sessions`` if ``keep_sessions``
+    (summary mode: only course sums and the trajectory stay).
     Stops early, before a patient whose events might not fit in ``events``.
 
     Returns:
         (patients done, session rows written, event rows written).
     """
+    # Array views are taken once per patient, not per session (each view needs an atomic
+    # reference count); every session is recorded in one buffer row, copied out if kept.
+    row = np.zeros(sessions.shape[1])  # the record of the session being run
     n_rows = 0
     n_events = 0
     for i in range(patient_ids.shape[0]):
         if detail >= DETAIL_EVENTS and n_events + course_event_bound > events.shape[0]:
             return i, n_rows, n_events
         therapist = therapists[therapist_rows[i]]
+        patient = patients[i]
+        course = courses[i]
         for session in range(1, n_sessions + 1):
-            row = sessions[n_rows]
-            n_events = run_session(seed, patient_ids[i], therapist_ids[i], session, patients[i], therapist, p,
+            n_events = run_session(seed, patient_ids[i], therapist_ids[i], session, patient, therapist, p,
                                    n_sessions, row, events, n_events, detail)  # fmt: skip
-            accumulate_course(courses[i], row)
+            accumulate_course(course, row)
             accumulate_trajectory(trajectory, row)
             if keep_sessions:
+                for column in range(row.shape[0]):
+                    sessions[n_rows, column] = row[column]
                 n_rows += 1
-            if patients[i, DROPPED] > 0:
+            if patient[DROPPED] > 0:
                 break
     return patient_ids.shape[0], n_rows, n_events
 

@@ -250,12 +250,20 @@ def rupture_hazard(patient: np.ndarray, alliance: float, strain: float, provoked
     )
     w = patient[WITHDRAWAL_TENDENCY]
     c = patient[CONFRONTATION_TENDENCY]
-    lam_w = base * w
-    lam_c = base * c
-    if provoked > 0.0 and w + c > 0.0:
-        lam_w += provoked * w / (w + c)
-        lam_c += provoked * c / (w + c)
-    return lam_w, lam_c
+    return provoked_hazard(base * w, base * c, w, c, provoked)
+
+
+@njit(cache=True)
+def provoked_hazard(calm_w: float, calm_c: float, w: float, c: float, provoked: float) -> tuple[float, float]:
+    """The unprovoked hazard plus a provocation, shared in proportion to the tendencies ``w`` and ``c``.
+
+    ``run_session`` computes the unprovoked hazard once per session and adds only
+    the provocation of a provoked segment (no second ``exp``).
+    """
+    if w + c <= 0.0:  # nobody to provoke
+        return calm_w, calm_c
+    # Without a branch on the provocation: adding none changes no rate (rates are >= +0).
+    return calm_w + provoked * w / (w + c), calm_c + provoked * c / (w + c)
 
 
 @njit(cache=True)
@@ -264,10 +272,34 @@ def marker_probability(lam_w: float, lam_c: float) -> float:
     return 1.0 - math.exp(-(lam_w + lam_c))
 
 
+#: Margin of the bounds below: far above the rounding of the probabilities they bound (about
+#: 1e-16), far below the spacing of the draws they are compared with (5e-7 for segment draws).
+BOUND_MARGIN = 1e-12
+#: 1/6 rounded up, so that a bound can multiply instead of divide (a division is slow).
+SIXTH_ROUNDED_UP = 0.16666666666666669
+
+
 @njit(cache=True)
-def marker_type(g: np.uint64, u: float, lam_w: float, lam_c: float, p_marker: float) -> int:
-    """NONE, WITHDRAWAL or CONFRONTATION (u: the segment's marker draw), the type in proportion to the rates."""
-    if u >= p_marker:
+def marker_probability_ceiling(total_rate: float) -> float:
+    """An upper bound of ``marker_probability`` for total rates up to ``total_rate``.
+
+    ``1 - exp(-x) <= x - x^2/2 + x^3/6`` (Taylor), plus a margin for rounding: a marker
+    draw at or above it shows no marker whatever the exact hazard, so most segments
+    need neither the provoked hazard nor an ``exp``.
+    """
+    x = total_rate
+    return x * (1.0 - x * (0.5 - x * SIXTH_ROUNDED_UP)) + BOUND_MARGIN
+
+
+@njit(cache=True)
+def marker_type(g: np.uint64, u: float, lam_w: float, lam_c: float) -> int:
+    """NONE, WITHDRAWAL or CONFRONTATION (u: the segment's marker draw), the type in proportion to the rates.
+
+    A marker shows if ``u < marker_probability(lam_w, lam_c)``; ``u`` below the lower bound
+    ``x - x^2/2`` (Taylor, less a margin for rounding) settles it without the ``exp``.
+    """
+    x = lam_w + lam_c
+    if u >= x - 0.5 * x * x - BOUND_MARGIN and u >= marker_probability(lam_w, lam_c):
         return NONE
     return WITHDRAWAL if uniform(g, R_MARKER_TYPE) * (lam_w + lam_c) < lam_w else CONFRONTATION
 
@@ -502,13 +534,32 @@ def symptom_update(
 @njit(cache=True)
 def dropout_probability(alliance: float, strain: float, unresolved: bool, p) -> float:
     """Chance to leave therapy after a session: weak alliance and unresolved ruptures drive it."""
-    logit = (
+    return 1.0 / (1.0 + math.exp(-dropout_logit(alliance, strain, unresolved, p)))
+
+
+@njit(cache=True)
+def dropout_logit(alliance: float, strain: float, unresolved: bool, p) -> float:
+    """Log-odds of leaving therapy after a session (``dropout_probability``)."""
+    return (
         p.dropout_base_logit
         + p.dropout_alliance_effect * (p.alliance_reference - alliance)
         + p.dropout_strain_effect * strain
         + p.dropout_unresolved_effect * unresolved
     )
-    return 1.0 / (1.0 + math.exp(-logit))
+
+
+@njit(cache=True)
+def leaves_therapy(u: float, alliance: float, strain: float, unresolved: bool, p) -> bool:
+    """Whether the dropout draw ``u`` falls below ``dropout_probability``.
+
+    At log-odds ``-a <= 0``, ``exp(a) >= 1 + a + a^2/2 + a^3/6`` (Taylor) bounds the
+    probability by ``1 / (2 + a + a^2/2 + a^3/6)``: a draw above that (plus a margin for
+    rounding) stays without the ``exp``, which is nearly every session at usual dropout rates.
+    """
+    a = -dropout_logit(alliance, strain, unresolved, p)
+    if a >= 0.0 and u >= 1.0 / (2.0 + a + 0.5 * a * a + a * a * a / 6.0) + BOUND_MARGIN:
+        return False
+    return u < dropout_probability(alliance, strain, unresolved, p)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -640,8 +691,12 @@ def run_session(
     n_segments = int(p.n_segments)
     collaboration = p.collaborative_base * 0.5 * (alliance + insight)
     p_unclear, p_expressive, p_supportive = therapist_work_mix(skill, severity, aft, p)
+    upto_expressive = p_unclear + p_expressive  # the work draw's thresholds, summed as the rule reads
+    upto_supportive = p_unclear + p_expressive + p_supportive
     calm_w, calm_c = rupture_hazard(patient, alliance, strain, 0.0, p)  # hazard without provocation
-    calm_marker = marker_probability(calm_w, calm_c)
+    withdrawal_tendency = patient[WITHDRAWAL_TENDENCY]
+    confrontation_tendency = patient[CONFRONTATION_TENDENCY]
+    calm_rate = calm_w + calm_c
     g_end = segment_key(skey, END_OF_SESSION)
 
     row[:] = 0.0
@@ -669,9 +724,13 @@ def run_session(
     sal_w_sum = 0.0
     sal_c_sum = 0.0
 
+    g_next = segment_key(skey, 0) if n_segments > 0 else g_end
     for seg in range(n_segments + 1):
         closing = seg == n_segments
-        g = g_end if closing else segment_key(skey, seg)
+        # The next segment's key is hashed a segment ahead, so that a mispredicted branch
+        # of this segment does not wait for (or throw away) the next hash.
+        g = g_next
+        g_next = segment_key(skey, seg + 1) if seg + 1 < n_segments else g_end
         # The three decisions of every segment: the therapist's work, a marker, collaboration.
         u_work, u_marker, u_collaboration = segment_uniforms(g)
         provoked = provoked_next
@@ -685,21 +744,19 @@ def run_session(
                 family = strategy_family(strategy)
                 row[C_IMMEDIATE + family - 1] += 1
                 # Rupture work is therapist behaviour too (SASB codes of T5, T9).
+                # (Counts take 0 or 1 without branches: family, stance and step are random tosses.)
                 stance = strategy_stance(strategy)
-                if stance == AFFIRMING:
-                    row[C_SUPPORTIVE] += 1
-                elif stance == INTERPRETIVE:
-                    row[C_EXPRESSIVE] += 1
+                row[C_SUPPORTIVE] += stance == AFFIRMING
+                row[C_EXPRESSIVE] += stance == INTERPRETIVE
                 n_events = emit(
                     events, n_events, record, who, seg, EV_STRATEGY, strategy, ep_type, 0, 0, ep_stage, family
                 )
                 step = resolution_stage_step(g, ep_stage, stage_cap(family, p), skill, severity, insight, p)
-                if step > 0:
-                    # The patient takes up the work (articulates, explores): a collaborative process (CIS-R).
-                    row[C_COLLABORATIVE] += 1
-                if step != 0:
-                    ep_stage += step
-                    ep_deepest = max(ep_deepest, ep_stage)
+                # The patient takes up the work (articulates, explores): a collaborative process (CIS-R).
+                row[C_COLLABORATIVE] += step > 0
+                ep_stage += step
+                ep_deepest = max(ep_deepest, ep_stage)
+                if record and step != 0:
                     n_events = emit(events, n_events, record, who, seg, EV_STAGE, 0, ep_type, 0, 0, ep_stage, step)
                 ep_stall = 0 if step > 0 else ep_stall + 1
                 # Once resolved, a segment without further progress ends the work: the dyad moves on.
@@ -734,36 +791,37 @@ def run_session(
                 ep_active = False
                 ep_stage = 0
         elif not closing:
-            # (1') ordinary therapeutic work
-            u = u_work
-            if u < p_unclear:
-                row[C_NEGATIVE] += 1
-                row[C_UNCLEAR] += 1
-                dips += p.negative_intervention_dip
-                provoked += p.provocation_rate
+            # (1') ordinary therapeutic work: which intervention is a fresh toss every segment that
+            # no branch predictor can guess, so the counts take 0 or 1 and the sums a value or
+            # nothing, without branches. The uptake draw is made even when the work is not
+            # expressive: a keyed draw changes no other number.
+            unclear = u_work < p_unclear
+            expressive = (u_work >= p_unclear) & (u_work < upto_expressive)
+            supportive = (u_work >= upto_expressive) & (u_work < upto_supportive)
+            # Expressive work: taken up with insight, a provocation without it (S5).
+            engaged = expressive & (uniform(g, R_UPTAKE) < insight)
+            row[C_NEGATIVE] += unclear
+            row[C_UNCLEAR] += unclear
+            row[C_EXPRESSIVE] += expressive
+            row[C_SUPPORTIVE] += supportive
+            dips = dips + p.negative_intervention_dip if unclear else dips
+            provoked = provoked + p.provocation_rate if unclear else provoked
+            provoked = provoked + p.expressive_provocation if expressive and not engaged else provoked
+            if record and unclear:
                 n_events = emit(events, n_events, record, who, seg, EV_NEGATIVE, UNCLEAR, 0, 0, 0, 0, 0)
-            elif u < p_unclear + p_expressive:
-                # Expressive work: taken up with insight, a provocation without it (S5).
-                row[C_EXPRESSIVE] += 1
-                if uniform(g, R_UPTAKE) < insight:
-                    engaged = True
-                else:
-                    provoked += p.expressive_provocation
-            elif u < p_unclear + p_expressive + p_supportive:
-                row[C_SUPPORTIVE] += 1
         if closing:
             break
 
         # (2) the patient may show a marker, coded by the observer
-        lam_w, lam_c, p_marker = calm_w, calm_c, calm_marker
-        if provoked > 0.0:
-            lam_w, lam_c = rupture_hazard(patient, alliance, strain, provoked, p)
-            p_marker = marker_probability(lam_w, lam_c)
-        kind = marker_type(g, u_marker, lam_w, lam_c, p_marker)
+        # (Most draws are above the marker probability for any split of the provocation: they
+        # are settled before the provoked hazard is computed, without a branch on the provocation.)
+        kind = NONE
+        if u_marker < marker_probability_ceiling(calm_rate + provoked):
+            lam_w, lam_c = provoked_hazard(calm_w, calm_c, withdrawal_tendency, confrontation_tendency, provoked)
+            kind = marker_type(g, u_marker, lam_w, lam_c)
         if kind == NONE:
             # (4) no rupture: a collaborative process is likelier with a good alliance and insight
-            if not ep_active and (engaged or u_collaboration < collaboration):
-                row[C_COLLABORATIVE] += 1
+            row[C_COLLABORATIVE] += not ep_active and (engaged or u_collaboration < collaboration)
             continue
         salience = marker_salience(kind, severity, normal(g, R_SALIENCE), p)
         code = 1 + choice(g, R_MARKER_CODE, N_MARKERS_PER_TYPE)
@@ -862,9 +920,7 @@ def run_session(
 
     # Dropout after the session, unless the course ends here anyway.
     unresolved = row[C_UNRESOLVED] + row[C_UNREPAIRED] > 0
-    dropped = session < course_length and uniform(g_end, R_DROPOUT) < dropout_probability(
-        alliance, strain, unresolved, p
-    )
+    dropped = session < course_length and leaves_therapy(uniform(g_end, R_DROPOUT), alliance, strain, unresolved, p)
     row[C_DROPPED] = dropped
 
     patient[ALLIANCE] = alliance

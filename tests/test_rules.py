@@ -17,6 +17,7 @@ from simulation.taxonomy import (
     CONFRONTATION,
     EXPLORATORY,
     IMMEDIATE,
+    NONE,
     OTHER,
     PARTLY_RESOLVED,
     RESOLVED,
@@ -59,6 +60,49 @@ def test_rupture_hazard_rises_with_severity_weak_alliance_strain_rigidity_and_pr
 def test_rupture_hazard_splits_by_the_patients_tendencies():
     lam_w, lam_c = rules.rupture_hazard(patient(withdrawal=1.0, confrontation=0.25), 0.6, 0.0, 0.0, P)
     assert lam_w == pytest.approx(4 * lam_c)
+
+
+def test_a_provocation_adds_to_the_unprovoked_hazard_in_proportion_to_the_tendencies():
+    assert rules.provoked_hazard(0.1, 0.05, 1.0, 0.5, 0.0) == (0.1, 0.05)  # none: exactly the unprovoked hazard
+    lam_w, lam_c = rules.provoked_hazard(0.1, 0.05, 1.0, 0.5, 0.3)
+    assert lam_w == pytest.approx(0.3) and lam_c == pytest.approx(0.15)
+    assert rules.provoked_hazard(0.0, 0.0, 0.0, 0.0, 0.3) == (0.0, 0.0)  # nobody to provoke
+    state = patient(withdrawal=1.0, confrontation=0.5)
+    calm_w, calm_c = rules.rupture_hazard(state, 0.6, 0.1, 0.0, P)
+    assert rules.rupture_hazard(state, 0.6, 0.1, 0.3, P) == rules.provoked_hazard(calm_w, calm_c, 1.0, 0.5, 0.3)
+
+
+def _draws_around(prob, spacing):
+    """Draws just below, at and above ``prob``: on a grid of the given spacing, and one ulp away."""
+    k = int(prob / spacing)
+    grid = [(k + step + 0.5) * spacing for step in range(-3, 4)]
+    return [u for u in [*grid, np.nextafter(prob, 0.0), prob, np.nextafter(prob, 1.0)] if 0.0 < u < 1.0]
+
+
+def test_marker_bounds_decide_exactly_what_the_marker_probability_decides():
+    rng = np.random.default_rng(5)
+    g = key(1, 2, 3, 4)
+    for _ in range(1500):
+        calm_w, calm_c = 10.0 ** rng.uniform(-8.0, 1.0, size=2)
+        w, c = rng.uniform(0.0, 3.0, size=2)
+        provoked = float(rng.choice([0.0, rng.uniform(0.0, 3.0)]))
+        lam_w, lam_c = rules.provoked_hazard(calm_w, calm_c, w, c, provoked)
+        prob = rules.marker_probability(lam_w, lam_c)
+        for u in [*_draws_around(prob, 2.0**-21), *rng.random(3)]:
+            ceiling = rules.marker_probability_ceiling(calm_w + calm_c + provoked)
+            shown = u < ceiling and rules.marker_type(g, u, lam_w, lam_c) != NONE
+            assert shown == (u < prob)
+
+
+def test_dropout_bound_decides_exactly_what_the_dropout_probability_decides():
+    rng = np.random.default_rng(6)
+    for base_logit in (-15.0, -6.1, -1.0, 0.0, 3.0):
+        params = Parameters({"dropout_base_logit": base_logit}).model_params()
+        for _ in range(150):
+            alliance, strain, unresolved = rng.uniform(0.0, 1.0), rng.uniform(0.0, 1.0), bool(rng.integers(2))
+            prob = rules.dropout_probability(alliance, strain, unresolved, params)
+            for u in [*_draws_around(prob, 2.0**-53), *rng.random(3)]:
+                assert rules.leaves_therapy(u, alliance, strain, unresolved, params) == (u < prob)
 
 
 def test_confrontation_markers_are_more_salient_and_severity_raises_salience():
