@@ -736,6 +736,7 @@ def run_session(
         provoked = provoked_next
         provoked_next = 0.0
         engaged = False  # the patient took up an expressive intervention with insight
+        rupture_work = ep_active  # this segment's work was on a rupture (its collaboration is counted there)
         consolidated = False
         if ep_active:
             # (1) working through the rupture: a strategy, then a step deeper, a stall or a regress
@@ -821,7 +822,7 @@ def run_session(
             kind = marker_type(g, u_marker, lam_w, lam_c)
         if kind == NONE:
             # (4) no rupture: a collaborative process is likelier with a good alliance and insight
-            row[C_COLLABORATIVE] += not ep_active and (engaged or u_collaboration < collaboration)
+            row[C_COLLABORATIVE] += not rupture_work and (engaged or u_collaboration < collaboration)
             continue
         salience = marker_salience(kind, severity, normal(g, R_SALIENCE), p)
         code = 1 + choice(g, R_MARKER_CODE, N_MARKERS_PER_TYPE)

@@ -81,6 +81,12 @@ def test_marker_events_carry_3rs_codes_and_saliences(res):
     assert res.events["segment"].between(0, res.params["n_segments"] - 1).all()
 
 
+def test_collaboration_fits_in_the_segments_and_stages_can_be_skipped(res):
+    assert res.sessions["collaborative"].between(0, res.params["n_segments"]).all()
+    skipped = res.events[(res.events["kind"] == "stage") & (res.events["detail"] == 2)]
+    assert len(skipped) > 0, "stages can be skipped (S4)"
+
+
 def test_courses_are_consistent(res):
     s, p = res.sessions, res.patients
     per_patient = s.groupby("patient_id").agg(
