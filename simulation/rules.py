@@ -893,7 +893,8 @@ def run_session(
     # Consequences, in order: alliance, strain, relational pattern, symptoms.
     alliance = alliance_update(alliance, severity, dips, repairs, int(row[C_COLLABORATIVE]), p)
     strain = p.strain_decay * strain + unresolved_dip
-    pattern = relational_pattern_update(patient[PATTERN], corrective, row[C_UNRESOLVED] + row[C_UNREPAIRED], p)
+    left_unresolved = row[C_UNRESOLVED] + row[C_UNREPAIRED]  # ruptures this session did not repair
+    pattern = relational_pattern_update(patient[PATTERN], corrective, left_unresolved, p)
     symptom = symptom_update(
         patient[SYMPTOM], alliance, corrective, pattern, strain, normal(g_end, R_SYMPTOM_CHANGE), p
     )
@@ -920,7 +921,7 @@ def run_session(
     row[C_CORRECTIVE] = corrective
 
     # Dropout after the session, unless the course ends here anyway.
-    unresolved = row[C_UNRESOLVED] + row[C_UNREPAIRED] > 0
+    unresolved = left_unresolved > 0
     dropped = session < course_length and leaves_therapy(uniform(g_end, R_DROPOUT), alliance, strain, unresolved, p)
     row[C_DROPPED] = dropped
 

@@ -80,13 +80,11 @@ Examples:
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import json
 import math
 import re
-import reprlib
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -97,6 +95,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.api import resolve_parameters
+from simulation.messages import show, unknown_keys
 from simulation.parameters import SPECS, ParameterError, Parameters, check_name
 from simulation.presets import POPULATIONS, THERAPISTS
 
@@ -145,13 +144,6 @@ DESIGN_KEYS = ("type", "samples")
 VARY_KEYS = ("values", "low", "high", "steps")
 
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
-_REPR = reprlib.Repr()
-_REPR.maxstring = 40
-_REPR.maxother = 40
-_REPR.maxlong = 30
-_REPR.maxlist = 6
-_REPR.maxdict = 4
-_REPR.maxlevel = 2
 
 
 class SpecError(ValueError):
@@ -371,7 +363,7 @@ def _parse(text: str) -> SweepSpec:
         raise SpecError('name is required: add a line like name = "my_experiment".')
     design = data.pop("design", {})
     if not isinstance(design, dict):
-        raise SpecError(f'design must be a table: [design] with type = "grid", "lhs" or "sobol" (got {_show(design)}).')
+        raise SpecError(f'design must be a table: [design] with type = "grid", "lhs" or "sobol" (got {show(design)}).')
     _check_keys("[design]", design, DESIGN_KEYS)
     return SweepSpec(**data, design=design.get("type", "grid"), samples=design.get("samples"), source=text)
 
@@ -528,7 +520,7 @@ def _check_points(spec: SweepSpec) -> None:
 def _name(value: Any) -> str:
     if not isinstance(value, str) or len(value) > MAX_NAME_LENGTH or not _NAME.fullmatch(value):
         raise SpecError(
-            f"name must be 1 to {MAX_NAME_LENGTH} letters, digits, '_' or '-' (got {_show(value)}); "
+            f"name must be 1 to {MAX_NAME_LENGTH} letters, digits, '_' or '-' (got {show(value)}); "
             "it names the results folder."
         )
     return value
@@ -536,13 +528,13 @@ def _name(value: Any) -> str:
 
 def _string(where: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise SpecError(f"{where} must be a string (got {_show(value)}).")
+        raise SpecError(f"{where} must be a string (got {show(value)}).")
     return value
 
 
 def _choice(where: str, value: Any, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise SpecError(f"{where} must be one of {', '.join(choices)} (got {_show(value)}).")
+        raise SpecError(f"{where} must be one of {', '.join(choices)} (got {show(value)}).")
     return value
 
 
@@ -558,16 +550,16 @@ def _integer(where: str, value: Any, low: int, high: int | None = None) -> int:
     if not _is_integer(value) or value < low or (high is not None and value > high):
         allowed = f"of at least {low}" if high is None else f"between {low} and {high}"
         hint = ", written without a decimal point" if isinstance(value, float) else ""
-        raise SpecError(f"{where} must be a whole number {allowed}{hint} (got {_show(value)}).")
+        raise SpecError(f"{where} must be a whole number {allowed}{hint} (got {show(value)}).")
     return int(value)
 
 
 def _tables(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise SpecError(f'tables must be a list such as ["patients", "sessions"] (got {_show(value)}).')
+        raise SpecError(f'tables must be a list such as ["patients", "sessions"] (got {show(value)}).')
     for table in value:
         if not isinstance(table, str) or table not in TABLE_NAMES:
-            raise SpecError(f"tables may only contain {', '.join(TABLE_NAMES)} (got {_show(table)}).")
+            raise SpecError(f"tables may only contain {', '.join(TABLE_NAMES)} (got {show(table)}).")
     chosen = {"patients", *value}
     return tuple(t for t in TABLE_NAMES if t in chosen)
 
@@ -596,7 +588,7 @@ def _samples(value: Any, design: str) -> int | None:
 
 def _constants(value: Any) -> dict[str, float]:
     if not isinstance(value, Mapping):
-        raise SpecError(f"constants must be a table of parameter = number lines (got {_show(value)}).")
+        raise SpecError(f"constants must be a table of parameter = number lines (got {show(value)}).")
     out = {}
     for name, number in value.items():
         _known_parameter("constants", name)
@@ -606,7 +598,7 @@ def _constants(value: Any) -> dict[str, float]:
 
 def _vary(value: Any, design: str, constants: Mapping[str, float]) -> dict[str, Vary]:
     if not isinstance(value, Mapping):
-        raise SpecError(f"vary must be a table of parameter = values or range lines (got {_show(value)}).")
+        raise SpecError(f"vary must be a table of parameter = values or range lines (got {show(value)}).")
     out = {}
     for name, entry in value.items():
         _known_parameter("vary", name)
@@ -629,7 +621,7 @@ def _vary_entry(name: str, entry: Any, design: str) -> Vary:
     if not isinstance(entry, Mapping):
         raise SpecError(
             f"{where} must be a list of values or a range {{ low = ..., high = ..., steps = ... }}; "
-            f"put a single value in [constants] (got {_show(entry)})."
+            f"put a single value in [constants] (got {show(entry)})."
         )
     _check_keys(where, entry, VARY_KEYS)
     if "values" in entry:
@@ -646,7 +638,7 @@ def _value_list(where: str, name: str, values: Any, design: str) -> Vary:
             "varied parameter from a range, not from a list of values."
         )
     if isinstance(values, str) or not isinstance(values, Sequence) or not values:
-        raise SpecError(f"{where} must be a non-empty list of numbers (got {_show(values)}).")
+        raise SpecError(f"{where} must be a non-empty list of numbers (got {show(values)}).")
     checked = tuple(_parameter_value(where, name, v) for v in values)
     for i, v in enumerate(checked):
         if v in checked[:i]:
@@ -680,11 +672,11 @@ def _value_range(where: str, name: str, entry: Mapping[str, Any], design: str) -
 
 def _known_parameter(section: str, name: Any) -> None:
     if not isinstance(name, str):
-        raise SpecError(f"[{section}] keys must be parameter names (got {_show(name)}).")
+        raise SpecError(f"[{section}] keys must be parameter names (got {show(name)}).")
     try:
         check_name(name)
     except ParameterError as err:
-        message = str(err) if name.isprintable() else f"Unknown parameter {_show(name)}."
+        message = str(err) if name.isprintable() else f"Unknown parameter {show(name)}."
         raise SpecError(f"In [{section}]: {_lower_first(message)}") from None
 
 
@@ -694,36 +686,21 @@ def _parameter_value(where: str, name: str, value: Any) -> float:
     allowed = f"{p.low:g} to {p.high:g}"
     kind = "a whole number" if p.integer else "a number"
     if not _is_number(value) or (isinstance(value, (float, np.floating)) and not math.isfinite(value)):
-        raise SpecError(f"{where} must be {kind} from {allowed} for parameter '{name}' (got {_show(value)}).")
+        raise SpecError(f"{where} must be {kind} from {allowed} for parameter '{name}' (got {show(value)}).")
     if not p.low <= value <= p.high:
-        raise SpecError(f"{where}: {_show(value)} is outside the allowed range of parameter '{name}' ({allowed}).")
+        raise SpecError(f"{where}: {show(value)} is outside the allowed range of parameter '{name}' ({allowed}).")
     if p.integer and not float(value).is_integer():
-        raise SpecError(f"{where} must be a whole number for the integer parameter '{name}' (got {_show(value)}).")
+        raise SpecError(f"{where} must be a whole number for the integer parameter '{name}' (got {show(value)}).")
     return int(value) if p.integer else float(value)
 
 
 def _check_keys(label: str, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = [k for k in data if k not in allowed]
-    if not unknown:
-        return
-    close = difflib.get_close_matches(str(unknown[0]), allowed, n=1) if len(unknown) == 1 else []
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    keys = ", ".join(_show(k) for k in unknown)
-    plural = "s" if len(unknown) > 1 else ""
-    raise SpecError(f"{label} has unknown key{plural} {keys}{hint}; allowed keys are {', '.join(allowed)}.")
+    if unknown:
+        raise SpecError(unknown_keys(label, unknown, allowed))
 
 
 # --- message helpers ------------------------------------------------------------------------
-
-
-def _show(value: Any) -> str:
-    """A short, single-line rendering of a value from a spec for messages."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    try:
-        return _REPR.repr(value)
-    except Exception:  # e.g. an int too long to print
-        return f"a {type(value).__name__}"
 
 
 def _key(section: str, name: str) -> str:

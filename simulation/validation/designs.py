@@ -57,7 +57,6 @@ from __future__ import annotations
 import difflib
 import functools
 import math
-import reprlib
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -66,6 +65,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from simulation.messages import show, unknown_keys
 from simulation.parameters import SPECS
 from simulation.presets import POPULATIONS, THERAPISTS
 from simulation.validation.targets import TARGETS
@@ -91,12 +91,6 @@ MAX_PATIENTS = 10**6
 MAX_SESSIONS = 1000
 #: Resolution indices of the resolution-outcome meta-analysis (T7).
 RESOLUTION_INDICES = ("patient", "observer")
-
-_REPR = reprlib.Repr()
-_REPR.maxstring = 40
-_REPR.maxother = 40
-_REPR.maxlong = 30
-_REPR.maxlist = 6
 
 
 class DesignError(ValueError):
@@ -134,14 +128,7 @@ Check = Callable[[str, Any], Any]
 
 def _show(value: Any) -> str:
     """A short, single-line rendering of a value from a file, for messages."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    try:
-        return _REPR.repr(value)
-    except Exception:  # e.g. an int too long to print
-        return f"a {type(value).__name__}"
+    return show(value, table="a table")
 
 
 def _is_integer(value: Any) -> bool:
@@ -303,6 +290,22 @@ def _aft_inside(values: Mapping[str, Any]) -> None:
         )
 
 
+#: PD and non-PD groups with some sessions coded (the CIS-R and SASB comparisons, T4 and T5).
+_CODED_PD_VS_NON_PD = Schema(
+    {
+        "n_sessions": _SESSIONS,
+        "coded_sessions": _WINDOW,
+        "min_patients": _COUNT,
+        "pd_group": MIX_GROUP,
+        "non_pd_group": MIX_GROUP,
+    },
+    (
+        _window_inside("coded_sessions"),
+        _minimum_fits("min_patients", "pd_group.n_patients", "non_pd_group.n_patients"),
+    ),
+)
+
+
 #: The [design] table of every virtual study, by study name (in the order of the targets).
 SCHEMAS: dict[str, Schema] = {
     "adolescent_bpd_3rs": Schema(
@@ -313,32 +316,8 @@ SCHEMAS: dict[str, Schema] = {
         {"n_sessions": _SESSIONS, "min_patients": _COUNT, "pd_group": MIX_GROUP, "non_pd_group": MIX_GROUP},
         (_minimum_fits("min_patients", "pd_group.n_patients", "non_pd_group.n_patients"),),
     ),
-    "cisr_pd_vs_non_pd": Schema(
-        {
-            "n_sessions": _SESSIONS,
-            "coded_sessions": _WINDOW,
-            "min_patients": _COUNT,
-            "pd_group": MIX_GROUP,
-            "non_pd_group": MIX_GROUP,
-        },
-        (
-            _window_inside("coded_sessions"),
-            _minimum_fits("min_patients", "pd_group.n_patients", "non_pd_group.n_patients"),
-        ),
-    ),
-    "sasb_pd_vs_non_pd": Schema(
-        {
-            "n_sessions": _SESSIONS,
-            "coded_sessions": _WINDOW,
-            "min_patients": _COUNT,
-            "pd_group": MIX_GROUP,
-            "non_pd_group": MIX_GROUP,
-        },
-        (
-            _window_inside("coded_sessions"),
-            _minimum_fits("min_patients", "pd_group.n_patients", "non_pd_group.n_patients"),
-        ),
-    ),
+    "cisr_pd_vs_non_pd": _CODED_PD_VS_NON_PD,
+    "sasb_pd_vs_non_pd": _CODED_PD_VS_NON_PD,
     "youth_bpd_two_arms": Schema(
         {"n_sessions": _SESSIONS, "min_patients": _COUNT, "cat": POPULATION_GROUP, "befriending": POPULATION_GROUP},
         (_minimum_fits("min_patients", "cat.n_patients", "befriending.n_patients"),),
@@ -431,11 +410,7 @@ def _check_keys(where: str, data: Mapping[str, Any], allowed: tuple[str, ...]) -
     """No unknown key and no missing key in a table (``where`` is how a message names it)."""
     unknown = [k for k in data if k not in allowed]
     if unknown:
-        close = difflib.get_close_matches(str(unknown[0]), allowed, n=1) if len(unknown) == 1 else []
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        plural = "s" if len(unknown) > 1 else ""
-        keys = ", ".join(_show(k) for k in unknown)
-        raise DesignError(f"{where} has unknown key{plural} {keys}{hint}; allowed keys are {', '.join(allowed)}.")
+        raise DesignError(unknown_keys(where, unknown, allowed))
     missing = [k for k in allowed if k not in data]
     if missing:
         plural = "s" if len(missing) > 1 else ""
