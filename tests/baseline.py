@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from simulation import simulate
-from simulation.api import resolve_parameters
-from simulation.engine import intake_therapists, simulate_cohort
-from simulation.tables import patients_table, trajectory_table
+from simulation.run.api import resolve_parameters
+from simulation.run.engine import intake_therapists, simulate_cohort
+from simulation.run.tables import patients_table, trajectory_table
 
 BASELINE_FILE = Path(__file__).with_name("baseline.json")
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from simulation import bench
+from simulation.tools import bench
 
 TINY = {
     "n_patients": 40,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation.cli import main
-from simulation.parameters import PARAMETERS, SPECS
+from simulation.model.parameters import PARAMETERS, SPECS
+from simulation.tools.cli import main
 from simulation.validation import calibrate as cal
 from simulation.validation.targets import BAND, CHECKS, DIRECTION, POINT, RANGE, TARGETS
 

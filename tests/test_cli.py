@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 from simulation import __version__
-from simulation.api import TABLES
-from simulation.cli import main
-from simulation.figures import FIGURES
-from simulation.parameters import PARAMETERS
-from simulation.presets import POPULATIONS, THERAPISTS
-from simulation.study import StudyConfig, default_conditions, run_study
+from simulation.model.parameters import PARAMETERS
+from simulation.model.presets import POPULATIONS, THERAPISTS
+from simulation.report.figures import FIGURES
+from simulation.report.study import StudyConfig, default_conditions, run_study
+from simulation.run.api import TABLES
+from simulation.tools.cli import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CONDITIONS = [c.name for c in default_conditions()]
@@ -192,7 +192,7 @@ def test_interrupted_study_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("simulation.figures.make_figures", broken)
+    monkeypatch.setattr("simulation.report.figures.make_figures", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         run_study(StudyConfig(name="cut", n_patients=5, n_sessions=3), out=tmp_path, quiet=True)
     assert list(tmp_path.iterdir()) == []
@@ -221,7 +221,7 @@ def test_docs_calls_write_docs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
         calls.append(folder)
         return [folder / "PARAMETERS.md"]
 
-    monkeypatch.setitem(sys.modules, "simulation.docs", types.SimpleNamespace(write_docs=write_docs))
+    monkeypatch.setitem(sys.modules, "simulation.report.docs", types.SimpleNamespace(write_docs=write_docs))
     assert main(["docs", "--out", str(tmp_path)]) == 0
     assert calls == [tmp_path]
     assert "PARAMETERS.md" in capsys.readouterr().out

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.cli import main
+from simulation.tools.cli import main
 from simulation.validation import designs as designs_module
 from simulation.validation.designs import (
     SCHEMAS,

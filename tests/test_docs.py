@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from simulation import simulate
-from simulation.docs import GENERATED_FILES, write_docs
-from simulation.parameters import PARAMETERS
-from simulation.tables import DATA_DICTIONARY
+from simulation.model.parameters import PARAMETERS
+from simulation.report.docs import GENERATED_FILES, write_docs
+from simulation.run.tables import DATA_DICTIONARY
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-RULES = ROOT / "simulation" / "rules.py"
+RULES = ROOT / "simulation" / "model" / "rules.py"
 LITERATURE_ID = re.compile(r"\b(T(1[0-4]|[1-9])|S[1-7])\b")
 
 

@@ -1,4 +1,4 @@
-"""The Mesa agent view (simulation.model, simulation.agents) against the cohort engine."""
+"""The Mesa agent view (simulation.view.model, simulation.view.agents) against the cohort engine."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 from simulation import simulate
-from simulation.agents import Patient, Therapist
-from simulation.api import TABLES, resolve_parameters
-from simulation.engine import RawCohort, intake_therapists, simulate_cohort
-from simulation.layout import AFT_START, EVENT_COLUMNS, SESSION_COLUMNS
-from simulation.model import MODEL_REPORTERS, RuptureModel
-from simulation.parameters import PARAMETERS, SHARE_NAMES, Parameters
+from simulation.model.layout import AFT_START, EVENT_COLUMNS, SESSION_COLUMNS
+from simulation.model.parameters import PARAMETERS, SHARE_NAMES, Parameters
+from simulation.run.api import TABLES, resolve_parameters
+from simulation.run.engine import RawCohort, intake_therapists, simulate_cohort
+from simulation.view.agents import Patient, Therapist
+from simulation.view.model import MODEL_REPORTERS, RuptureModel
 
 #: Integer parameters drawn from a narrower range than declared, to keep runs small and varied.
 NARROW_INTEGERS = {"caseload": (1, 8), "n_segments": (3, 12), "aft_start_session": (0, 12)}

@@ -3,17 +3,17 @@
 import numpy as np
 import pytest
 
-from simulation import keyed_random as kr
-from simulation import rules
-from simulation.layout import (
+from simulation.model import keyed_random as kr
+from simulation.model import rules
+from simulation.model.layout import (
     CONFRONTATION_TENDENCY,
     PATIENT_SLOTS,
     PATTERN,
     SEVERITY,
     WITHDRAWAL_TENDENCY,
 )
-from simulation.parameters import Parameters
-from simulation.taxonomy import (
+from simulation.model.parameters import Parameters
+from simulation.model.taxonomy import (
     CONFRONTATION,
     EXPLORATORY,
     IMMEDIATE,

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from simulation import ParameterError, Parameters, simulate
-from simulation.engine import simulate_cohort
-from simulation.tables import build_tables, trajectory_table
+from simulation.run.engine import simulate_cohort
+from simulation.run.tables import build_tables, trajectory_table
 
 
 @pytest.fixture(scope="module")
@@ -198,8 +198,8 @@ def test_summary_mode_keeps_patients_and_trajectory_without_session_rows():
 
 
 def test_therapists_can_have_their_own_settings_on_both_engines():
-    from simulation.engine import intake_therapists
-    from simulation.layout import AFT_START
+    from simulation.model.layout import AFT_START
+    from simulation.run.engine import intake_therapists
 
     params = Parameters()
     states = intake_therapists(6, np.arange(5), params)

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import qmc
 
-from simulation.parameters import PARAMETERS, SPECS, Parameters
-from simulation.presets import POPULATIONS
+from simulation.model.parameters import PARAMETERS, SPECS, Parameters
+from simulation.model.presets import POPULATIONS
 from simulation.sweep.spec import (
     MAX_RUNS,
     SpecError,

@@ -219,7 +219,7 @@ def test_a_sweep_killed_at_any_moment_and_resumed_equals_an_uninterrupted_run(tm
 
 
 def test_cli_dry_run_prints_size_time_and_disk_and_writes_nothing(tmp_path, capsys):
-    from simulation.cli import main
+    from simulation.tools.cli import main
 
     spec_file = tmp_path / "crn.toml"
     spec_file.write_text(SPEC)
@@ -240,7 +240,7 @@ def test_cli_dry_run_prints_size_time_and_disk_and_writes_nothing(tmp_path, caps
     ],
 )
 def test_cli_rejects_a_bad_spec_in_one_line_before_anything_runs(tmp_path, capsys, text, message):
-    from simulation.cli import main
+    from simulation.tools.cli import main
 
     spec_file = tmp_path / "bad.toml"
     spec_file.write_text(text)
@@ -251,7 +251,7 @@ def test_cli_rejects_a_bad_spec_in_one_line_before_anything_runs(tmp_path, capsy
 
 
 def test_cli_verify_reports_problems_with_a_nonzero_exit(spec, tmp_path, capsys):
-    from simulation.cli import main
+    from simulation.tools.cli import main
 
     folder = tmp_path / "out"
     run_sweep(spec, folder, backend="inprocess", quiet=True)

@@ -16,8 +16,8 @@ import pytest
 from scipy import stats as sps
 
 from simulation import simulate
-from simulation.cli import main
-from simulation.parameters import ParameterError
+from simulation.model.parameters import ParameterError
+from simulation.tools.cli import main
 from simulation.validation import stats
 from simulation.validation.cohorts import Sample, design_parameters
 from simulation.validation.runner import evaluate_checks, replication_seed, run_validation, simulate_studies

@@ -21,9 +21,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from simulation.engine import RawCohort, simulate_cohort
+from simulation.run.engine import RawCohort, simulate_cohort
+from simulation.run.tables import events_table, patients_table, sessions_table, trajectory_table
 from simulation.sweep.spec import SweepSpec, point_parameters, run_seed
-from simulation.tables import events_table, patients_table, sessions_table, trajectory_table
 
 #: Tables every sweep keeps: per-course summaries and per-run trajectories.
 ALWAYS = ("patients", "trajectories")

@@ -94,10 +94,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.api import resolve_parameters
 from simulation.messages import show, unknown_keys
-from simulation.parameters import SPECS, ParameterError, Parameters, check_name
-from simulation.presets import POPULATIONS, THERAPISTS
+from simulation.model.parameters import SPECS, ParameterError, Parameters, check_name
+from simulation.model.presets import POPULATIONS, THERAPISTS
+from simulation.run.api import resolve_parameters
 
 __all__ = [
     "DESIGNS",

@@ -49,7 +49,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from simulation.parameters import SPECS
+from simulation.model.parameters import SPECS
 from simulation.validation import targets as targets_module
 from simulation.validation.runner import DEFAULT_SEED, QUICK_REPLICATIONS, run_validation
 from simulation.validation.targets import BAND, DIRECTION, POINT, RANGE, Check

@@ -2,7 +2,7 @@
 
 The studies run thousands of small cohorts, so they skip the labelled pandas
 tables of ``simulate`` and read the engine's raw arrays directly (by the column
-names of ``simulation.layout``). A ``Sample`` hands out disjoint blocks of
+names of ``simulation.model.layout``). A ``Sample`` hands out disjoint blocks of
 patient ids within one replication, so that the groups and arms of a study are
 different patients with different therapists.
 """
@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.engine import RawCohort, intake_therapists, simulate_cohort
-from simulation.layout import (
+from simulation.model.layout import (
     AFT_START,
     DIAGNOSIS,
     DROPPED,
@@ -35,8 +34,9 @@ from simulation.layout import (
     SEVERITY,
     SYMPTOM_PRE,
 )
-from simulation.parameters import Parameters
-from simulation.presets import preset_values
+from simulation.model.parameters import Parameters
+from simulation.model.presets import preset_values
+from simulation.run.engine import RawCohort, intake_therapists, simulate_cohort
 from simulation.validation.stats import reliably_improved
 
 #: Column index of every session column.

@@ -66,8 +66,8 @@ from pathlib import Path
 from typing import Any
 
 from simulation.messages import show, unknown_keys
-from simulation.parameters import SPECS
-from simulation.presets import POPULATIONS, THERAPISTS
+from simulation.model.parameters import SPECS
+from simulation.model.presets import POPULATIONS, THERAPISTS
 from simulation.validation.targets import TARGETS
 
 __all__ = [

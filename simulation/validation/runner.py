@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.parameters import Parameters
+from simulation.model.parameters import Parameters
 from simulation.validation.designs import Design, DesignError, design_changes
 from simulation.validation.studies import STUDIES
 from simulation.validation.targets import TARGETS, evaluate, select_targets

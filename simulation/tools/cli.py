@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from simulation import __version__
-from simulation.parameters import ParameterError, parameter_table
-from simulation.presets import POPULATIONS, THERAPISTS
+from simulation.model.parameters import ParameterError, parameter_table
+from simulation.model.presets import POPULATIONS, THERAPISTS
 
 #: Exit code for bad input.
 USAGE_ERROR = 2
@@ -98,7 +98,7 @@ def _fresh_folder(path: Path, overwrite: bool) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the default study."""
-    from simulation.study import StudyConfig, run_study
+    from simulation.report.study import StudyConfig, run_study
 
     config = StudyConfig(name=args.name, seed=args.seed, n_patients=args.patients, n_sessions=args.sessions)
     folder = run_study(
@@ -112,8 +112,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """One ``simulate()`` call saved with ``Results.save``."""
-    from simulation.api import resolve_parameters, simulate
-    from simulation.study import staging_folder
+    from simulation.report.study import staging_folder
+    from simulation.run.api import resolve_parameters, simulate
 
     settings = parse_settings(args.set)
     resolve_parameters(args.population, args.therapists, settings)  # fail before anything is written
@@ -189,7 +189,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def cmd_docs(args: argparse.Namespace) -> int:
     """Regenerate the documentation with ``simulation.docs.write_docs``."""
     try:
-        from simulation.docs import write_docs
+        from simulation.report.docs import write_docs
     except ImportError as err:
         raise CliError(f"Documentation generator is not available ({err}).") from None
     for path in write_docs(Path(args.out)):
@@ -258,7 +258,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Speed and memory benchmark (engine, Mesa view, random-number floor, workers)."""
-    from simulation import bench
+    from simulation.tools import bench
 
     return bench.run(args)
 
@@ -397,7 +397,7 @@ def _add_sweep(sub: Any) -> None:
     plot.add_argument("--cells", default=None, help="design points for trajectory plots, e.g. 0,3")
     plot.set_defaults(handler=cmd_plot)
     bench = sub.add_parser("bench", help="speed and memory benchmark")
-    from simulation import bench as bench_module
+    from simulation.tools import bench as bench_module
 
     bench_module.add_arguments(bench)
     bench.set_defaults(handler=cmd_bench)
@@ -439,7 +439,7 @@ def _add_sizes(p: argparse.ArgumentParser, patients: int, sessions: int, seed: i
 
 
 def _add_run(sub: Any) -> None:
-    from simulation.study import StudyConfig
+    from simulation.report.study import StudyConfig
 
     d = StudyConfig()
     run = sub.add_parser(
@@ -494,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code: 0 on success, 2 for bad input.
     """
-    from simulation.study import StudyError
+    from simulation.report.study import StudyError
     from simulation.sweep.spec import SpecError
     from simulation.sweep.store import StoreError
     from simulation.validation.designs import DesignError

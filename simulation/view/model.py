@@ -19,15 +19,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from simulation.agents import Patient, Therapist
-from simulation.engine import (
-    RawCohort,
-    accumulate_trajectory,
-    assign_therapists,
-    intake_patients,
-    intake_therapists,
-)
-from simulation.layout import (
+from simulation.model.layout import (
     C_ALLIANCE,
     C_RUPTURE_OBSERVED,
     COURSE_COLUMNS,
@@ -38,8 +30,16 @@ from simulation.layout import (
     TRAJECTORY_COLUMNS,
     max_events_per_session,
 )
-from simulation.parameters import ParameterError, Parameters
-from simulation.tables import events_table, sessions_table
+from simulation.model.parameters import ParameterError, Parameters
+from simulation.run.engine import (
+    RawCohort,
+    accumulate_trajectory,
+    assign_therapists,
+    intake_patients,
+    intake_therapists,
+)
+from simulation.run.tables import events_table, sessions_table
+from simulation.view.agents import Patient, Therapist
 
 #: Weekly model-level reporters of the DataCollector (name -> model attribute).
 MODEL_REPORTERS = {
@@ -93,7 +93,7 @@ class RuptureModel(mesa.Model):
         event_buffer: Scratch buffer for the events of one session.
 
     Examples:
-        >>> from simulation.parameters import Parameters
+        >>> from simulation.model.parameters import Parameters
         >>> model = RuptureModel(Parameters(), range(12), n_sessions=8, seed=1)
         >>> model.run()
         >>> model.week <= 8 and not model.running

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.engine import simulate_cohort
-from simulation.layout import THERAPIST_SLOTS
-from simulation.parameters import ParameterError, Parameters
-from simulation.presets import preset_values
-from simulation.tables import build_tables
+from simulation.model.layout import THERAPIST_SLOTS
+from simulation.model.parameters import ParameterError, Parameters
+from simulation.model.presets import preset_values
+from simulation.run.engine import simulate_cohort
+from simulation.run.tables import build_tables
 
 ENGINES = ("cohort", "agents")
 TABLES = ("sessions", "patients", "events", "therapists")
@@ -140,7 +140,7 @@ def simulate(
     if engine == "cohort":
         raw = simulate_cohort(parameters, ids, n_sessions, seed, record_events=events, therapists=therapist_states)
     else:
-        from simulation.model import RuptureModel  # Mesa is only imported when asked for
+        from simulation.view.model import RuptureModel  # Mesa is only imported when asked for
 
         model = RuptureModel(
             parameters, ids, n_sessions=n_sessions, seed=seed, record_events=events, therapists=therapist_states

@@ -23,7 +23,7 @@ plain Python there) while the random-number functions the rules module calls are
 wrapped with counters.
 
 ``rupture-sim bench`` calls ``run`` (arguments from ``add_arguments``);
-``python -m simulation.bench`` works too. ``benchmarks/README.md`` explains the numbers.
+``python -m simulation.tools.bench`` works too. ``benchmarks/README.md`` explains the numbers.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from simulation.keyed_random import choice, normal, segment_key, session_key, uniform
-from simulation.layout import SESSIONS_ATTENDED
+from simulation.model.keyed_random import choice, normal, segment_key, session_key, uniform
+from simulation.model.layout import SESSIONS_ATTENDED
 
 #: Version of the JSON layout written by ``--json``.
 FORMAT = 1
@@ -59,7 +59,7 @@ THROUGHPUT_ROWS = (
 )  # fmt: skip
 #: Keys of every row of ``result["throughput"]`` (a skipped row is ``None``).
 THROUGHPUT_KEYS = ("dyad_sessions", "seconds", "seconds_all", "per_second", "workers", "per_core", "ratio_to_engine")
-#: The random-number functions ``simulation.rules`` imports and calls, counted by the draw count.
+#: The random-number functions ``simulation.model.rules`` imports and calls, counted by the draw count.
 COUNTED_CALLS = ("session_key", "segment_key", "uniform", "normal", "choice")
 #: Calls that are draws (hash of a segment key into a number); keys are counted but are not draws.
 DRAW_CALLS = ("uniform", "normal", "choice")
@@ -148,16 +148,16 @@ def _count_child() -> None:
 
     Reads a JSON object (``params``, ``n_patients``, ``n_sessions``, ``seed``) from
     ``sys.argv[1]``. Must run with ``NUMBA_DISABLE_JIT=1`` so that the compiled
-    rules look their callees up in ``simulation.rules`` at call time.
+    rules look their callees up in ``simulation.model.rules`` at call time.
     """
     warnings.simplefilter("ignore", RuntimeWarning)  # uint64 wrap-around in the pure-Python hash
     from numba.core import config
 
     if not config.DISABLE_JIT:
         raise RuntimeError("the draw count needs NUMBA_DISABLE_JIT=1")
-    import simulation.rules as rules
-    from simulation.engine import intake_patients, intake_therapists, simulate_cohort
-    from simulation.parameters import Parameters
+    import simulation.model.rules as rules
+    from simulation.model.parameters import Parameters
+    from simulation.run.engine import intake_patients, intake_therapists, simulate_cohort
 
     job = json.loads(sys.argv[1])
     params = Parameters(job["params"])
@@ -211,7 +211,7 @@ def count_draws(params: Any, n_patients: int, n_sessions: int, seed: int) -> dic
     Raises:
         RuntimeError: If the child fails.
     """
-    from simulation.engine import simulate_cohort
+    from simulation.run.engine import simulate_cohort
 
     job = {"params": params.as_dict(), "n_patients": n_patients, "n_sessions": n_sessions, "seed": seed}
     child = _interpreted_child("_count_child", job, "the draw-count child")
@@ -240,8 +240,8 @@ def _mesa_python_child() -> None:
     ``dyad_sessions`` and ``seconds``.
     """
     warnings.simplefilter("ignore", RuntimeWarning)  # uint64 wrap-around in the pure-Python hash
-    from simulation.model import RuptureModel
-    from simulation.parameters import Parameters
+    from simulation.model.parameters import Parameters
+    from simulation.view.model import RuptureModel
 
     job = json.loads(sys.argv[1])
     model = RuptureModel(Parameters(job["params"]), range(job["n_patients"]), job["n_sessions"], job["seed"],
@@ -266,7 +266,7 @@ def measure_mesa_python(params: Any, n_patients: int, n_sessions: int, seed: int
 def _interpreted_child(entry: str, job: dict[str, Any], what: str) -> dict[str, Any]:
     """Run ``simulation.bench.<entry>`` in a child with the rules as plain Python; return its JSON."""
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    code = f"from simulation.bench import {entry}; {entry}()"
+    code = f"from simulation.tools.bench import {entry}; {entry}()"
     proc = subprocess.run(
         [sys.executable, "-c", code, json.dumps(job)], env=env, capture_output=True, text=True, check=False
     )
@@ -465,8 +465,8 @@ def _memory_child() -> None:
 
     Reads a JSON object (``spec``, ``folder``, ``report``) from ``sys.argv[1]``.
     """
-    from simulation.api import resolve_parameters
-    from simulation.engine import simulate_cohort
+    from simulation.run.api import resolve_parameters
+    from simulation.run.engine import simulate_cohort
     from simulation.sweep.runner import run_sweep
     from simulation.sweep.spec import parse_spec
 
@@ -528,7 +528,7 @@ def measure_memory(
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="rupture-bench-mem-") as tmp:
         job = {"spec": text, "folder": str(Path(tmp) / "sweep"), "report": str(Path(tmp) / "report.json")}
-        code = "from simulation.bench import _memory_child; _memory_child()"
+        code = "from simulation.tools.bench import _memory_child; _memory_child()"
         with open(Path(tmp) / "stderr.txt", "w+") as err:
             start = time.perf_counter()
             proc = subprocess.Popen(
@@ -632,9 +632,9 @@ def run_benchmark(
         draws, ``memory`` the memory run (or ``None``), ``targets`` each target with
         its value and whether it is met.
     """
-    from simulation.api import resolve_parameters
-    from simulation.engine import simulate_cohort
-    from simulation.model import RuptureModel
+    from simulation.run.api import resolve_parameters
+    from simulation.run.engine import simulate_cohort
+    from simulation.view.model import RuptureModel
 
     say = progress or (lambda message: None)
     if n_sessions < 1:

@@ -13,9 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from simulation import taxonomy as tx
-from simulation.engine import RawCohort
-from simulation.layout import (
+from simulation.model import taxonomy as tx
+from simulation.model.layout import (
     ALLIANCE,
     ALLIANCE_INTAKE,
     CONFRONTATION_TENDENCY,
@@ -50,7 +49,8 @@ from simulation.layout import (
     THERAPIST_SLOTS,
     WITHDRAWAL_TENDENCY,
 )
-from simulation.parameters import Parameters
+from simulation.model.parameters import Parameters
+from simulation.run.engine import RawCohort
 
 #: Reliable change index below which a patient has reliably improved (Jacobson & Truax 1991).
 RCI_CRITICAL = -1.96

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from simulation import rules
-from simulation.engine import accumulate_course
-from simulation.layout import (
+from simulation.model import rules
+from simulation.model.layout import (
     AFT_START,
     ALLIANCE,
     ALLIANCE_INTAKE,
@@ -46,10 +45,11 @@ from simulation.layout import (
     SYMPTOM_TRUE_PRE,
     WITHDRAWAL_TENDENCY,
 )
-from simulation.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
+from simulation.model.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
+from simulation.run.engine import accumulate_course
 
 if TYPE_CHECKING:
-    from simulation.model import RuptureModel
+    from simulation.view.model import RuptureModel
 
 
 class Patient(mesa.Agent):

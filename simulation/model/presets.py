@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulation.parameters import ParameterError, check_name
+from simulation.model.parameters import ParameterError, check_name
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The cohort engine: the rules of ``simulation.rules`` run over thousands of patients.
+"""The cohort engine: the rules of ``simulation.model.rules`` run over thousands of patients.
 
 One compiled loop runs every patient's course, session by session, calling the
 same ``run_session`` the Mesa agents call. Patients are processed in chunks so
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from simulation.layout import (
+from simulation.model.layout import (
     C_ALLIANCE,
     C_DROPPED,
     C_EPISODES,
@@ -63,8 +63,8 @@ from simulation.layout import (
     TRAJECTORY_COLUMNS,
     max_events_per_session,
 )
-from simulation.parameters import Parameters
-from simulation.rules import patient_intake, run_session, therapist_intake
+from simulation.model.parameters import Parameters
+from simulation.model.rules import patient_intake, run_session, therapist_intake
 
 #: Rows of the event buffer per compiled call (about 9 MB).
 EVENT_BUFFER_ROWS = 100_000

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from simulation.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
+from simulation.model.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
 
 #: Resolution of the saved PNGs.
 DPI = 120

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulation import taxonomy as tx
-from simulation.api import TABLES, simulate
-from simulation.parameters import PARAMETERS, PROFILE_FIELDS, SPECS, Param
-from simulation.presets import POPULATIONS, THERAPISTS, Preset
-from simulation.tables import COMPLEXITY_GROUPS, DATA_DICTIONARY
-from simulation.taxonomy import DIAGNOSES
+from simulation.model import taxonomy as tx
+from simulation.model.parameters import PARAMETERS, PROFILE_FIELDS, SPECS, Param
+from simulation.model.presets import POPULATIONS, THERAPISTS, Preset
+from simulation.model.taxonomy import DIAGNOSES
+from simulation.run.api import TABLES, simulate
+from simulation.run.tables import COMPLEXITY_GROUPS, DATA_DICTIONARY
 
 #: Files ``write_docs`` produces, in the order it returns them.
 GENERATED_FILES = ("PARAMETERS.md", "DATA_DICTIONARY.md")
@@ -111,7 +111,7 @@ def parameters_markdown() -> str:
         "",
         "# Parameters",
         "",
-        f"All {len(PARAMETERS)} parameters of the model, as declared in `simulation/parameters.py` "
+        f"All {len(PARAMETERS)} parameters of the model, as declared in `simulation/model/parameters.py` "
         "(`parameters.PARAMETERS`). Override any of them by name, e.g. "
         '`simulate(params={"noticing": 0.5})` or `Parameters({"noticing": 0.5})`; unknown names and values '
         "outside the allowed range are rejected. The equations that use them are in [MODEL.md](MODEL.md).",
@@ -154,7 +154,7 @@ def parameters_markdown() -> str:
         "",
         "## Presets",
         "",
-        "A preset is a named set of overrides (`simulation/presets.py`). A run combines one population preset, "
+        "A preset is a named set of overrides (`simulation/model/presets.py`). A run combines one population preset, "
         "one therapist preset and further overrides, later ones winning: "
         '`simulate(population="adult_bpd", therapists="novice", params={...})`.',
         "",
@@ -197,7 +197,7 @@ def data_dictionary_markdown() -> str:
         "",
         "The tables a run returns (`simulate(...)` gives `Results.sessions`, `.patients`, `.events`, "
         "`.therapists`; `Results.save` writes them as parquet). Definitions come from "
-        "`simulation/tables.py` (`tables.DATA_DICTIONARY`); dtypes are those of an actual run. Latent "
+        "`simulation/run/tables.py` (`tables.DATA_DICTIONARY`); dtypes are those of an actual run. Latent "
         "quantities (alliance, symptom_true, strain, pattern) are the model's state; everything else is a "
         "measure a study could record. [MODEL.md](MODEL.md) explains how each quantity arises.",
         "",

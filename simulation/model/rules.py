@@ -1,7 +1,7 @@
 """The rules of the model, written once and compiled with numba.
 
-Both the Mesa agent view (``simulation.model``) and the cohort engine
-(``simulation.engine``) call ``run_session``; nothing here knows which one
+Both the Mesa agent view (``simulation.view.model``) and the cohort engine
+(``simulation.run.engine``) call ``run_session``; nothing here knows which one
 runs it. Each rule is a small function named after what it means in therapy;
 ``docs/MODEL.md`` gives every rule as an equation and the order of operations
 inside a session, which is the order of ``run_session`` below.
@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
-from simulation.keyed_random import (
+from simulation.model.keyed_random import (
     END_OF_SESSION,
     INTAKE,
     THERAPIST_KEY_OFFSET,
@@ -28,7 +28,7 @@ from simulation.keyed_random import (
     session_key,
     uniform,
 )
-from simulation.layout import (
+from simulation.model.layout import (
     AFT_START,
     ALLIANCE,
     ALLIANCE_INTAKE,
@@ -91,7 +91,7 @@ from simulation.layout import (
     SYMPTOM_TRUE_PRE,
     WITHDRAWAL_TENDENCY,
 )
-from simulation.taxonomy import (
+from simulation.model.taxonomy import (
     CONFRONTATION,
     DEEPEST_STAGE,
     EV_EPISODE_END,
@@ -111,13 +111,13 @@ from simulation.taxonomy import (
     UNRESOLVED,
     WITHDRAWAL,
 )
-from simulation.taxonomy import (
+from simulation.model.taxonomy import (
     EXPLORATORY as FAMILY_EXPLORATORY,
 )
-from simulation.taxonomy import (
+from simulation.model.taxonomy import (
     IMMEDIATE as FAMILY_IMMEDIATE,
 )
-from simulation.taxonomy import (
+from simulation.model.taxonomy import (
     OTHER as FAMILY_OTHER,
 )
 

@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-from simulation import kernel_cache  # noqa: F401  (sets the cache folder before any @njit)
+from simulation.model import kernel_cache  # noqa: F401  (sets the cache folder before any @njit)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.taxonomy import DIAGNOSES
+from simulation.model.taxonomy import DIAGNOSES
 
 
 class ParameterError(ValueError):

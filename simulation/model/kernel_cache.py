@@ -15,13 +15,20 @@ from pathlib import Path
 import numba
 
 #: Modules whose code or constants end up inside the compiled kernels.
-COMPILED_MODULES = ("keyed_random.py", "layout.py", "taxonomy.py", "rules.py", "engine.py", "kernel_cache.py")
+COMPILED_MODULES = (
+    "model/keyed_random.py",
+    "model/layout.py",
+    "model/taxonomy.py",
+    "model/rules.py",
+    "model/kernel_cache.py",
+    "run/engine.py",
+)
 
 
 def source_fingerprint() -> str:
     """Short hash of the compiled modules' source and the numba version."""
     digest = hashlib.sha256(numba.__version__.encode())
-    here = Path(__file__).parent
+    here = Path(__file__).parents[1]  # the package folder
     for name in COMPILED_MODULES:
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]

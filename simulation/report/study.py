@@ -36,9 +36,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from simulation import __version__
-from simulation.api import TABLES, resolve_parameters, simulate
-from simulation.parameters import SPECS, ParameterError, Parameters
-from simulation.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
+from simulation.model.parameters import SPECS, ParameterError, Parameters
+from simulation.model.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
+from simulation.run.api import TABLES, resolve_parameters, simulate
 
 #: Therapist skill levels of the default study.
 SKILL_LEVELS = (0.4, 0.6, 0.8)
@@ -262,7 +262,7 @@ def markdown_table(df: pd.DataFrame, headers: dict[str, str], digits: int = 1) -
 
 def summary_markdown(config: StudyConfig, summary: pd.DataFrame, row_counts: dict[str, int], seconds: float) -> str:
     """Text of ``summary.md``: what was run, the outcome table and links to the figures."""
-    from simulation.figures import FIGURES  # plotting libraries load only when a study runs
+    from simulation.report.figures import FIGURES  # plotting libraries load only when a study runs
 
     conds = "\n".join(
         f"- **{c.name}**: " + ", ".join(f"`{k}={v:g}`" for k, v in c.overrides.items()) for c in config.conditions
@@ -406,7 +406,7 @@ def run_study(
         ParameterError: For a bad study setting (nothing is written).
         StudyError: If the study folder exists and ``overwrite`` is false.
     """
-    from simulation.figures import FIGURES, make_figures
+    from simulation.report.figures import FIGURES, make_figures
 
     params = check_config(config)
     target = Path(out) / config.name

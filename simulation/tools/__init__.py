@@ -1,0 +1,1 @@
+"""Tools around the model: the ``rupture-sim`` command line and the benchmark."""

@@ -1,0 +1,1 @@
+"""The Mesa view of the model: the same rules run as Mesa agents, one week per step (for teaching and inspection)."""
