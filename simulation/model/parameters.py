@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from simulation.messages import show
 from simulation.model.taxonomy import DIAGNOSES
 
 
@@ -296,7 +297,11 @@ SHARE_NAMES = tuple(f"share_{d}" for d in DIAGNOSES)
 def _check_value(spec: Param, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ParameterError(
-            f"Parameter '{spec.name}' must be a number between {spec.low:g} and {spec.high:g} (got {value!r})."
+            f"Parameter '{spec.name}' must be a number between {spec.low:g} and {spec.high:g} (got {show(value)})."
+        )
+    if isinstance(value, int) and not spec.low <= value <= spec.high:  # compared before float() can overflow
+        raise ParameterError(
+            f"Parameter '{spec.name}' must be between {spec.low:g} and {spec.high:g} (got {show(value)})."
         )
     value = float(value)
     if not math.isfinite(value) or not spec.low <= value <= spec.high:
@@ -310,6 +315,8 @@ def _check_value(spec: Param, value: Any) -> float:
 
 def check_name(name: str) -> None:
     """Raise ParameterError naming the closest known parameter if ``name`` is unknown."""
+    if not isinstance(name, str):
+        raise ParameterError(f"Parameter names must be strings (got {show(name)}); `rupture-sim params` lists them.")
     if name in SPECS:
         return
     close = difflib.get_close_matches(name, SPECS, n=1)
@@ -333,6 +340,8 @@ class Parameters(Mapping[str, float]):
     """
 
     def __init__(self, overrides: Mapping[str, Any] | None = None) -> None:
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise ParameterError(f"Parameter overrides must be a mapping of names to numbers (got {show(overrides)}).")
         values = {p.name: float(p.default) for p in PARAMETERS}
         for name, value in (overrides or {}).items():
             check_name(name)

@@ -21,10 +21,7 @@ import platform
 import re
 import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +35,7 @@ from tqdm import tqdm
 from simulation import __version__
 from simulation.model.parameters import SPECS, ParameterError, Parameters
 from simulation.model.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
+from simulation.outputs import check_output, check_replaceable, clean_stale, staging_folder
 from simulation.run.api import TABLES, resolve_parameters, simulate
 
 #: Therapist skill levels of the default study.
@@ -349,34 +347,6 @@ def manifest(
     }
 
 
-@contextmanager
-def staging_folder(target: Path, overwrite: bool) -> Iterator[Path]:
-    """A hidden sibling folder that becomes ``target`` only when the block finishes.
-
-    Raises:
-        StudyError: If ``target`` exists and ``overwrite`` is false.
-    """
-    if target.exists() and not overwrite:
-        raise StudyError(f"Output folder {target} already exists; pass --overwrite to replace it.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; the study folder should read like any other
-    try:
-        yield staging
-        if target.exists():
-            if not overwrite:
-                raise StudyError(f"Output folder {target} appeared while running; pass --overwrite to replace it.")
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            target.rename(old / target.name)
-            staging.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
 def publish(figures: list[Path], folder: Path) -> list[Path]:
     """Copy figures into ``folder`` (e.g. ``docs/figures`` for the README)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -389,6 +359,7 @@ def run_study(
     overwrite: bool = False,
     quiet: bool = False,
     publish_figures: str | Path | None = None,
+    overwrite_any: bool = False,
 ) -> Path:
     """Run the study and write its folder ``<out>/<name>``.
 
@@ -398,22 +369,28 @@ def run_study(
         overwrite: Replace an existing study folder.
         quiet: No progress bar.
         publish_figures: Also copy the figures into this folder.
+        overwrite_any: Replace the study folder even if this tool did not write it.
 
     Returns:
         The study folder.
 
     Raises:
         ParameterError: For a bad study setting (nothing is written).
-        StudyError: If the study folder exists and ``overwrite`` is false.
+        OutputError: If an output path cannot be used, or the study folder
+            exists and may not be replaced (checked before any computation).
     """
     from simulation.report.figures import FIGURES, make_figures
 
     params = check_config(config)
-    target = Path(out) / config.name
+    target = check_output("--out", out) / config.name
+    if publish_figures is not None:
+        check_output("--publish-figures", publish_figures)
+    clean_stale(target)
+    check_replaceable("--out", target, overwrite, overwrite_any)
     started, clock = datetime.now(UTC), time.perf_counter()
     steps = len(config.conditions) + 1 + len(FIGURES) + 1
     with (
-        staging_folder(target, overwrite) as folder,
+        staging_folder(target, overwrite, "study", overwrite_any) as folder,
         tqdm(total=steps, disable=quiet, file=sys.stderr, unit="step", leave=False) as bar,
     ):
         tables = run_conditions(config, bar)

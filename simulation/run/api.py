@@ -69,10 +69,23 @@ def resolve_parameters(
         population: Population preset name, or a dict of population parameters.
         therapists: Therapist preset name, or a dict of therapist parameters.
         params: Further overrides (win over both presets).
+
+    Raises:
+        ParameterError: For a preset that is neither a name nor a mapping, an
+            unknown name, a name that is not a string, or a bad value.
     """
     values: dict[str, float] = {}
     for kind, choice in (("population", population), ("therapist", therapists)):
-        values.update(preset_values(kind, choice) if isinstance(choice, str) else dict(choice))
+        if isinstance(choice, str):
+            values.update(preset_values(kind, choice))
+        elif isinstance(choice, Mapping):
+            values.update(choice)
+        else:
+            raise ParameterError(
+                f"{kind} must be a preset name or a mapping of parameter names to numbers (got {_short(choice)})."
+            )
+    if params is not None and not isinstance(params, Mapping):
+        raise ParameterError(f"params must be a mapping of parameter names to numbers (got {_short(params)}).")
     values.update(params or {})
     return Parameters(values)
 
@@ -117,21 +130,24 @@ def simulate(
         >>> res.sessions.groupby("session")["alliance"].mean().shape
         (16,)
     """
-    if engine not in ENGINES:
-        raise ParameterError(f"engine must be one of {', '.join(ENGINES)} (got {engine!r}).")
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise ParameterError(f"engine must be one of {', '.join(ENGINES)} (got {_short(engine)}).")
+    if not isinstance(events, (bool, np.bool_)):
+        raise ParameterError(f"events must be True or False (got {_short(events)}).")
     _check_count("n_sessions", n_sessions, 1, 1000)
     _check_count("seed", seed, 0, 2**63 - 1)
     if patient_ids is None:
         _check_count("n_patients", n_patients, 1, 10**8)
         ids = np.arange(n_patients, dtype=np.int64)
     else:
-        ids = np.asarray(patient_ids, dtype=np.int64)
-        if ids.ndim != 1 or len(ids) == 0 or (ids < 0).any() or len(np.unique(ids)) != len(ids):
-            raise ParameterError("patient_ids must be a non-empty list of distinct non-negative integers.")
+        ids = _patient_ids(patient_ids)
     parameters = resolve_parameters(population, therapists, params)
     if therapist_states is not None:
         needed = int(ids.max()) // int(parameters["caseload"]) + 1
-        states = np.asarray(therapist_states)
+        try:
+            states = np.asarray(therapist_states, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            states = np.empty((0, 0))
         if states.ndim != 2 or states.shape[0] < needed or states.shape[1] != len(THERAPIST_SLOTS):
             raise ParameterError(
                 f"therapist_states must be an array of {needed} or more rows (one per therapist id) and "
@@ -156,6 +172,30 @@ def simulate(
     return Results(**tables, params=parameters, seed=seed, n_sessions=n_sessions, meta=meta)
 
 
+def _patient_ids(patient_ids: Any) -> np.ndarray:
+    """Explicit patient ids as int64, checked element by element before any conversion (1.5 and True are refused)."""
+    message = "patient_ids must be a non-empty list of distinct whole numbers between 0 and 2**63 - 1"
+    if isinstance(patient_ids, (str, bytes, Mapping)) or not hasattr(patient_ids, "__len__"):
+        raise ParameterError(f"{message} (got {_short(patient_ids)}).")
+    items = patient_ids.tolist() if isinstance(patient_ids, np.ndarray) else list(patient_ids)
+    if not 0 < len(items) <= 10**8:
+        raise ParameterError(f"{message} (got {len(items)} ids).")
+    for item in items:
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)) or not 0 <= item < 2**63:
+            raise ParameterError(f"{message} (got {_short(item)}).")
+    ids = np.asarray(items, dtype=np.int64)
+    if ids.ndim != 1 or len(np.unique(ids)) != len(ids):
+        raise ParameterError(f"{message} (got repeated ids).")
+    return ids
+
+
+def _short(value: Any) -> str:
+    """A short rendering of a user's value for a message."""
+    from simulation.messages import show
+
+    return show(value)
+
+
 def _check_count(name: str, value: Any, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ParameterError(f"{name} must be a whole number between {low} and {high} (got {value!r}).")
+        raise ParameterError(f"{name} must be a whole number between {low} and {high} (got {_short(value)}).")

@@ -10,14 +10,18 @@ Subcommands:
 - ``validate``: the virtual studies of the published findings and the fit report.
 - ``calibrate``: fit the free parameters to the targets (resumable Optuna study).
 
-Bad input ends with one sentence on stderr and exit code 2, never a traceback.
+Bad input (including an unusable output path) ends with one sentence on stderr
+and exit code 2, checked before any computation, never a traceback. SIGINT
+ends a run with exit code 130, SIGTERM with 143, finished work kept.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,9 +30,12 @@ from typing import Any, NoReturn
 from simulation import __version__
 from simulation.model.parameters import ParameterError, parameter_table
 from simulation.model.presets import POPULATIONS, THERAPISTS
+from simulation.outputs import OutputError, check_output, check_replaceable, clean_stale
 
 #: Exit code for bad input.
 USAGE_ERROR = 2
+#: Exit codes after SIGINT and SIGTERM (128 + signal number).
+INTERRUPTED, TERMINATED = 130, 143
 PROG = "rupture-sim"
 
 
@@ -36,11 +43,56 @@ class CliError(Exception):
     """Bad command-line input, reported as one sentence on stderr."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like SIGINT so that the same clean-up runs (pools shut down, finished work kept)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _interrupted(err: KeyboardInterrupt) -> int:
+    return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
+
+
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser that raises ``CliError`` instead of printing usage and exiting."""
 
     def error(self, message: str) -> NoReturn:
         raise CliError(f"{message[0].upper()}{message[1:]} (see `{self.prog} --help`).")
+
+
+def _unknown_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """Options in ``argv`` that neither the program nor its subcommand knows (prefixes of known ones count)."""
+    known = set(parser._option_string_actions)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    command = next((a for a in argv if a in sub.choices), None)
+    if command is not None:
+        known |= set(sub.choices[command]._option_string_actions)
+    unknown = []
+    for token in argv:
+        if token == "--":
+            break
+        flag = token.split("=", 1)[0]
+        is_option = flag.startswith("-") and len(flag) > 1 and not re.fullmatch(r"-[\d.].*", flag)
+        if is_option and not any(k.startswith(flag) for k in known if flag.startswith("--") or k == flag):
+            unknown.append(flag)
+    return unknown
+
+
+def _real(low: float, high: float) -> Callable[[str], float]:
+    """Argument type: a finite number between ``low`` (exclusive) and ``high`` (inclusive)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or not low < value <= high:
+            raise argparse.ArgumentTypeError(f"must be a number above {low:g} and at most {high:g} (got {text!r})")
+        return value
+
+    return parse
 
 
 def _count(low: int, high: int) -> Callable[[str], int]:
@@ -63,6 +115,8 @@ def _count(low: int, high: int) -> Callable[[str], int]:
 def _number(text: str) -> int | float:
     """A ``--set`` value: an int if it looks like one, else a float."""
     if re.fullmatch(r"[+-]?\d+", text.strip()):
+        if len(text.strip()) > 30:  # compared before conversion: int() refuses 4,300+ digits, float() overflows
+            raise CliError(f"--set value {text[:20]}... has {len(text.strip())} digits, far out of any range.")
         return int(text)
     try:
         return float(text)
@@ -84,13 +138,8 @@ def parse_settings(items: Sequence[str] | None) -> dict[str, int | float]:
         try:
             settings[name.strip()] = _number(value)
         except CliError:
-            raise CliError(f"--set {name.strip()} must be a number (got {value!r}).") from None
+            raise CliError(f"--set {name.strip()} must be a number in its range (got {value[:40]!r}).") from None
     return settings
-
-
-def _fresh_folder(path: Path, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise CliError(f"Output folder {path} already exists; pass --overwrite to replace it.")
 
 
 # --- subcommands ---------------------------------------------------------------------------------
@@ -102,7 +151,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = StudyConfig(name=args.name, seed=args.seed, n_patients=args.patients, n_sessions=args.sessions)
     folder = run_study(
-        config, out=args.out, overwrite=args.overwrite, quiet=args.quiet, publish_figures=args.publish_figures
+        config,
+        out=args.out,
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+        publish_figures=args.publish_figures,
+        overwrite_any=args.overwrite_any,
     )
     print(
         f"Study written to {folder}" + (f"; figures copied to {args.publish_figures}" if args.publish_figures else "")
@@ -112,13 +166,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """One ``simulate()`` call saved with ``Results.save``."""
-    from simulation.report.study import staging_folder
+    from simulation.outputs import staging_folder
     from simulation.run.api import resolve_parameters, simulate
 
     settings = parse_settings(args.set)
     resolve_parameters(args.population, args.therapists, settings)  # fail before anything is written
-    out = Path(args.out)
-    _fresh_folder(out, args.overwrite)
+    out = check_output("--out", args.out)
+    clean_stale(out)
+    check_replaceable("--out", out, args.overwrite, args.overwrite_any)
     res = simulate(
         args.population,
         args.therapists,
@@ -128,7 +183,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         params=settings,
         events=not args.no_events,
     )
-    with staging_folder(out, args.overwrite) as folder:
+    with staging_folder(out, args.overwrite, "simulate", args.overwrite_any) as folder:
         res.save(folder)
     counts = ", ".join(f"{name} {len(table):,}" for name, table in res.tables().items())
     print(f"Wrote {out} ({counts} rows).")
@@ -192,7 +247,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
         from simulation.report.docs import write_docs
     except ImportError as err:
         raise CliError(f"Documentation generator is not available ({err}).") from None
-    for path in write_docs(Path(args.out)):
+    for path in write_docs(check_output("--out", args.out)):
         print(path)
     return 0
 
@@ -219,14 +274,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             chunk_replications=args.chunk_replications,
             quiet=args.quiet,
+            plots=not args.no_plots,
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         print(f"{PROG}: interrupted; finished chunks are kept in {folder}, rerun to resume.", file=sys.stderr)
-        return 130
-    if not args.no_plots:
-        from simulation.sweep.plots import plot_sweep
-
-        plot_sweep(folder)
+        return _interrupted(err)
     if not args.quiet:
         print(f"{spec.name}: {len(manifest['chunks'])} chunks in {folder} ({manifest.get('wall_seconds', 0):.1f} s)")
     return 0
@@ -236,7 +288,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Check a sweep folder's shards against its manifest; exit 1 if anything is wrong."""
     from simulation.sweep.store import verify
 
-    problems = verify(Path(args.folder))
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise CliError(f"verify: {folder} is not a folder.")
+    problems = verify(folder)
     for problem in problems:
         print(problem)
     if not problems:
@@ -246,12 +301,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Figures and summary.md of a sweep folder."""
-    from simulation.sweep.plots import plot_sweep
-    from simulation.sweep.store import read_manifest
+    from simulation.sweep.runner import write_derived
+    from simulation.sweep.store import read_manifest, verify
 
-    read_manifest(Path(args.folder))  # a clear message if this is not a sweep folder
-    cells = [int(c) for c in args.cells.split(",")] if args.cells else None
-    for path in plot_sweep(Path(args.folder), x=args.x, y=args.y, cells=cells):
+    folder = Path(args.folder)
+    manifest = read_manifest(folder)  # a clear message if this is not a sweep folder
+    damage = [p for p in verify(folder) if not p.startswith(("incomplete", "derived file"))]
+    if damage:
+        raise CliError(
+            f"{folder} is damaged ({damage[0]}); `{PROG} verify` lists every problem "
+            "and rerunning the sweep repairs it."
+        )
+    try:
+        cells = [int(c) for c in args.cells.split(",")] if args.cells is not None else None
+    except ValueError:
+        raise CliError(f"--cells must be point numbers separated by commas, e.g. 0,3 (got {args.cells!r}).") from None
+    try:
+        figures = write_derived(folder, manifest, x=args.x, y=args.y, cells=cells)
+    except ValueError as err:  # the plot module's messages are sentences already
+        raise CliError(f"plot: {err}") from None
+    for path in figures:
         print(path)
     return 0
 
@@ -260,6 +329,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Speed and memory benchmark (engine, Mesa view, random-number floor, workers)."""
     from simulation.tools import bench
 
+    if args.json:
+        check_output("--json", Path(args.json).parent if Path(args.json).parent != Path() else "results")
+        if Path(args.json).is_dir():
+            raise CliError(f"--json {args.json} is a folder; give a file name.")
     return bench.run(args)
 
 
@@ -291,6 +364,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             message = str(err)
             raise CliError(f"--only: {message[0].lower()}{message[1:]}") from None
     designs = [load_design(path) for path in args.design or ()]
+    check_output("--out", args.out)
     table = run_validation(
         args.quick, args.seed, settings, args.workers, args.replications, targets=targets, designs=designs
     )
@@ -331,6 +405,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the free parameters to the targets (resumable Optuna study in ``--out``); print progress and summary."""
     from simulation.validation.calibrate import CalibrationError, calibrate, summary_text
 
+    out = check_output("--out", args.out)
+    if (out / "spec.toml").exists() or (out / "design.parquet").exists():
+        raise CliError(f"--out {out} is a sweep folder; give calibrate a folder of its own.")
     try:
         summary = calibrate(
             args.out,
@@ -344,9 +421,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         )
     except CalibrationError as err:
         raise CliError(str(err)) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         print(f"{PROG}: interrupted; finished trials are kept in {args.out}, rerun to resume.", file=sys.stderr)
-        return 130
+        return _interrupted(err)
     print(summary_text(summary, args.out))
     return 0
 
@@ -367,8 +444,10 @@ def _add_calibrate(sub: Any) -> None:
         help=f"replications per study and trial (default: {CALIBRATION_REPLICATIONS})",
     )
     cal.add_argument("--workers", type=_count(1, 1024), default=2, help="worker processes (default: 2)")
-    cal.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="start no trial after this")
-    cal.add_argument("--size-factor", type=float, default=1.0, help=argparse.SUPPRESS)
+    cal.add_argument(
+        "--timeout", type=_real(0, 10**7), default=None, metavar="SECONDS", help="start no trial after this"
+    )
+    cal.add_argument("--size-factor", type=_real(0, 10), default=1.0, help=argparse.SUPPRESS)
     cal.set_defaults(handler=cmd_calibrate)
 
 
@@ -400,7 +479,28 @@ def _add_sweep(sub: Any) -> None:
     from simulation.tools import bench as bench_module
 
     bench_module.add_arguments(bench)
+    _limit_bench(bench)
     bench.set_defaults(handler=cmd_bench)
+
+
+#: Ranges of the benchmark's numeric options (its own types only set a lower bound).
+BENCH_LIMITS = {
+    "seed": (0, 2**63 - 1),
+    "sessions": (1, 1000),
+    "patients": (1, 10**8),
+    "mesa_patients": (1, 10**6),
+    "count_patients": (1, 10**8),
+    "repeats": (1, 1000),
+    "sweep_repeats": (1, 1000),
+    "memory_sessions": (1, 10**10),
+}
+
+
+def _limit_bench(parser: argparse.ArgumentParser) -> None:
+    """Give the benchmark's whole-number options upper bounds too (checked before anything runs)."""
+    for action in parser._actions:
+        if action.dest in BENCH_LIMITS:
+            action.type = _count(*BENCH_LIMITS[action.dest])
 
 
 # --- parser --------------------------------------------------------------------------------------
@@ -451,7 +551,8 @@ def _add_run(sub: Any) -> None:
     run.add_argument("--name", default=d.name, help=f"study name and folder name (default: {d.name})")
     _add_sizes(run, d.n_patients, d.n_sessions, d.seed, per=" per condition, the same ids in each")
     run.add_argument("--out", default="results", help="parent folder of the study folder (default: results)")
-    run.add_argument("--overwrite", action="store_true", help="replace an existing study folder")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing study folder written by this tool")
+    run.add_argument("--overwrite-any", action="store_true", help="replace the study folder whoever wrote it")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument(
         "--publish-figures",
@@ -472,7 +573,8 @@ def _add_simulate(sub: Any) -> None:
     sim.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter override (repeatable)")
     sim.add_argument("--no-events", action="store_true", help="do not keep the per-event table")
     sim.add_argument("--out", required=True, help="output folder (must not exist unless --overwrite)")
-    sim.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    sim.add_argument("--overwrite", action="store_true", help="replace an output folder written by this tool")
+    sim.add_argument("--overwrite-any", action="store_true", help="replace the output folder whoever wrote it")
     sim.set_defaults(handler=cmd_simulate)
 
 
@@ -494,25 +596,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code: 0 on success, 2 for bad input.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    previous = _on_sigterm(_raise_terminated)
+    try:
+        return _run(argv)
+    finally:
+        _on_sigterm(previous)
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install a SIGTERM handler (only the main thread may); return the previous one."""
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, TypeError):  # not the main thread, or no previous Python-level handler
+        return None
+
+
+def _run(argv: list[str]) -> int:
+    """Parse and run, turning every foreseeable failure into one sentence and an exit code."""
     from simulation.report.study import StudyError
     from simulation.sweep.spec import SpecError
     from simulation.sweep.store import StoreError
     from simulation.validation.designs import DesignError
 
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except CliError:
+            unknown = _unknown_options(parser, argv)
+            if unknown:
+                raise CliError(f"Unknown option {', '.join(unknown)} (see `{PROG} --help`).") from None
+            raise
         return args.handler(args)
-    except (CliError, ParameterError, StudyError, SpecError, StoreError, DesignError) as err:
-        print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
-        return USAGE_ERROR
+    except (CliError, ParameterError, StudyError, SpecError, StoreError, DesignError, OutputError) as err:
+        return _fail(str(err))
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else 0
     except BrokenPipeError:  # e.g. `rupture-sim params | head`
         _silence_stdout()
         return 1
-    except KeyboardInterrupt:
+    except OSError as err:  # e.g. the disk filled up while writing
+        where = f" {err.filename}" if err.filename else ""
+        return _fail(f"cannot write{where}: {err.strerror or err.__class__.__name__}; nothing was marked complete.")
+    except KeyboardInterrupt as err:
         print(f"{PROG}: interrupted; nothing was left in place.", file=sys.stderr)
-        return 130
+        return _interrupted(err)
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    return USAGE_ERROR
 
 
 if __name__ == "__main__":

@@ -1,0 +1,220 @@
+"""Output folders: checked before any work, built in a hidden staging folder, swapped in atomically.
+
+Every command that writes a folder calls ``check_output`` first, so an
+unusable path (a file, a path under a file, a read-only place, ``.``, ``''``
+or a folder that contains the working directory) is one sentence before any
+computation, in a dry run too. ``staging_folder`` builds a result next to its
+target and swaps it in with one atomic exchange (``renameat2`` with
+``RENAME_EXCHANGE`` where the platform has it, else two renames); staging
+folders of killed runs are removed, or restored, on the next start.
+``--overwrite`` replaces only a folder this tool wrote (its ``MARKER`` file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+#: File in every folder this tool writes; ``--overwrite`` replaces only folders that hold it.
+MARKER = ".rupture-sim"
+#: Files of results written before the marker existed (a folder of only these counts as ours).
+_LEGACY_FILES = re.compile(r"[\w.-]+\.(parquet|png)|summary\.md|manifest\.json|parameters\.json")
+_STALE = re.compile(r"\.(?P<name>.+)\.(?P<kind>partial|old)-(?:(?P<pid>\d+)-)?[\w]+")
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+class OutputError(ValueError):
+    """An output path that cannot be used (one sentence naming the option, the path and the reason)."""
+
+
+def check_output(option: str, path: str | os.PathLike[str], existing_dir_ok: bool = True) -> Path:
+    """Check that ``path`` can be created or written as an output folder, before any work.
+
+    Args:
+        option: The option or argument that named the path, e.g. ``"--out"``.
+        path: The folder.
+        existing_dir_ok: Whether an existing folder is acceptable (callers that
+            replace folders check ``--overwrite`` themselves).
+
+    Returns:
+        The path.
+
+    Raises:
+        OutputError: For an empty path, ``.``, a folder containing the working
+            directory, a file, a path under a file, or a place that cannot be written.
+    """
+    text = os.fspath(path)
+    if not text.strip():
+        raise OutputError(f"{option} '' is not a folder name; give a folder such as results/mine.")
+    folder = Path(text)
+    try:
+        resolved = folder.resolve()
+        cwd = Path.cwd().resolve()
+    except (OSError, RuntimeError) as err:
+        raise OutputError(f"{option} {text} cannot be resolved ({_reason(err)}).") from None
+    if resolved == cwd or resolved in cwd.parents:
+        raise OutputError(f"{option} {text} is or contains the working directory; give a folder inside it.")
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{option} {text} is a file, not a folder.")
+    if folder.is_dir() and not existing_dir_ok:
+        raise OutputError(f"{option} {text} already exists.")
+    existing = next((p for p in [folder, *folder.absolute().parents] if p.exists()), Path("/"))
+    if not existing.is_dir():
+        raise OutputError(f"{option} {text} lies under {existing}, which is a file.")
+    _probe(option, text, existing)
+    return folder
+
+
+def _probe(option: str, text: str, folder: Path) -> None:
+    """Create and delete a file in ``folder``: the only test of writability that holds for root too."""
+    try:
+        handle, name = tempfile.mkstemp(prefix=".rupture-sim-probe-", dir=folder)
+        os.close(handle)
+        os.unlink(name)
+    except OSError as err:
+        raise OutputError(f"{option} {text} cannot be written: {folder} is {_reason(err)}.") from None
+
+
+def _reason(err: OSError | RuntimeError) -> str:
+    if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "read-only or not permitted"
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        return "full"
+    return getattr(err, "strerror", None) or err.__class__.__name__
+
+
+def written_by_us(folder: Path) -> bool:
+    """Whether ``folder`` holds this tool's marker, or only files this tool writes (results from before the marker)."""
+    if (folder / MARKER).is_file():
+        return True
+    entries = list(folder.iterdir())
+    return bool(entries) and all(
+        (p.is_file() and _LEGACY_FILES.fullmatch(p.name)) or (p.is_dir() and p.name == "figures") for p in entries
+    )
+
+
+def check_replaceable(option: str, target: Path, overwrite: bool, overwrite_any: bool = False) -> None:
+    """Refuse to replace ``target`` unless asked to, and unless this tool wrote it or ``overwrite_any`` says so.
+
+    Raises:
+        OutputError: If ``target`` exists and may not be replaced.
+    """
+    if not target.exists():
+        return
+    if not (overwrite or overwrite_any):
+        raise OutputError(f"Output folder {target} already exists; pass --overwrite to replace it.")
+    if target.is_dir() and not overwrite_any and not written_by_us(target):
+        count = sum(1 for _ in target.rglob("*"))
+        raise OutputError(
+            f"{option} {target} was not written by rupture-sim (no {MARKER} file); --overwrite-any would "
+            f"delete it with its {count} files and folders."
+        )
+
+
+def write_marker(folder: Path, kind: str) -> None:
+    """Mark ``folder`` as written by this tool (what ``--overwrite`` looks for)."""
+    (folder / MARKER).write_text(json.dumps({"written_by": "rupture-sim", "kind": kind}) + "\n")
+
+
+def clean_stale(target: Path) -> list[Path]:
+    """Remove staging folders of ``target`` that killed runs left, restoring an old result if it is missing.
+
+    A staging folder is stale when the process named in it is gone. Returns
+    the folders removed or restored.
+    """
+    parent = target.parent
+    if not parent.is_dir():
+        return []
+    handled = []
+    for path in sorted(parent.glob(f".{target.name}.*-*")):
+        match = _STALE.fullmatch(path.name)
+        if not match or match["name"] != target.name or _alive(match["pid"]):
+            continue
+        kept = path / target.name
+        if match["kind"] == "old" and kept.is_dir() and not target.exists():
+            kept.rename(target)
+        shutil.rmtree(path, ignore_errors=True)
+        handled.append(path)
+    return handled
+
+
+def _alive(pid: str | None) -> bool:
+    if pid is None or int(pid) == os.getpid():
+        return pid is not None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _stage(target: Path, kind: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.{kind}-{os.getpid()}-", dir=target.parent))
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2``); False where the platform cannot."""
+    libc_name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError, TypeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+@contextlib.contextmanager
+def staging_folder(target: Path, overwrite: bool, kind: str = "results", overwrite_any: bool = False) -> Iterator[Path]:
+    """A hidden sibling folder that becomes ``target`` only when the block finishes.
+
+    The old ``target`` (if any, and only if it may be replaced) is swapped out
+    atomically and then deleted.
+
+    Raises:
+        OutputError: If ``target`` exists and may not be replaced.
+    """
+    clean_stale(target)
+    check_replaceable("--out", target, overwrite, overwrite_any)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = _stage(target, "partial")
+    staging.chmod(0o755)  # mkdtemp makes it private; the result should read like any other folder
+    try:
+        yield staging
+        write_marker(staging, kind)
+        if target.exists():
+            check_replaceable("--out", target, overwrite, overwrite_any)  # it may have appeared meanwhile
+            _swap(staging, target)
+        else:
+            staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Put ``staging`` at ``target``; afterwards ``staging`` holds the old result (to be deleted)."""
+    if exchange(staging, target):
+        return
+    old = _stage(target, "old")
+    target.rename(old / target.name)  # a kill here leaves the old result in .NAME.old-*: clean_stale restores it
+    staging.rename(target)
+    (old / target.name).rename(staging)
+    old.rmdir()
