@@ -217,17 +217,15 @@ def _trusted_manifest(folder: Path, spec: SweepSpec, fresh: dict[str, Any]) -> d
 
 
 def _spec_file_matches(folder: Path, spec: SweepSpec) -> bool:
-    try:
-        return parse_spec((folder / SPEC_FILE).read_text()).fingerprint() == spec.fingerprint()
-    except (OSError, UnicodeDecodeError, SpecError, tomllib.TOMLDecodeError, TypeError, ValueError):
-        return False
+    return not _spec_file_problems(folder, {"fingerprint": spec.fingerprint()})
 
 
 def _repair_copies(folder: Path, spec: SweepSpec, points: pd.DataFrame) -> None:
     """Rewrite ``spec.toml`` and ``design.parquet`` if they do not hold what the spec says (both derive from it)."""
     spec_path = folder / SPEC_FILE
-    if not spec_path.is_file() or (spec.source and spec_path.read_bytes() != spec.source.encode()):
-        write_bytes_atomic(spec_path, (spec.source or "").encode())
+    text = spec_text(spec)
+    if not spec_path.is_file() or spec_path.read_bytes() != text.encode():
+        write_bytes_atomic(spec_path, text.encode())
     design = points.reset_index()
     try:
         ok = pd.read_parquet(folder / DESIGN).equals(design)
@@ -239,6 +237,24 @@ def _repair_copies(folder: Path, spec: SweepSpec, points: pd.DataFrame) -> None:
         os.replace(tmp, folder / DESIGN)
     if not (folder / MARKER).exists():
         write_marker(folder, "sweep")
+
+
+def spec_text(spec: SweepSpec) -> str:
+    """The spec as TOML: the text it was read from, or (if that says something else) the fields written out."""
+    try:
+        if parse_spec(spec.source).fingerprint() == spec.fingerprint():
+            return spec.source
+    except SpecError:
+        pass
+    fields = spec.to_dict()
+    design, constants, vary = fields.pop("design"), fields.pop("constants"), fields.pop("vary")
+    lines = [f"{key} = {json.dumps(value)}" for key, value in fields.items() if value is not None]
+    lines += ["[design]", *(f"{key} = {json.dumps(value)}" for key, value in design.items())]
+    lines += ["[constants]", *(f"{key} = {json.dumps(value)}" for key, value in constants.items())]
+    lines += ["[vary]"]
+    for name, entry in vary.items():
+        lines.append(f"{name} = {{ {', '.join(f'{k} = {json.dumps(v)}' for k, v in entry.items())} }}")
+    return "\n".join(lines) + "\n"
 
 
 def _checked_chunks(folder: Path, manifest: dict[str, Any], chunks: list[Chunk]) -> dict[str, dict[str, Any]]:
@@ -415,10 +431,15 @@ def verify(folder: Path) -> list[str]:
     the sweep is complete. Never raises for a damaged folder.
 
     Raises:
-        StoreError: If ``folder`` is not a sweep folder at all.
+        StoreError: If ``folder`` is not a sweep folder at all (no manifest, spec or marker).
     """
-    manifest = read_manifest(folder)
-    problems: list[str] = []
+    try:
+        manifest = read_manifest(folder)
+    except StoreError as err:
+        if any((folder / name).exists() for name in (MANIFEST, SPEC_FILE, MARKER)):
+            return [str(err)]
+        raise
+    problems = _spec_file_problems(folder, manifest)
     recorded: set[str] = set()
     tables = [t for t in manifest["tables"] if isinstance(t, str)]
     for chunk_id, record in sorted(manifest["chunks"].items(), key=lambda kv: _int(kv[0])):
@@ -440,6 +461,14 @@ def verify(folder: Path) -> list[str]:
     elif not manifest.get("complete"):
         problems.append("incomplete: every chunk finished but runs.parquet, summary.md and figures were not recorded")
     return problems
+
+
+def _spec_file_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    try:
+        same = parse_spec((folder / SPEC_FILE).read_text()).fingerprint() == manifest["fingerprint"]
+    except (OSError, UnicodeDecodeError, SpecError, tomllib.TOMLDecodeError, TypeError, ValueError):
+        same = False
+    return [] if same else [f"{SPEC_FILE} is missing or does not hold the spec the manifest records"]
 
 
 def _design_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:

@@ -306,7 +306,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     folder = Path(args.folder)
     manifest = read_manifest(folder)  # a clear message if this is not a sweep folder
-    damage = [p for p in verify(folder) if not p.startswith(("incomplete", "derived file"))]
+    damage = [p for p in verify(folder) if not p.startswith(("incomplete", "derived file", "spec.toml"))]
     if damage:
         raise CliError(
             f"{folder} is damaged ({damage[0]}); `{PROG} verify` lists every problem "
