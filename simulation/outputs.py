@@ -37,7 +37,7 @@ class OutputError(ValueError):
     """An output path that cannot be used (one sentence naming the option, the path and the reason)."""
 
 
-def check_output(option: str, path: str | os.PathLike[str], existing_dir_ok: bool = True) -> Path:
+def check_output(option: str, path: str | os.PathLike[str], existing_dir_ok: bool = True, parent: bool = False) -> Path:
     """Check that ``path`` can be created or written as an output folder, before any work.
 
     Args:
@@ -45,6 +45,8 @@ def check_output(option: str, path: str | os.PathLike[str], existing_dir_ok: boo
         path: The folder.
         existing_dir_ok: Whether an existing folder is acceptable (callers that
             replace folders check ``--overwrite`` themselves).
+        parent: ``path`` only holds the output folder (``run --out``), so it may
+            be or contain the working directory.
 
     Returns:
         The path.
@@ -62,7 +64,7 @@ def check_output(option: str, path: str | os.PathLike[str], existing_dir_ok: boo
         cwd = Path.cwd().resolve()
     except (OSError, RuntimeError) as err:
         raise OutputError(f"{option} {text} cannot be resolved ({_reason(err)}).") from None
-    if resolved == cwd or resolved in cwd.parents:
+    if not parent and (resolved == cwd or resolved in cwd.parents):
         raise OutputError(f"{option} {text} is or contains the working directory; give a folder inside it.")
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{option} {text} is a file, not a folder.")
@@ -82,7 +84,7 @@ def _probe(option: str, text: str, folder: Path) -> None:
         os.close(handle)
         os.unlink(name)
     except OSError as err:
-        raise OutputError(f"{option} {text} cannot be written: {folder} is {_reason(err)}.") from None
+        raise OutputError(f"{option} {text} cannot be written (in {folder}: {_reason(err)}).") from None
 
 
 def _reason(err: OSError | RuntimeError) -> str:
@@ -93,18 +95,23 @@ def _reason(err: OSError | RuntimeError) -> str:
     return getattr(err, "strerror", None) or err.__class__.__name__
 
 
-def written_by_us(folder: Path) -> bool:
-    """Whether ``folder`` holds this tool's marker, or only files this tool writes (results from before the marker)."""
-    if (folder / MARKER).is_file():
-        return True
+def written_by_us(folder: Path, kind: str) -> bool:
+    """Whether this tool wrote ``folder`` as a ``kind`` result: its marker says so, or it holds only such files.
+
+    The second case accepts results written before the marker existed.
+    """
+    try:
+        return json.loads((folder / MARKER).read_text()).get("kind") == kind
+    except (OSError, ValueError, AttributeError):
+        pass
     entries = list(folder.iterdir())
     return bool(entries) and all(
         (p.is_file() and _LEGACY_FILES.fullmatch(p.name)) or (p.is_dir() and p.name == "figures") for p in entries
     )
 
 
-def check_replaceable(option: str, target: Path, overwrite: bool, overwrite_any: bool = False) -> None:
-    """Refuse to replace ``target`` unless asked to, and unless this tool wrote it or ``overwrite_any`` says so.
+def check_replaceable(option: str, target: Path, kind: str, overwrite: bool, overwrite_any: bool = False) -> None:
+    """Refuse to replace ``target`` unless asked to, and unless this tool wrote it as ``kind`` or ``overwrite_any``.
 
     Raises:
         OutputError: If ``target`` exists and may not be replaced.
@@ -113,11 +120,11 @@ def check_replaceable(option: str, target: Path, overwrite: bool, overwrite_any:
         return
     if not (overwrite or overwrite_any):
         raise OutputError(f"Output folder {target} already exists; pass --overwrite to replace it.")
-    if target.is_dir() and not overwrite_any and not written_by_us(target):
-        count = sum(1 for _ in target.rglob("*"))
+    if not overwrite_any and not (target.is_dir() and written_by_us(target, kind)):
+        count = sum(1 for _ in target.rglob("*")) if target.is_dir() else 1
         raise OutputError(
-            f"{option} {target} was not written by rupture-sim (no {MARKER} file); --overwrite-any would "
-            f"delete it with its {count} files and folders."
+            f"{option} {target} is not a {kind} folder written by rupture-sim (no {MARKER} file marks it so); "
+            f"--overwrite-any would delete it with its {count} files and folders."
         )
 
 
@@ -193,7 +200,7 @@ def staging_folder(target: Path, overwrite: bool, kind: str = "results", overwri
         OutputError: If ``target`` exists and may not be replaced.
     """
     clean_stale(target)
-    check_replaceable("--out", target, overwrite, overwrite_any)
+    check_replaceable("--out", target, kind, overwrite, overwrite_any)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = _stage(target, "partial")
     staging.chmod(0o755)  # mkdtemp makes it private; the result should read like any other folder
@@ -201,7 +208,7 @@ def staging_folder(target: Path, overwrite: bool, kind: str = "results", overwri
         yield staging
         write_marker(staging, kind)
         if target.exists():
-            check_replaceable("--out", target, overwrite, overwrite_any)  # it may have appeared meanwhile
+            check_replaceable("--out", target, kind, overwrite, overwrite_any)  # it may have appeared meanwhile
             _swap(staging, target)
         else:
             staging.rename(target)

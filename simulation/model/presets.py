@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from simulation.messages import show
 from simulation.model.parameters import ParameterError, check_name
 
 
@@ -73,7 +74,7 @@ def preset_values(kind: str, name: str) -> dict[str, float]:
     """
     table = POPULATIONS if kind == "population" else THERAPISTS
     if name not in table:
-        raise ParameterError(f"Unknown {kind} preset '{name}'; choose one of: {', '.join(table)}.")
+        raise ParameterError(f"Unknown {kind} preset {show(name)}; choose one of: {', '.join(table)}.")
     return dict(table[name].values)
 
 

@@ -382,11 +382,11 @@ def run_study(
     from simulation.report.figures import FIGURES, make_figures
 
     params = check_config(config)
-    target = check_output("--out", out) / config.name
+    target = check_output("--out", check_output("--out", out, parent=True) / config.name)
     if publish_figures is not None:
         check_output("--publish-figures", publish_figures)
     clean_stale(target)
-    check_replaceable("--out", target, overwrite, overwrite_any)
+    check_replaceable("--out", target, "study", overwrite, overwrite_any)
     started, clock = datetime.now(UTC), time.perf_counter()
     steps = len(config.conditions) + 1 + len(FIGURES) + 1
     with (

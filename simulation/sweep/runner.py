@@ -105,6 +105,10 @@ def estimate(spec: SweepSpec, folder: Path, workers: int, chunk_replications: in
     check_output("--out", folder)
     points = len(design_points(spec))
     chunk_size = chunk_replications or spec.chunk_replications
+    if not 1 <= chunk_size <= spec.replications:
+        raise SpecError(
+            f"--chunk-replications must be between 1 and replications = {spec.replications} (got {chunk_size})."
+        )
     chunks = points * -(-spec.replications // chunk_size)
     if chunks > MAX_CHUNKS:
         raise SpecError(

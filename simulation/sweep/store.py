@@ -288,6 +288,10 @@ def record_problems(
     """What is wrong with one chunk record and its shards (empty if nothing)."""
     if not isinstance(record, dict) or not isinstance(record.get("tables"), dict):
         return ["the record is malformed"]
+    if record.get("chunk") != chunk_id or not isinstance(record.get("point"), int):
+        return ["the record lacks its chunk or point"]
+    if not isinstance(record.get("replications"), list) or not record["replications"]:
+        return ["the record lacks its replications"]
     planned = chunk is None or (record.get("point"), record.get("replications")) == (
         chunk.point,
         list(chunk.replications),
@@ -414,7 +418,9 @@ def _file_record(folder: Path, name: str) -> dict[str, Any]:
 
 
 def remove_leftovers(folder: Path) -> None:
-    """Delete temporary files a killed run left behind."""
+    """Delete temporary files and derived-file staging folders a killed run left behind."""
+    for staging in folder.glob(".derived-*"):
+        shutil.rmtree(staging, ignore_errors=True)
     for tmp in folder.rglob(".*.tmp"):
         tmp.unlink(missing_ok=True)
 

@@ -173,7 +173,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     resolve_parameters(args.population, args.therapists, settings)  # fail before anything is written
     out = check_output("--out", args.out)
     clean_stale(out)
-    check_replaceable("--out", out, args.overwrite, args.overwrite_any)
+    check_replaceable("--out", out, "simulate", args.overwrite, args.overwrite_any)
     res = simulate(
         args.population,
         args.therapists,
@@ -261,7 +261,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from simulation.sweep.spec import load_spec
 
     spec = load_spec(args.spec)
-    folder = Path(args.out) if args.out else Path("results") / spec.name
+    folder = Path(args.out) if args.out is not None else Path("results") / spec.name
     if args.dry_run:
         print(estimate(spec, folder, args.workers, args.chunk_replications).describe())
         return 0
