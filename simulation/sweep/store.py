@@ -340,7 +340,7 @@ def _move_aside(folder: Path, manifest: dict[str, Any], chunks: list[Chunk]) -> 
     moved = []
     for name in unrecorded_files(folder, manifest["tables"], recorded):
         path = folder / name
-        if name in pending:
+        if name in pending and path.is_file():
             path.unlink()
             continue
         aside = folder / ASIDE / name

@@ -27,6 +27,7 @@ from simulation.model.parameters import Parameters
 from simulation.validation.designs import Design, DesignError, design_changes
 from simulation.validation.studies import STUDIES
 from simulation.validation.targets import TARGETS, evaluate, select_targets
+from simulation.workers import pool_options, shut_down
 
 #: Replications per study of a full run and of a quick run.
 FULL_REPLICATIONS = 1000
@@ -123,13 +124,18 @@ def simulate_studies(
             rows[name].append(_run_chunk(name, block, size_factor, params, designs.get(name))[1])
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, **pool_options())
+        finished = False
+        try:
             futures = [
                 pool.submit(_run_chunk, name, block, size_factor, params, designs.get(name)) for name, block in tasks
             ]
             for future in futures:  # in submission order: replication order is kept
                 name, result = future.result()
                 rows[name].append(result)
+            finished = True
+        finally:
+            shut_down(pool, finished)
     frames = {}
     for name in names:
         frame = pd.DataFrame([r for block in rows[name] for r in block])
