@@ -811,3 +811,29 @@ def test_a_killed_run_leaves_no_partial_folder_and_the_next_run_cleans_older_one
 
 def test_temporary_directories_are_not_left_by_the_suite():
     assert not list(Path(tempfile.gettempdir()).glob(".rupture-sim-probe-*"))
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "needle"),
+    [
+        ("T06b_bpd_recovered_vs_unrecovered.toml", "n_cases = 3", "n_cases = 4", "n_cases"),
+        ("T08_training_meta.toml", "min_study_size = 4", "min_study_size = 1", "min_study_size"),
+        ("T09_aft_multiple_baseline.toml", "min_therapists = 2", "min_therapists = 1", "min_therapists"),
+        ("T04_cisr_pd_vs_non_pd.toml", "pd_share = 1.0", "pd_share = 0.0", "pd_share"),
+    ],
+)
+def test_reproduction_10_degenerate_designs_are_refused(tmp_path, file, old, new, needle):
+    from simulation.validation.designs import DesignError, load_design
+
+    text = design_folder().joinpath(file).read_text()
+    assert old in text
+    (tmp_path / file).write_text(text.replace(old, new, 1))
+    with pytest.raises(DesignError, match=needle):
+        load_design(tmp_path / file)
+
+
+def test_reproduction_10_a_range_whose_values_round_to_one_is_refused():
+    from simulation.sweep.spec import SpecError, parse_spec
+
+    with pytest.raises(SpecError, match="repeated values"):
+        parse_spec(TINY.replace("noticing = [0.2, 0.6]", "noticing = { low = 0.1, high = 0.1000000000001, steps = 3 }"))

@@ -667,6 +667,9 @@ def _value_range(where: str, name: str, entry: Mapping[str, Any], design: str) -
             f"{where}.steps may be at most {int(high - low) + 1} for the integer parameter '{name}' "
             f"from {low:g} to {high:g}, or whole values would repeat."
         )
+    # e.g. a range narrower than the 12 digits kept (a design of more steps is refused for its size)
+    if entry_vary.steps <= MAX_RUNS and len(set(entry_vary.grid_values())) < entry_vary.steps:
+        raise SpecError(f"{where}: the {entry_vary.steps} steps from {low:g} to {high:g} give repeated values.")
     return entry_vary
 
 

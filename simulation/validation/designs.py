@@ -290,6 +290,38 @@ def _aft_inside(values: Mapping[str, Any]) -> None:
         )
 
 
+_FISHER = "as a study's correlation is pooled with weight n - 3"
+
+
+def _at_least(key: str, low: int, why: str) -> Callable[[Mapping[str, Any]], None]:
+    """``key`` is at least ``low`` (a design below it cannot compute its statistic)."""
+
+    def rule(values: Mapping[str, Any]) -> None:
+        if values[key] < low:
+            raise DesignError(f"design.{key} must be at least {low}, {why} (got {values[key]}).")
+
+    return rule
+
+
+def _groups_differ(values: Mapping[str, Any]) -> None:
+    """A PD vs non-PD comparison needs PD patients in the PD group and others in the non-PD group."""
+    if values["pd_group"]["pd_share"] <= 0 or values["non_pd_group"]["pd_share"] >= 1:
+        raise DesignError(
+            "design.pd_group.pd_share must be above 0 and design.non_pd_group.pd_share below 1, or the groups "
+            f"do not differ in PD (got {_fmt(values['pd_group']['pd_share'])} and "
+            f"{_fmt(values['non_pd_group']['pd_share'])})."
+        )
+
+
+def _cases_fit(values: Mapping[str, Any]) -> None:
+    """The recovered and the unrecovered cases both come from the smallest cohort."""
+    if 2 * values["n_cases"] > values["min_patients"]:
+        raise DesignError(
+            f"design.n_cases ({values['n_cases']}) recovered and as many unrecovered cases must fit in the "
+            f"smallest cohort (min_patients = {values['min_patients']}); use n_cases <= min_patients / 2."
+        )
+
+
 #: PD and non-PD groups with some sessions coded (the CIS-R and SASB comparisons, T4 and T5).
 _CODED_PD_VS_NON_PD = Schema(
     {
@@ -302,6 +334,7 @@ _CODED_PD_VS_NON_PD = Schema(
     (
         _window_inside("coded_sessions"),
         _minimum_fits("min_patients", "pd_group.n_patients", "non_pd_group.n_patients"),
+        _groups_differ,
     ),
 )
 
@@ -314,7 +347,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "intensity_pd_vs_non_pd": Schema(
         {"n_sessions": _SESSIONS, "min_patients": _COUNT, "pd_group": MIX_GROUP, "non_pd_group": MIX_GROUP},
-        (_minimum_fits("min_patients", "pd_group.n_patients", "non_pd_group.n_patients"),),
+        (_minimum_fits("min_patients", "pd_group.n_patients", "non_pd_group.n_patients"), _groups_differ),
     ),
     "cisr_pd_vs_non_pd": _CODED_PD_VS_NON_PD,
     "sasb_pd_vs_non_pd": _CODED_PD_VS_NON_PD,
@@ -324,7 +357,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "bpd_recovered_vs_unrecovered": Schema(
         {**POPULATION_GROUP, "min_patients": _COUNT, "n_sessions": _SESSIONS, "n_cases": _COUNT},
-        (_minimum_fits("min_patients", "n_patients"),),
+        (_minimum_fits("min_patients", "n_patients"), _cases_fit),
     ),
     "resolution_outcome_meta": Schema(
         {
@@ -336,7 +369,7 @@ SCHEMAS: dict[str, Schema] = {
             "resolution_index": _list(_choice(RESOLUTION_INDICES, "a resolution index"), '["patient", "observer"]'),
             "therapists": _THERAPISTS,
         },
-        (_minimum_fits("min_study_size", "study_sizes"),),
+        (_minimum_fits("min_study_size", "study_sizes"), _at_least("min_study_size", 4, _FISHER)),
     ),
     "training_meta": Schema(
         {
@@ -349,7 +382,7 @@ SCHEMAS: dict[str, Schema] = {
             "therapists": _THERAPISTS,
             "aft_start_session": _whole(1, MAX_SESSIONS),
         },
-        (_minimum_fits("min_study_size", "study_sizes"), _aft_inside),
+        (_minimum_fits("min_study_size", "study_sizes"), _at_least("min_study_size", 4, _FISHER), _aft_inside),
     ),
     "aft_multiple_baseline": Schema(
         {
@@ -362,7 +395,11 @@ SCHEMAS: dict[str, Schema] = {
             "therapists": _THERAPISTS,
             "switch_sessions": _list(_SESSIONS, "[8, 16]", length=2),
         },
-        (_minimum_fits("min_therapists", "n_therapists"), _switch_sessions),
+        (
+            _minimum_fits("min_therapists", "n_therapists"),
+            _at_least("min_therapists", 2, "as one therapist switches early and one late"),
+            _switch_sessions,
+        ),
     ),
     "alliance_outcome": Schema(
         {**MIX_GROUP, "min_patients": _COUNT, "n_sessions": _SESSIONS, "alliance_sessions": _WINDOW},
