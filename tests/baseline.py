@@ -57,7 +57,7 @@ def _staggered_aft(engine: str) -> dict[str, pd.DataFrame]:
     """A multiple-baseline design: three therapists start AFT at sessions 0 (never), 5 and 12."""
     params = resolve_parameters("adult_bpd", "experienced", {"caseload": 4})
     states = intake_therapists(7, np.arange(3), params)
-    states[:, -1] = (0, 5, 12)  # aft_start_session
+    states["aft_start_session"] = (0, 5, 12)
     res = simulate("adult_bpd", "experienced", n_patients=12, n_sessions=20, seed=7, params={"caseload": 4},
                    engine=engine, therapist_states=states)  # fmt: skip
     return _tables(res)

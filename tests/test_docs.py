@@ -14,6 +14,7 @@ from simulation.run.tables import DATA_DICTIONARY
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RULES = ROOT / "simulation" / "model" / "rules.py"
+SESSION = ROOT / "simulation" / "model" / "session.py"
 LITERATURE_ID = re.compile(r"\b(T(1[0-4]|[1-9])|S[1-7])\b")
 
 
@@ -83,12 +84,11 @@ def test_generated_docs_cover_every_parameter_and_column():
     assert "(undocumented)" not in dictionary
 
 
-# (d) MODEL.md and rules.py name the same rules ----------------------------------------------
+# (d) MODEL.md, rules.py and session.py name the same rules and steps -------------------------
 def _rule_functions() -> tuple[set[str], set[str]]:
-    """All function names of rules.py, and the public ones compiled with numba."""
-    tree = ast.parse(RULES.read_text(encoding="utf-8"))
+    """All function names of rules.py and session.py, and the public ones compiled with numba."""
     every, compiled = set(), set()
-    for node in tree.body:
+    for node in [node for path in (RULES, SESSION) for node in ast.parse(path.read_text(encoding="utf-8")).body]:
         if not isinstance(node, ast.FunctionDef):
             continue
         every.add(node.name)
@@ -116,7 +116,7 @@ def test_submodels_name_existing_rules():
     every, _ = _rule_functions()
     named = _submodel_headings((DOCS / "MODEL.md").read_text(encoding="utf-8"))
     assert len(named) >= 20
-    assert set(named) - every == set(), "MODEL.md describes rules that rules.py does not have"
+    assert set(named) - every == set(), "MODEL.md describes rules that rules.py and session.py do not have"
 
 
 def test_every_compiled_rule_is_described():
@@ -124,7 +124,18 @@ def test_every_compiled_rule_is_described():
     text = (DOCS / "MODEL.md").read_text(encoding="utf-8")
     assert compiled, "no @njit functions found in rules.py"
     missing = {name for name in compiled if f"`{name}`" not in text}
-    assert missing == set(), "rules.py functions missing from MODEL.md"
+    assert missing == set(), "rules.py or session.py functions missing from MODEL.md"
+
+
+def test_model_md_shows_the_schedule_as_written():
+    """MODEL.md quotes ``run_session``'s body verbatim, so the description cannot drift from the code."""
+    tree = ast.parse(SESSION.read_text(encoding="utf-8"))
+    run_session = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "run_session")
+    lines = SESSION.read_text(encoding="utf-8").splitlines()
+    body = lines[run_session.body[1].lineno - 1 : run_session.end_lineno]  # after the docstring
+    schedule = "\n".join(line[4:] for line in body)
+    assert schedule in (DOCS / "MODEL.md").read_text(encoding="utf-8")
+    assert len(body) <= 80, "run_session should stay a short schedule"
 
 
 def test_model_md_has_the_odd_sections():

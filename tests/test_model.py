@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from simulation import simulate
-from simulation.model.layout import AFT_START, EVENT_COLUMNS, SESSION_COLUMNS
 from simulation.model.parameters import PARAMETERS, SHARE_NAMES, Parameters
 from simulation.run.api import TABLES, resolve_parameters
 from simulation.run.engine import RawCohort, intake_therapists, simulate_cohort
@@ -119,7 +118,7 @@ def test_given_therapist_states_are_used_like_the_engine():
     params = Parameters({"caseload": 3})
     ids = np.arange(12)
     table = intake_therapists(11, np.arange(4), params)
-    table[:, AFT_START] = [0, 1, 4, 8]  # staggered alliance-focused training
+    table["aft_start_session"] = [0, 1, 4, 8]  # staggered alliance-focused training
     engine_raw = simulate_cohort(params, ids, 12, 11, therapists=table)
     model = RuptureModel(params, ids, n_sessions=12, seed=11, therapists=table)
     model.run()
@@ -243,8 +242,8 @@ def test_last_week_records_can_narrate_the_week():
     expected_events = result.events[result.events["session"] == 3].reset_index(drop=True)
     pd.testing.assert_frame_equal(model.last_week_sessions, expected_sessions, check_exact=True)
     pd.testing.assert_frame_equal(model.last_week_events, expected_events, check_exact=True)
-    assert model.last_week_rows.shape == (len(expected_sessions), len(SESSION_COLUMNS))
-    assert model.last_week_event_rows.shape == (len(expected_events), len(EVENT_COLUMNS))
+    assert model.last_week_rows.shape == (len(expected_sessions),)
+    assert model.last_week_event_rows.shape == (len(expected_events),)
     assert {"segment", "kind", "code", "label", "rupture_type", "stage"} <= set(model.last_week_events.columns)
     patient = model.patient(0)
     assert patient.last_session["session"] == 3

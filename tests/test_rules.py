@@ -5,14 +5,8 @@ import pytest
 
 from simulation.model import keyed_random as kr
 from simulation.model import rules
-from simulation.model.layout import (
-    CONFRONTATION_TENDENCY,
-    PATIENT_SLOTS,
-    PATTERN,
-    SEVERITY,
-    WITHDRAWAL_TENDENCY,
-)
 from simulation.model.parameters import Parameters
+from simulation.model.records import PATIENT
 from simulation.model.taxonomy import (
     CONFRONTATION,
     EXPLORATORY,
@@ -34,12 +28,12 @@ def key(seed, pid, session, segment):
 
 
 def patient(severity=0.5, withdrawal=1.0, confrontation=0.5, pattern=1.0):
-    state = np.zeros(len(PATIENT_SLOTS))
-    state[SEVERITY] = severity
-    state[WITHDRAWAL_TENDENCY] = withdrawal
-    state[CONFRONTATION_TENDENCY] = confrontation
-    state[PATTERN] = pattern
-    return state
+    record = np.zeros(1, PATIENT)[0]
+    record["pd_severity"] = severity
+    record["withdrawal_tendency"] = withdrawal
+    record["confrontation_tendency"] = confrontation
+    record["pattern"] = pattern
+    return record
 
 
 def total_hazard(**kwargs):
@@ -237,14 +231,6 @@ def test_symptom_readings_carry_error_of_the_scales_reliability():
     noisy = Parameters({"symptom_reliability": 0.5}).model_params()
     assert rules.observe_symptom(2.0, 0.0, P) == 2.0
     assert abs(rules.observe_symptom(2.0, 1.0, noisy) - 2.0) > abs(rules.observe_symptom(2.0, 1.0, P) - 2.0)
-
-
-def test_aft_applies_from_its_start_session():
-    therapist = np.zeros(6)
-    assert not rules.therapist_in_aft(therapist, 10)  # 0 = never trained
-    therapist[5] = 8
-    assert not rules.therapist_in_aft(therapist, 7)
-    assert rules.therapist_in_aft(therapist, 8)
 
 
 def test_keyed_uniforms_are_deterministic_uniform_and_independent_across_keys():

@@ -198,12 +198,12 @@ def test_summary_mode_keeps_patients_and_trajectory_without_session_rows():
 
 
 def test_therapists_can_have_their_own_settings_on_both_engines():
-    from simulation.model.layout import AFT_START
+    from simulation.model.records import as_matrix
     from simulation.run.engine import intake_therapists
 
     params = Parameters()
     states = intake_therapists(6, np.arange(5), params)
-    states[:, AFT_START] = [8, 16, 8, 16, 0]  # a multiple-baseline switch to AFT
+    states["aft_start_session"] = [8, 16, 8, 16, 0]  # a multiple-baseline switch to AFT
     kwargs = {"n_patients": 30, "n_sessions": 20, "seed": 6, "therapist_states": states}
     cohort = simulate(**kwargs)
     agents = simulate(engine="agents", **kwargs)
@@ -214,5 +214,9 @@ def test_therapists_can_have_their_own_settings_on_both_engines():
         not first.loc[first["session"] < 8, "aft_active"].any() and first.loc[first["session"] >= 8, "aft_active"].all()
     )
     assert not s.loc[s["therapist_id"] == 4, "aft_active"].any()
-    with pytest.raises(ParameterError, match="therapist_states must be"):
+    as_float_matrix = simulate(**{**kwargs, "therapist_states": as_matrix(states).copy()})
+    pd.testing.assert_frame_equal(cohort.sessions, as_float_matrix.sessions, check_exact=True)
+    with pytest.raises(ParameterError, match="therapist_states must"):
         simulate(n_patients=30, n_sessions=3, therapist_states=states[:2])
+    with pytest.raises(ParameterError, match="therapist_states must"):
+        simulate(n_patients=30, n_sessions=3, therapist_states=as_matrix(states)[:, :4])

@@ -17,7 +17,9 @@ import numba
 #: Modules whose code or constants end up inside the compiled kernels.
 COMPILED_MODULES = (
     "model/keyed_random.py",
-    "model/layout.py",
+    "model/records.py",
+    "model/streams.py",
+    "model/session.py",
     "model/taxonomy.py",
     "model/rules.py",
     "model/kernel_cache.py",

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.model.layout import THERAPIST_SLOTS
 from simulation.model.parameters import ParameterError, Parameters
 from simulation.model.presets import preset_values
+from simulation.model.records import THERAPIST, THERAPIST_FIELDS
 from simulation.run.engine import simulate_cohort
 from simulation.run.tables import build_tables
 
@@ -114,10 +114,11 @@ def simulate(
         engine: ``"cohort"`` (compiled, for research runs) or ``"agents"`` (the Mesa view).
         events: Whether to keep the per-event table (large for big cohorts).
         patient_ids: Explicit patient ids; a patient's course depends only on its id and the seed.
-        therapist_states: Optional therapist states, row ``t`` for therapist id ``t``
-            (``layout.THERAPIST_SLOTS``), to give therapists their own settings — e.g. the
-            staggered AFT start of a multiple-baseline design. Start from
-            ``engine.intake_therapists`` and edit columns. Drawn from the parameters if omitted.
+        therapist_states: Optional therapist records (``records.THERAPIST``), record ``t`` for
+            therapist id ``t``, to give therapists their own settings — e.g. the staggered AFT
+            start of a multiple-baseline design. Start from ``engine.intake_therapists`` and
+            edit fields (``states["aft_start_session"][:3] = 5``); a float matrix with the
+            record's fields as columns works too. Drawn from the parameters if omitted.
 
     Returns:
         The ``Results`` with ``sessions``, ``patients``, ``events`` and ``therapists``.
@@ -145,13 +146,15 @@ def simulate(
     if therapist_states is not None:
         needed = int(ids.max()) // int(parameters["caseload"]) + 1
         try:
-            states = np.asarray(therapist_states, dtype=np.float64)
-        except (TypeError, ValueError, OverflowError):
+            states = np.asarray(therapist_states)
+        except (TypeError, ValueError, OverflowError):  # e.g. ragged lists
             states = np.empty((0, 0))
-        if states.ndim != 2 or states.shape[0] < needed or states.shape[1] != len(THERAPIST_SLOTS):
+        as_records_ok = states.dtype == THERAPIST and states.ndim == 1
+        as_matrix_ok = states.dtype != THERAPIST and states.ndim == 2 and states.shape[1] == len(THERAPIST_FIELDS)
+        if not (as_records_ok or as_matrix_ok) or states.shape[0] < needed:
             raise ParameterError(
-                f"therapist_states must be an array of {needed} or more rows (one per therapist id) and "
-                f"{len(THERAPIST_SLOTS)} columns ({', '.join(THERAPIST_SLOTS)})."
+                f"therapist_states must hold {needed} or more therapist records (one per therapist id), or a "
+                f"matrix with that many rows and {len(THERAPIST_FIELDS)} columns ({', '.join(THERAPIST_FIELDS)})."
             )
     if engine == "cohort":
         raw = simulate_cohort(parameters, ids, n_sessions, seed, record_events=events, therapists=therapist_states)

@@ -1,7 +1,7 @@
 """The cohort engine: the rules of ``simulation.model.rules`` run over thousands of patients.
 
 One compiled loop runs every patient's course, session by session, calling the
-same ``run_session`` the Mesa agents call. Patients are processed in chunks so
+same ``session.run_session`` the Mesa agents call. Patients are processed in chunks so
 that memory is bounded by the chunk, not the cohort; because every random draw
 is keyed by (seed, patient, session, segment, stream), chunking never changes
 a number.
@@ -14,57 +14,26 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from simulation.model.layout import (
-    C_ALLIANCE,
-    C_DROPPED,
-    C_EPISODES,
-    C_N_CONFRONTATION,
-    C_N_WITHDRAWAL,
-    C_PARTLY,
-    C_PATIENT_REPORTED,
-    C_RESOLVED_EPISODES,
-    C_RUPTURE_OBSERVED,
-    C_SESSION,
-    C_STAGE,
-    C_SYMPTOM,
-    C_UNREPAIRED,
-    C_UNRESOLVED,
-    COURSE_COLUMNS,
+from simulation.model.parameters import Parameters
+from simulation.model.records import (
+    COURSE,
     DETAIL_EVENTS,
     DETAIL_SESSIONS,
     DETAIL_SUMMARY,
-    DROPPED,
     EARLY_SESSIONS,
-    EVENT_COLUMNS,
-    K_ALLIANCE_EARLY_SUM,
-    K_EARLY_SESSIONS,
-    K_EPISODES,
-    K_MAX_STAGE,
-    K_N_CONFRONTATION,
-    K_N_WITHDRAWAL,
-    K_PARTLY,
-    K_PATIENT_REPORTED,
-    K_RESOLVED,
-    K_RUPTURE_OBSERVED,
-    K_STAGE_SESSIONS,
-    K_STAGE_SUM,
-    K_SYMPTOM_POST,
-    K_UNREPAIRED,
-    K_UNRESOLVED,
-    PATIENT_SLOTS,
-    SESSION_COLUMNS,
-    T_ALLIANCE,
-    T_ATTENDING,
-    T_DROPPED,
-    T_RUPTURE,
-    T_STAGE,
-    T_SYMPTOM,
-    THERAPIST_SLOTS,
-    TRAJECTORY_COLUMNS,
+    EVENT,
+    IN_SESSION,
+    PATIENT,
+    PROFILE,
+    SESSION,
+    THERAPIST,
+    TRAJECTORY,
+    as_records,
     max_events_per_session,
+    new_records,
 )
-from simulation.model.parameters import Parameters
-from simulation.model.rules import patient_intake, run_session, therapist_intake
+from simulation.model.rules import patient_intake, therapist_intake
+from simulation.model.session import run_session
 
 #: Rows of the event buffer per compiled call (about 9 MB).
 EVENT_BUFFER_ROWS = 100_000
@@ -77,16 +46,16 @@ class RawCohort:
     """The engine's output as arrays (``tables.build_tables`` labels them).
 
     Attributes:
-        intake: Patient state at intake, one row per patient (``PATIENT_SLOTS``).
-        final: Patient state after the course.
+        intake: Patient records at intake (``records.PATIENT``), one per patient.
+        final: Patient records after the course.
         patient_ids: Patient ids, aligned with ``intake``.
         therapist_ids: Therapist of each patient.
-        therapists: Therapist state, row ``t`` for therapist id ``therapist_index[t]``.
+        therapists: Therapist records (``records.THERAPIST``), row ``t`` for therapist id ``therapist_index[t]``.
         therapist_index: Therapist ids of the rows of ``therapists``.
-        sessions: One row per attended session (``SESSION_COLUMNS``); empty unless kept.
-        events: One row per event (``EVENT_COLUMNS``); empty unless recorded.
-        courses: Course sums per patient (``COURSE_COLUMNS``), aligned with ``intake``.
-        trajectory: Sums over the cohort per session number (``TRAJECTORY_COLUMNS``).
+        sessions: One ``records.SESSION`` per attended session; empty unless kept.
+        events: One ``records.EVENT`` per event; empty unless recorded.
+        courses: Course sums per patient (``records.COURSE``), aligned with ``intake``.
+        trajectory: Sums over the cohort per session number (``records.TRAJECTORY``).
     """
 
     intake: np.ndarray
@@ -111,68 +80,78 @@ def assign_therapists(patient_ids: np.ndarray, caseload: int) -> np.ndarray:
 
 
 def intake_therapists(seed: int, therapist_ids: np.ndarray, params: Parameters) -> np.ndarray:
-    """State of each therapist (rows in the order of ``therapist_ids``)."""
-    return _intake_therapists(seed, np.asarray(therapist_ids, dtype=np.int64), params.model_params())
+    """The record of each therapist (in the order of ``therapist_ids``)."""
+    therapist_ids = np.asarray(therapist_ids, dtype=np.int64)
+    out = new_records(len(therapist_ids), THERAPIST)
+    _intake_therapists(seed, therapist_ids, params.model_params(), out)
+    return out
 
 
 @njit(cache=True)
-def _intake_therapists(seed, therapist_ids, p):
-    out = np.zeros((therapist_ids.shape[0], len(THERAPIST_SLOTS)))
+def _intake_therapists(seed, therapist_ids, p, out):
     for i in range(therapist_ids.shape[0]):
         therapist_intake(seed, therapist_ids[i], p, out[i])
-    return out
 
 
 def intake_patients(seed: int, patient_ids: np.ndarray, params: Parameters) -> np.ndarray:
-    """State of each patient at intake (rows in the order of ``patient_ids``)."""
-    return _intake_patients(seed, patient_ids, params.shares(), params.profiles(), params.model_params())
-
-
-@njit(cache=True)
-def _intake_patients(seed, patient_ids, shares, profiles, p):
-    out = np.zeros((patient_ids.shape[0], len(PATIENT_SLOTS)))
-    for i in range(patient_ids.shape[0]):
-        patient_intake(seed, patient_ids[i], shares, profiles, p, out[i])
+    """The record of each patient at intake (in the order of ``patient_ids``)."""
+    profiles = as_records(params.profiles(), PROFILE)
+    out = new_records(len(patient_ids), PATIENT)
+    _intake_patients(seed, patient_ids, params.shares(), profiles, params.model_params(), out)
     return out
 
 
 @njit(cache=True)
-def accumulate_course(course: np.ndarray, row: np.ndarray) -> None:
-    """Add one session record to a patient's course sums (``COURSE_COLUMNS``)."""
-    course[K_N_WITHDRAWAL] += row[C_N_WITHDRAWAL]
-    course[K_N_CONFRONTATION] += row[C_N_CONFRONTATION]
-    course[K_RUPTURE_OBSERVED] += row[C_RUPTURE_OBSERVED]
-    course[K_PATIENT_REPORTED] += row[C_PATIENT_REPORTED]
-    course[K_EPISODES] += row[C_EPISODES]
-    course[K_RESOLVED] += row[C_RESOLVED_EPISODES]
-    course[K_PARTLY] += row[C_PARTLY]
-    course[K_UNRESOLVED] += row[C_UNRESOLVED]
-    course[K_UNREPAIRED] += row[C_UNREPAIRED]
-    if row[C_STAGE] > 0:
-        course[K_STAGE_SUM] += row[C_STAGE]
-        course[K_STAGE_SESSIONS] += 1
-        course[K_MAX_STAGE] = max(course[K_MAX_STAGE], row[C_STAGE])
-    if row[C_SESSION] <= EARLY_SESSIONS:
-        course[K_ALLIANCE_EARLY_SUM] += row[C_ALLIANCE]
-        course[K_EARLY_SESSIONS] += 1
-    course[K_SYMPTOM_POST] = row[C_SYMPTOM]
+def _intake_patients(seed, patient_ids, shares, profiles, p, out):
+    for i in range(patient_ids.shape[0]):
+        patient_intake(seed, patient_ids[i], shares, profiles, p, out[i])
 
 
 @njit(cache=True)
-def accumulate_trajectory(trajectory: np.ndarray, row: np.ndarray) -> None:
-    """Add one session record to the cohort's sums for its session number (``TRAJECTORY_COLUMNS``)."""
-    s = int(row[C_SESSION]) - 1  # (indexed in 2-D: a row view would need an atomic reference count)
-    trajectory[s, T_ATTENDING] += 1
-    trajectory[s, T_ALLIANCE] += row[C_ALLIANCE]
-    trajectory[s, T_SYMPTOM] += row[C_SYMPTOM]
-    trajectory[s, T_RUPTURE] += row[C_RUPTURE_OBSERVED]
-    trajectory[s, T_STAGE] += row[C_STAGE]
-    trajectory[s, T_DROPPED] += row[C_DROPPED]
+def accumulate_course(course, row) -> None:
+    """Add one session record to a patient's course sums (``records.COURSE``)."""
+    course.n_withdrawal += row.n_withdrawal
+    course.n_confrontation += row.n_confrontation
+    course.n_sessions_rupture_observed += row.rupture_observed
+    course.n_sessions_patient_reported += row.patient_rupture_reported
+    course.n_episodes += row.n_episodes
+    course.n_resolved += row.n_resolved
+    course.n_partly_resolved += row.n_partly_resolved
+    course.n_unresolved += row.n_unresolved
+    course.n_unrepaired += row.n_unrepaired
+    if row.resolution_stage > 0:
+        course.stage_sum += row.resolution_stage
+        course.n_stage_sessions += 1
+        course.max_stage = max(course.max_stage, row.resolution_stage)
+    if row.session <= EARLY_SESSIONS:
+        course.alliance_early_sum += row.alliance
+        course.n_early_sessions += 1
+    course.symptom_post = row.symptom
+
+
+@njit(cache=True)
+def accumulate_trajectory(trajectory, row) -> None:
+    """Add one session record to the cohort's sums for its session number (``records.TRAJECTORY``)."""
+    sums = trajectory[int(row.session) - 1]
+    sums.n_attending += 1
+    sums.alliance_sum += row.alliance
+    sums.symptom_sum += row.symptom
+    sums.rupture_observed_sum += row.rupture_observed
+    sums.stage_sum += row.resolution_stage
+    sums.dropped_sum += row.dropped_out
+
+
+@njit(cache=True)
+def keep_events(work, events, n_events: int) -> int:
+    """Copy the session's logged events (``work.events``) after the ``n_events`` rows used; return the new count."""
+    for k in range(work.n_events):
+        events[n_events + k] = work.events[k]
+    return n_events + work.n_events
 
 
 @njit(cache=True)
 def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapist_rows, p, n_sessions, sessions,
-                keep_sessions, events, detail, course_event_bound, courses, trajectory):  # fmt: skip
+                keep_sessions, events, detail, course_event_bound, courses, trajectory, row_buffer, work):  # fmt: skip
     """Run the courses of a block of patients; ``patients``, ``courses`` and ``trajectory`` are updated in place.
 
     Session records go to consecutive rows of ``sessions`` if ``keep_sessions``
@@ -182,9 +161,8 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
     Returns:
         (patients done, session rows written, event rows written).
     """
-    # Array views are taken once per patient, not per session (each view needs an atomic
-    # reference count); every session is recorded in one buffer row, copied out if kept.
-    row = np.zeros(sessions.shape[1])  # the record of the session being run
+    # Records are taken once per patient, not per session; every session is recorded in one
+    # buffer record (``row_buffer``), copied out if kept; ``work`` is the session in progress.
     n_rows = 0
     n_events = 0
     for i in range(patient_ids.shape[0]):
@@ -194,15 +172,16 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
         patient = patients[i]
         course = courses[i]
         for session in range(1, n_sessions + 1):
-            n_events = run_session(seed, patient_ids[i], therapist_ids[i], session, patient, therapist, p,
-                                   n_sessions, row, events, n_events, detail)  # fmt: skip
+            run_session(seed, patient_ids[i], therapist_ids[i], session, patient, therapist, p, n_sessions,
+                        row_buffer, work, detail)  # fmt: skip
+            n_events = keep_events(work, events, n_events)
+            row = row_buffer[0]
             accumulate_course(course, row)
             accumulate_trajectory(trajectory, row)
             if keep_sessions:
-                for column in range(row.shape[0]):
-                    sessions[n_rows, column] = row[column]
+                sessions[n_rows] = row
                 n_rows += 1
-            if patient[DROPPED] > 0:
+            if patient.dropped_out > 0:
                 break
     return patient_ids.shape[0], n_rows, n_events
 
@@ -225,9 +204,10 @@ def simulate_cohort(
         n_sessions: Planned course length.
         seed: Root seed.
         record_events: Whether to keep the per-event table.
-        therapists: Optional therapist states, one row per therapist id from 0
-            to the largest id needed (to give therapists individual settings,
-            e.g. staggered AFT). Drawn from ``params`` if omitted.
+        therapists: Optional therapist records (``records.THERAPIST``, or a float
+            matrix with its fields as columns), one per therapist id from 0 to
+            the largest id needed (to give therapists individual settings, e.g.
+            staggered AFT). Drawn from ``params`` if omitted.
         chunk_size: Patients per compiled call (bounds memory, changes no number).
         keep_sessions: Whether to keep the per-session rows (course sums and
             the trajectory are always kept).
@@ -241,7 +221,7 @@ def simulate_cohort(
     if therapists is None:
         therapist_table = intake_therapists(seed, therapist_index, params)
     else:
-        therapist_table = np.asarray(therapists, dtype=np.float64)[therapist_index]
+        therapist_table = as_records(therapists, THERAPIST)[therapist_index]
     therapist_rows = np.searchsorted(therapist_index, therapist_ids)
     p = params.model_params()
     intake = intake_patients(seed, patient_ids, params)
@@ -249,21 +229,23 @@ def simulate_cohort(
     course_bound = n_sessions * max_events_per_session(int(params["n_segments"]))
     event_capacity = max(course_bound, EVENT_BUFFER_ROWS) if record_events else 1
     detail = DETAIL_EVENTS if record_events else DETAIL_SESSIONS if keep_sessions else DETAIL_SUMMARY
-    courses = np.zeros((len(patient_ids), len(COURSE_COLUMNS)))
-    trajectory = np.zeros((n_sessions, len(TRAJECTORY_COLUMNS)))
+    courses = new_records(len(patient_ids), COURSE)
+    trajectory = new_records(n_sessions, TRAJECTORY)
     if keep_sessions:  # bound the session buffer, also for very long courses
         chunk_size = max(1, min(chunk_size, SESSION_BUFFER_ROWS // n_sessions))
+    row_buffer = new_records(1, SESSION)  # the record of the session being run
+    work = new_records(1, IN_SESSION)[0]  # the session in progress
     session_blocks, event_blocks = [], []
     start = 0
     while start < len(patient_ids):
         block = slice(start, start + chunk_size)
         n = len(patient_ids[block])
-        sessions = np.zeros((n * n_sessions if keep_sessions else 1, len(SESSION_COLUMNS)))
-        events = np.zeros((event_capacity, len(EVENT_COLUMNS)))
+        sessions = new_records(n * n_sessions if keep_sessions else 1, SESSION)
+        events = new_records(event_capacity, EVENT)
         done, n_rows, n_events = run_courses(seed, patient_ids[block], therapist_ids[block], final[block],
                                              therapist_table, therapist_rows[block], p, n_sessions, sessions,
                                              keep_sessions, events, detail, course_bound, courses[block],
-                                             trajectory)  # fmt: skip
+                                             trajectory, row_buffer, work)  # fmt: skip
         session_blocks.append(sessions[:n_rows].copy())
         event_blocks.append(events[:n_events].copy())
         start += done
@@ -274,12 +256,12 @@ def simulate_cohort(
         therapist_ids=therapist_ids,
         therapists=therapist_table,
         therapist_index=therapist_index,
-        sessions=_stack(session_blocks, len(SESSION_COLUMNS)),
-        events=_stack(event_blocks, len(EVENT_COLUMNS)),
+        sessions=_stack(session_blocks, SESSION),
+        events=_stack(event_blocks, EVENT),
         courses=courses,
         trajectory=trajectory,
     )
 
 
-def _stack(blocks: list[np.ndarray], n_columns: int) -> np.ndarray:
-    return np.concatenate(blocks) if blocks else np.zeros((0, n_columns))
+def _stack(blocks: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    return (np.concatenate(blocks) if blocks else np.zeros(0, dtype)).view(np.recarray)

@@ -14,42 +14,8 @@ import numpy as np
 import pandas as pd
 
 from simulation.model import taxonomy as tx
-from simulation.model.layout import (
-    ALLIANCE,
-    ALLIANCE_INTAKE,
-    CONFRONTATION_TENDENCY,
-    DIAGNOSIS,
-    DROPPED,
-    EARLY_SESSIONS,
-    EVENT_COLUMNS,
-    INSIGHT,
-    K_ALLIANCE_EARLY_SUM,
-    K_EARLY_SESSIONS,
-    K_EPISODES,
-    K_MAX_STAGE,
-    K_N_CONFRONTATION,
-    K_N_WITHDRAWAL,
-    K_RESOLVED,
-    K_RUPTURE_OBSERVED,
-    K_STAGE_SESSIONS,
-    K_STAGE_SUM,
-    K_SYMPTOM_POST,
-    PATTERN,
-    SESSION_COLUMNS,
-    SESSIONS_ATTENDED,
-    SEVERITY,
-    SYMPTOM_PRE,
-    SYMPTOM_TRUE_PRE,
-    T_ALLIANCE,
-    T_ATTENDING,
-    T_DROPPED,
-    T_RUPTURE,
-    T_STAGE,
-    T_SYMPTOM,
-    THERAPIST_SLOTS,
-    WITHDRAWAL_TENDENCY,
-)
 from simulation.model.parameters import Parameters
+from simulation.model.records import EARLY_SESSIONS, EVENT_FIELDS, SESSION_FIELDS, as_matrix
 from simulation.run.engine import RawCohort
 
 #: Reliable change index below which a patient has reliably improved (Jacobson & Truax 1991).
@@ -179,8 +145,8 @@ DATA_DICTIONARY: dict[str, dict[str, str]] = {
 
 def sessions_table(raw_sessions: np.ndarray) -> pd.DataFrame:
     """Label the session rows, sorted by patient and session."""
-    df = pd.DataFrame(raw_sessions, columns=list(SESSION_COLUMNS))
-    for col in SESSION_COLUMNS:
+    df = pd.DataFrame(as_matrix(raw_sessions), columns=list(SESSION_FIELDS))
+    for col in SESSION_FIELDS:
         if col in SESSION_BOOL:
             df[col] = df[col].astype(bool)
         elif col not in SESSION_FLOAT:
@@ -212,8 +178,8 @@ def _event_label(kind: int, code: int, rtype: int, stage: int) -> str:
 
 def events_table(raw_events: np.ndarray) -> pd.DataFrame:
     """Label the event rows, in the order they happened within each patient's course."""
-    ints = raw_events.astype(np.int64)
-    df = pd.DataFrame(ints, columns=list(EVENT_COLUMNS))
+    ints = as_matrix(raw_events).astype(np.int64)
+    df = pd.DataFrame(ints, columns=list(EVENT_FIELDS))
     kinds, codes, types, stages = (df[c].to_numpy() for c in ("kind", "code", "rupture_type", "stage"))
     df["kind"] = pd.Categorical.from_codes(kinds - 1 if len(df) else kinds, tx.EVENT_KINDS[1:])
     df["label"] = [_event_label(k, c, t, s) for k, c, t, s in zip(kinds, codes, types, stages, strict=True)]
@@ -230,32 +196,31 @@ def patients_table(raw: RawCohort, params: Parameters) -> pd.DataFrame:
     needs no session rows.
     """
     intake, final, course = raw.intake, raw.final, raw.courses
-    attended = final[:, SESSIONS_ATTENDED]
-    stage_sessions = course[:, K_STAGE_SESSIONS]
+    attended = final["sessions_attended"]
     df = pd.DataFrame(
         {
             "patient_id": raw.patient_ids,
             "therapist_id": raw.therapist_ids,
-            "diagnosis": pd.Categorical.from_codes(intake[:, DIAGNOSIS].astype(int), tx.DIAGNOSES),
-            "pd_severity": intake[:, SEVERITY],
-            "withdrawal_tendency": intake[:, WITHDRAWAL_TENDENCY],
-            "confrontation_tendency": intake[:, CONFRONTATION_TENDENCY],
-            "insight": intake[:, INSIGHT],
-            "alliance_intake": intake[:, ALLIANCE_INTAKE],
-            "alliance_early": _ratio(course[:, K_ALLIANCE_EARLY_SUM], course[:, K_EARLY_SESSIONS]),
-            "alliance_final": final[:, ALLIANCE],
-            "symptom_true_pre": intake[:, SYMPTOM_TRUE_PRE],
-            "symptom_pre": intake[:, SYMPTOM_PRE],
-            "symptom_post": np.where(attended > 0, course[:, K_SYMPTOM_POST], intake[:, SYMPTOM_PRE]),
+            "diagnosis": pd.Categorical.from_codes(intake["diagnosis"].astype(int), tx.DIAGNOSES),
+            "pd_severity": intake["pd_severity"],
+            "withdrawal_tendency": intake["withdrawal_tendency"],
+            "confrontation_tendency": intake["confrontation_tendency"],
+            "insight": intake["insight"],
+            "alliance_intake": intake["alliance_intake"],
+            "alliance_early": _ratio(course["alliance_early_sum"], course["n_early_sessions"]),
+            "alliance_final": final["alliance"],
+            "symptom_true_pre": intake["symptom_true_pre"],
+            "symptom_pre": intake["symptom_pre"],
+            "symptom_post": np.where(attended > 0, course["symptom_post"], intake["symptom_pre"]),
             "sessions_attended": attended.astype(np.int64),
-            "dropped_out": final[:, DROPPED] > 0,
-            "n_markers": (course[:, K_N_WITHDRAWAL] + course[:, K_N_CONFRONTATION]).astype(np.int64),
-            "n_sessions_rupture_observed": course[:, K_RUPTURE_OBSERVED].astype(np.int64),
-            "n_episodes": course[:, K_EPISODES].astype(np.int64),
-            "n_resolved": course[:, K_RESOLVED].astype(np.int64),
-            "mean_resolution_stage": _ratio(course[:, K_STAGE_SUM], stage_sessions),
-            "max_resolution_stage": course[:, K_MAX_STAGE].astype(np.int64),
-            "pattern_final": final[:, PATTERN],
+            "dropped_out": final["dropped_out"] > 0,
+            "n_markers": (course["n_withdrawal"] + course["n_confrontation"]).astype(np.int64),
+            "n_sessions_rupture_observed": course["n_sessions_rupture_observed"].astype(np.int64),
+            "n_episodes": course["n_episodes"].astype(np.int64),
+            "n_resolved": course["n_resolved"].astype(np.int64),
+            "mean_resolution_stage": _ratio(course["stage_sum"], course["n_stage_sessions"]),
+            "max_resolution_stage": course["max_stage"].astype(np.int64),
+            "pattern_final": final["pattern"],
         }
     )
     df["symptom_change"] = df["symptom_post"] - df["symptom_pre"]
@@ -281,16 +246,16 @@ def complexity_group(n_episodes: np.ndarray, mean_stage: np.ndarray) -> pd.Categ
 def trajectory_table(raw: RawCohort) -> pd.DataFrame:
     """Cohort means per session number: attending patients, alliance, symptom, rupture rate, stage, dropouts."""
     t = raw.trajectory
-    n = t[:, T_ATTENDING]
+    n = t["n_attending"]
     return pd.DataFrame(
         {
             "session": np.arange(1, len(t) + 1),
             "n_attending": n.astype(np.int64),
-            "alliance": _ratio(t[:, T_ALLIANCE], n),
-            "symptom": _ratio(t[:, T_SYMPTOM], n),
-            "rupture_rate": _ratio(t[:, T_RUPTURE], n),
-            "resolution_stage": _ratio(t[:, T_STAGE], n),
-            "dropouts": t[:, T_DROPPED].astype(np.int64),
+            "alliance": _ratio(t["alliance_sum"], n),
+            "symptom": _ratio(t["symptom_sum"], n),
+            "rupture_rate": _ratio(t["rupture_observed_sum"], n),
+            "resolution_stage": _ratio(t["stage_sum"], n),
+            "dropouts": t["dropped_sum"].astype(np.int64),
         }
     )
 
@@ -300,7 +265,7 @@ COMPLEXITY_GROUPS = ("none", "shallow (<2.5)", "middle (2.5-3)", "deep (>=3)")
 
 def therapists_table(raw: RawCohort) -> pd.DataFrame:
     """One row per therapist in the run."""
-    df = pd.DataFrame(raw.therapists, columns=list(THERAPIST_SLOTS))
+    df = pd.DataFrame(raw.therapists)
     df.insert(0, "therapist_id", raw.therapist_index.astype(np.int64))
     df["exploratory_repertoire"] = df["exploratory_repertoire"] > 0
     df["aft_start_session"] = df["aft_start_session"].astype(np.int64)

@@ -47,7 +47,6 @@ import numpy as np
 from numba import njit
 
 from simulation.model.keyed_random import choice, normal, segment_key, session_key, uniform
-from simulation.model.layout import SESSIONS_ATTENDED
 
 #: Version of the JSON layout written by ``--json``.
 FORMAT = 1
@@ -148,7 +147,7 @@ def _count_child() -> None:
 
     Reads a JSON object (``params``, ``n_patients``, ``n_sessions``, ``seed``) from
     ``sys.argv[1]``. Must run with ``NUMBA_DISABLE_JIT=1`` so that the compiled
-    rules look their callees up in ``simulation.model.rules`` at call time.
+    rules look their callees up in ``simulation.model.rules`` and ``simulation.model.session`` at call time.
     """
     warnings.simplefilter("ignore", RuntimeWarning)  # uint64 wrap-around in the pure-Python hash
     from numba.core import config
@@ -156,6 +155,7 @@ def _count_child() -> None:
     if not config.DISABLE_JIT:
         raise RuntimeError("the draw count needs NUMBA_DISABLE_JIT=1")
     import simulation.model.rules as rules
+    import simulation.model.session as session
     from simulation.model.parameters import Parameters
     from simulation.run.engine import intake_patients, intake_therapists, simulate_cohort
 
@@ -173,8 +173,11 @@ def _count_child() -> None:
 
         return wrapper
 
-    for name in COUNTED_CALLS:
-        setattr(rules, name, counting(name))
+    for name in COUNTED_CALLS:  # the rules (intake, draws inside rules) and the session's steps
+        wrapper = counting(name)
+        for module in (rules, session):
+            if hasattr(module, name):
+                setattr(module, name, wrapper)
     start = time.perf_counter()
     raw = simulate_cohort(params, ids, job["n_sessions"], job["seed"], record_events=False, keep_sessions=False)
     total = dict(counts)
@@ -185,7 +188,7 @@ def _count_child() -> None:
     out = {
         "total": total,
         "intake": dict(counts),
-        "dyad_sessions": int(raw.final[:, SESSIONS_ATTENDED].sum()),
+        "dyad_sessions": int(raw.final["sessions_attended"].sum()),
         "patients": len(ids),
         "seconds": time.perf_counter() - start,
     }
@@ -227,7 +230,7 @@ def count_draws(params: Any, n_patients: int, n_sessions: int, seed: int) -> dic
         "intake_calls": intake,
         "dyad_sessions": ds,
         "patients": child["patients"],
-        "matches_compiled": int(compiled.final[:, SESSIONS_ATTENDED].sum()) == ds,
+        "matches_compiled": int(compiled.final["sessions_attended"].sum()) == ds,
         "seconds": child["seconds"],
     }
 
@@ -316,7 +319,7 @@ def _row(dyad_sessions: int, seconds: list[float], workers: int = 1) -> dict[str
 
 
 def _attended(raw: Any) -> int:
-    return int(raw.final[:, SESSIONS_ATTENDED].sum())
+    return int(raw.final["sessions_attended"].sum())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -681,7 +684,7 @@ def run_benchmark(
 
     throughput: dict[str, Any] = dict.fromkeys(THROUGHPUT_ROWS)
     summary_raw = simulate_cohort(params, ids, n_sessions, seed, record_events=False, keep_sessions=False)
-    attended = summary_raw.final[:, SESSIONS_ATTENDED].astype(np.int64)
+    attended = summary_raw.final["sessions_attended"].astype(np.int64)
     rates = np.array([draws["calls_per_dyad_session"][name] for name in COUNTED_CALLS])
 
     def engine(keep: bool) -> Callable[[], int]:

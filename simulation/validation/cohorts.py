@@ -17,30 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from simulation.model.layout import (
-    AFT_START,
-    DIAGNOSIS,
-    DROPPED,
-    K_EPISODES,
-    K_MAX_STAGE,
-    K_N_CONFRONTATION,
-    K_N_WITHDRAWAL,
-    K_RESOLVED,
-    K_STAGE_SESSIONS,
-    K_STAGE_SUM,
-    K_SYMPTOM_POST,
-    SESSION_COLUMNS,
-    SESSIONS_ATTENDED,
-    SEVERITY,
-    SYMPTOM_PRE,
-)
 from simulation.model.parameters import Parameters
 from simulation.model.presets import preset_values
 from simulation.run.engine import RawCohort, intake_therapists, simulate_cohort
 from simulation.validation.stats import reliably_improved
-
-#: Column index of every session column.
-SESSION_INDEX = {name: i for i, name in enumerate(SESSION_COLUMNS)}
 
 
 def design_parameters(
@@ -95,7 +75,7 @@ class Cohort:
 
     def s(self, name: str) -> np.ndarray:
         """A session column (one value per attended session, patients in id order)."""
-        return self.raw.sessions[:, SESSION_INDEX[name]]
+        return self.raw.sessions[name]
 
     @cached_property
     def session_patient(self) -> np.ndarray:
@@ -121,32 +101,32 @@ class Cohort:
     @property
     def diagnosis(self) -> np.ndarray:
         """Diagnosis code of each patient (0 no PD, 1 BPD, 2 other PD)."""
-        return self.raw.intake[:, DIAGNOSIS].astype(np.int64)
+        return self.raw.intake["diagnosis"].astype(np.int64)
 
     @property
     def severity(self) -> np.ndarray:
         """PD severity at intake."""
-        return self.raw.intake[:, SEVERITY]
+        return self.raw.intake["pd_severity"]
 
     @property
     def attended(self) -> np.ndarray:
         """Sessions attended."""
-        return self.raw.final[:, SESSIONS_ATTENDED]
+        return self.raw.final["sessions_attended"]
 
     @property
     def dropped_out(self) -> np.ndarray:
         """Left before the planned end (bool)."""
-        return self.raw.final[:, DROPPED] > 0
+        return self.raw.final["dropped_out"] > 0
 
     @property
     def symptom_pre(self) -> np.ndarray:
         """Symptom-scale reading at intake."""
-        return self.raw.intake[:, SYMPTOM_PRE]
+        return self.raw.intake["symptom_pre"]
 
     @property
     def symptom_post(self) -> np.ndarray:
         """Symptom-scale reading after the last attended session (last observation carried forward)."""
-        return np.where(self.attended > 0, self.raw.courses[:, K_SYMPTOM_POST], self.symptom_pre)
+        return np.where(self.attended > 0, self.raw.courses["symptom_post"], self.symptom_pre)
 
     @property
     def improvement(self) -> np.ndarray:
@@ -169,41 +149,41 @@ class Cohort:
         """Reliable improvement and a post score below the clinical cut-off."""
         return self.reliably_improved & (self.symptom_post < self.params["recovery_cutoff"])
 
-    def course(self, index: int) -> np.ndarray:
-        """A course sum (``layout.K_*``) of each patient."""
-        return self.raw.courses[:, index]
+    def course(self, name: str) -> np.ndarray:
+        """A course sum (a field of ``records.COURSE``) of each patient."""
+        return self.raw.courses[name]
 
     @property
     def n_withdrawal(self) -> np.ndarray:
         """Observer-coded withdrawal markers over the course."""
-        return self.course(K_N_WITHDRAWAL)
+        return self.course("n_withdrawal")
 
     @property
     def n_markers(self) -> np.ndarray:
         """Observer-coded markers over the course."""
-        return self.course(K_N_WITHDRAWAL) + self.course(K_N_CONFRONTATION)
+        return self.course("n_withdrawal") + self.course("n_confrontation")
 
     @property
     def n_episodes(self) -> np.ndarray:
         """Resolution episodes over the course."""
-        return self.course(K_EPISODES)
+        return self.course("n_episodes")
 
     @property
     def n_resolved(self) -> np.ndarray:
         """Episodes that ended resolved over the course."""
-        return self.course(K_RESOLVED)
+        return self.course("n_resolved")
 
     @property
     def mean_resolution_stage(self) -> np.ndarray:
         """Resolution complexity: mean deepest stage over sessions with an episode (NaN if none)."""
-        count = self.course(K_STAGE_SESSIONS)
+        count = self.course("n_stage_sessions")
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(count > 0, self.course(K_STAGE_SUM) / np.maximum(count, 1), np.nan)
+            return np.where(count > 0, self.course("stage_sum") / np.maximum(count, 1), np.nan)
 
     @property
     def max_resolution_stage(self) -> np.ndarray:
         """Deepest stage reached in any session."""
-        return self.course(K_MAX_STAGE)
+        return self.course("max_stage")
 
     @property
     def therapist_id(self) -> np.ndarray:
@@ -261,7 +241,7 @@ class Sample:
             tids = np.arange(ids[-1] // caseload + 1, dtype=np.int64)
             therapists = intake_therapists(self.seed, tids, params)
             first = ids[0] // caseload
-            therapists[first : first + len(aft_start), AFT_START] = aft_start
+            therapists["aft_start_session"][first : first + len(aft_start)] = aft_start
         raw = simulate_cohort(
             params, ids, n_sessions, self.seed, record_events=False, therapists=therapists, keep_sessions=keep_sessions
         )

@@ -1,10 +1,10 @@
 """The Mesa agents of the agent view: patients and their therapists.
 
-A ``Patient`` and a ``Therapist`` are thin Mesa agents around the same state
-arrays the cohort engine uses (slots of ``layout.PATIENT_SLOTS`` and
-``layout.THERAPIST_SLOTS``). They name the slots in therapy terms and keep each
-patient's session records, but they hold no rule of the model: a therapist's
-session with a patient is one call of the compiled ``rules.run_session``, the
+A ``Patient`` and a ``Therapist`` are thin Mesa agents around the same records
+the cohort engine uses (``records.PATIENT`` and ``records.THERAPIST``). They
+keep each patient's session records, but they hold no rule of the model: a
+therapist's session with a patient is one call of the compiled
+``session.run_session``, the
 very function the cohort engine calls. Because every random draw is keyed by
 (seed, patient, session, segment, stream), the order in which agents act never
 changes a number.
@@ -17,34 +17,19 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from simulation.model import rules
-from simulation.model.layout import (
-    AFT_START,
-    ALLIANCE,
-    ALLIANCE_INTAKE,
-    CONFRONTATION_TENDENCY,
-    COURSE_COLUMNS,
+from simulation.model.records import (
+    COURSE,
     DETAIL_EVENTS,
     DETAIL_SESSIONS,
-    DIAGNOSIS,
-    DROPPED,
-    EVENT_COLUMNS,
-    EXPLORATORY,
-    EXPLORATORY_PREF,
-    INSIGHT,
-    NOTICING,
-    PATTERN,
-    REACTIVITY,
-    SESSION_COLUMNS,
-    SESSIONS_ATTENDED,
-    SEVERITY,
-    SKILL,
-    STRAIN,
-    SYMPTOM,
-    SYMPTOM_PRE,
-    SYMPTOM_TRUE_PRE,
-    WITHDRAWAL_TENDENCY,
+    EVENT,
+    PATIENT,
+    SESSION,
+    SESSION_FIELDS,
+    THERAPIST,
+    new_records,
+    own_record,
 )
+from simulation.model.session import run_session, therapist_in_aft
 from simulation.model.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
 from simulation.run.engine import accumulate_course
 
@@ -59,16 +44,16 @@ class Patient(mesa.Agent):
         model: The ``RuptureModel`` the patient belongs to.
         patient_id: Our patient id (key of the patient's random numbers); Mesa's
             ``unique_id`` is separate.
-        state: Patient state at intake (``layout.PATIENT_SLOTS``), from
+        state: The patient's record at intake (``records.PATIENT``), from
             ``rules.patient_intake``; the agent keeps its own copy.
 
     Attributes:
         patient_id: Patient id.
-        state: Current state (float64, ``layout.PATIENT_SLOTS``), updated by each session.
+        state: The patient's record now (``records.PATIENT``), updated by each session.
         therapist: The patient's ``Therapist`` (set when the therapist takes the patient on).
-        session_rows: One row (``layout.SESSION_COLUMNS``) per attended session.
-        event_rows: The events (``layout.EVENT_COLUMNS``) of each attended session.
-        course: Running course sums (``layout.COURSE_COLUMNS``), kept by the engine's own rule.
+        session_rows: One ``records.SESSION`` per attended session.
+        event_rows: The events (``records.EVENT``) of each attended session.
+        course: Running course sums (``records.COURSE``), kept by the engine's own rule.
     """
 
     model: RuptureModel
@@ -76,11 +61,11 @@ class Patient(mesa.Agent):
     def __init__(self, model: RuptureModel, patient_id: int, state: np.ndarray) -> None:
         super().__init__(model)
         self.patient_id = int(patient_id)
-        self.state = np.array(state, dtype=np.float64, copy=True)
+        self.state = own_record(state, PATIENT)
         self.therapist: Therapist | None = None
-        self.session_rows: list[np.ndarray] = []
+        self.session_rows: list[np.record] = []
         self.event_rows: list[np.ndarray] = []
-        self.course = np.zeros(len(COURSE_COLUMNS))
+        self.course = new_records(1, COURSE)[0]
 
     def __repr__(self) -> str:
         return (
@@ -92,7 +77,7 @@ class Patient(mesa.Agent):
     @property
     def diagnosis(self) -> str:
         """Diagnosis group: ``no_pd``, ``bpd`` or ``other_pd``."""
-        return DIAGNOSES[int(self.state[DIAGNOSIS])]
+        return DIAGNOSES[int(self.state["diagnosis"])]
 
     @property
     def diagnosis_label(self) -> str:
@@ -102,63 +87,63 @@ class Patient(mesa.Agent):
     @property
     def pd_severity(self) -> float:
         """PD severity at intake (0-1)."""
-        return float(self.state[SEVERITY])
+        return float(self.state["pd_severity"])
 
     @property
     def withdrawal_tendency(self) -> float:
         """Individual proneness to withdrawal markers (relative rate)."""
-        return float(self.state[WITHDRAWAL_TENDENCY])
+        return float(self.state["withdrawal_tendency"])
 
     @property
     def confrontation_tendency(self) -> float:
         """Individual proneness to confrontation markers (relative rate)."""
-        return float(self.state[CONFRONTATION_TENDENCY])
+        return float(self.state["confrontation_tendency"])
 
     @property
     def insight(self) -> float:
         """Insight / mentalizing (0-1)."""
-        return float(self.state[INSIGHT])
+        return float(self.state["insight"])
 
     @property
     def alliance_intake(self) -> float:
         """Latent alliance at intake (0-1)."""
-        return float(self.state[ALLIANCE_INTAKE])
+        return float(self.state["alliance_intake"])
 
     @property
     def symptom_pre(self) -> float:
         """Symptom scale reading at intake (0-4)."""
-        return float(self.state[SYMPTOM_PRE])
+        return float(self.state["symptom_pre"])
 
     @property
     def symptom_true_pre(self) -> float:
         """Latent symptom severity at intake (0-4)."""
-        return float(self.state[SYMPTOM_TRUE_PRE])
+        return float(self.state["symptom_true_pre"])
 
     # --- how the course is going ---------------------------------------------------------------
     @property
     def alliance(self) -> float:
         """Latent alliance (0-1) after the last attended session."""
-        return float(self.state[ALLIANCE])
+        return float(self.state["alliance"])
 
     @property
     def symptom(self) -> float:
         """Latent symptom severity (0-4) after the last attended session."""
-        return float(self.state[SYMPTOM])
+        return float(self.state["symptom_true"])
 
     @property
     def strain(self) -> float:
         """Unresolved strain carried into the next session (alliance units)."""
-        return float(self.state[STRAIN])
+        return float(self.state["strain"])
 
     @property
     def pattern(self) -> float:
         """Relational rigidity (1 at intake; corrective experiences lower it)."""
-        return float(self.state[PATTERN])
+        return float(self.state["pattern"])
 
     @property
     def sessions_attended(self) -> int:
         """Sessions attended so far."""
-        return int(self.state[SESSIONS_ATTENDED])
+        return int(self.state["sessions_attended"])
 
     @property
     def next_session(self) -> int:
@@ -168,7 +153,7 @@ class Patient(mesa.Agent):
     @property
     def dropped_out(self) -> bool:
         """Whether the patient has left therapy."""
-        return bool(self.state[DROPPED] > 0)
+        return bool(self.state["dropped_out"] > 0)
 
     @property
     def course_finished(self) -> bool:
@@ -181,7 +166,7 @@ class Patient(mesa.Agent):
         return not self.dropped_out and not self.course_finished
 
     # --- records -------------------------------------------------------------------------------
-    def record_session(self, row: np.ndarray, events: np.ndarray) -> None:
+    def record_session(self, row: np.record, events: np.ndarray) -> None:
         """Keep the record and the events of a session just held."""
         accumulate_course(self.course, row)
         self.session_rows.append(row)
@@ -189,15 +174,15 @@ class Patient(mesa.Agent):
 
     @property
     def last_session(self) -> dict[str, float] | None:
-        """The last session's record by column name (``layout.SESSION_COLUMNS``), or None."""
+        """The last session's record by field name (``records.SESSION``), or None."""
         if not self.session_rows:
             return None
-        return dict(zip(SESSION_COLUMNS, self.session_rows[-1].tolist(), strict=True))
+        return dict(zip(SESSION_FIELDS, self.session_rows[-1].tolist(), strict=True))
 
     @property
     def last_events(self) -> np.ndarray:
-        """Raw event rows (``layout.EVENT_COLUMNS``) of the last session (empty if none)."""
-        return self.event_rows[-1] if self.event_rows else np.zeros((0, len(EVENT_COLUMNS)))
+        """Event records (``records.EVENT``) of the last session (empty if none)."""
+        return self.event_rows[-1] if self.event_rows else new_records(0, EVENT)
 
 
 class Therapist(mesa.Agent):
@@ -206,12 +191,12 @@ class Therapist(mesa.Agent):
     Args:
         model: The ``RuptureModel`` the therapist belongs to.
         therapist_id: Our therapist id; Mesa's ``unique_id`` is separate.
-        state: Therapist state (``layout.THERAPIST_SLOTS``), from
+        state: The therapist's record (``records.THERAPIST``), from
             ``rules.therapist_intake`` or given; the agent keeps its own copy.
 
     Attributes:
         therapist_id: Therapist id.
-        state: Therapist state (float64, ``layout.THERAPIST_SLOTS``).
+        state: The therapist's record (``records.THERAPIST``).
         caseload: The therapist's patients, in the order they were taken on.
     """
 
@@ -220,7 +205,7 @@ class Therapist(mesa.Agent):
     def __init__(self, model: RuptureModel, therapist_id: int, state: np.ndarray) -> None:
         super().__init__(model)
         self.therapist_id = int(therapist_id)
-        self.state = np.array(state, dtype=np.float64, copy=True)
+        self.state = own_record(state, THERAPIST)
         self.caseload: list[Patient] = []
 
     def __repr__(self) -> str:
@@ -232,36 +217,36 @@ class Therapist(mesa.Agent):
     @property
     def skill(self) -> float:
         """General skill (0-1)."""
-        return float(self.state[SKILL])
+        return float(self.state["skill"])
 
     @property
     def noticing(self) -> float:
         """Chance to notice a marker, per salience point."""
-        return float(self.state[NOTICING])
+        return float(self.state["noticing"])
 
     @property
     def reactivity(self) -> float:
         """Chance of a hostile response to a confrontation marker of a patient with severity 0."""
-        return float(self.state[REACTIVITY])
+        return float(self.state["reactivity"])
 
     @property
     def exploratory_repertoire(self) -> bool:
         """Whether the therapist can use exploratory (metacommunication) strategies."""
-        return bool(self.state[EXPLORATORY] > 0)
+        return bool(self.state["exploratory_repertoire"] > 0)
 
     @property
     def exploratory_preference(self) -> float:
         """Chance to choose an exploratory strategy."""
-        return float(self.state[EXPLORATORY_PREF])
+        return float(self.state["exploratory_preference"])
 
     @property
     def aft_start_session(self) -> int:
         """Session from which the therapist works with alliance-focused training (0 = never)."""
-        return int(self.state[AFT_START])
+        return int(self.state["aft_start_session"])
 
     def aft_active(self, session: int) -> bool:
         """Whether the therapist works with alliance-focused training in ``session``."""
-        return bool(rules.therapist_in_aft(self.state, int(session)))
+        return bool(therapist_in_aft(self.state, int(session)))
 
     def take_on(self, patient: Patient) -> None:
         """Add ``patient`` to the caseload."""
@@ -279,18 +264,18 @@ class Therapist(mesa.Agent):
             self.hold_session(patient)
 
     def hold_session(self, patient: Patient) -> np.ndarray:
-        """Hold the patient's next session with the compiled ``rules.run_session``.
+        """Hold the patient's next session with the compiled ``session.run_session``.
 
         The patient's state is updated in place and the session's record and
         events are kept on the patient (``Patient.last_session``, ``Patient.last_events``).
 
         Returns:
-            The session's record (``layout.SESSION_COLUMNS``).
+            The session's record (``records.SESSION``).
         """
         model = self.model
-        row = np.zeros(len(SESSION_COLUMNS))
-        buffer = model.event_buffer
-        n_events = rules.run_session(
+        row_buffer = new_records(1, SESSION)
+        work = model.work
+        n_events = run_session(
             model.seed,
             patient.patient_id,
             self.therapist_id,
@@ -299,10 +284,10 @@ class Therapist(mesa.Agent):
             self.state,
             model.model_params,
             model.n_sessions,
-            row,
-            buffer,
-            0,
+            row_buffer,
+            work,
             DETAIL_EVENTS if model.record_events else DETAIL_SESSIONS,
         )
-        patient.record_session(row, buffer[:n_events].copy())
+        row = row_buffer[0]
+        patient.record_session(row, work.events[:n_events].copy().view(np.recarray))
         return row

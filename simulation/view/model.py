@@ -4,7 +4,7 @@
 (``engine.assign_therapists``, ``engine.intake_patients``,
 ``engine.intake_therapists``) as Mesa agents; one ``step`` is one week, in
 which every therapist holds one session with each of their patients still in
-treatment by calling the compiled ``rules.run_session``. ``raw`` returns the
+treatment by calling the compiled ``session.run_session``. ``raw`` returns the
 same arrays as ``engine.simulate_cohort``, so ``simulate(engine="agents")`` and
 ``simulate(engine="cohort")`` give identical tables. The agent view adds what a
 teaching app needs: a ``mesa.DataCollector`` with weekly reporters and the
@@ -19,18 +19,18 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from simulation.model.layout import (
-    C_ALLIANCE,
-    C_RUPTURE_OBSERVED,
-    COURSE_COLUMNS,
-    EVENT_COLUMNS,
-    PATIENT_SLOTS,
-    SESSION_COLUMNS,
-    THERAPIST_SLOTS,
-    TRAJECTORY_COLUMNS,
-    max_events_per_session,
-)
 from simulation.model.parameters import ParameterError, Parameters
+from simulation.model.records import (
+    COURSE,
+    EVENT,
+    IN_SESSION,
+    PATIENT,
+    SESSION,
+    THERAPIST,
+    TRAJECTORY,
+    as_records,
+    new_records,
+)
 from simulation.run.engine import (
     RawCohort,
     accumulate_trajectory,
@@ -86,11 +86,11 @@ class RuptureModel(mesa.Model):
         mean_alliance: Mean latent alliance after this week's sessions.
         rupture_share: Share of this week's sessions with an observer-coded rupture.
         dropouts: Patients who have dropped out so far.
-        last_week_rows: Raw session records of the last week (``layout.SESSION_COLUMNS``).
-        last_week_event_rows: Raw events of the last week (``layout.EVENT_COLUMNS``).
+        last_week_rows: Raw session records of the last week (``records.SESSION``).
+        last_week_event_rows: Raw events of the last week (``records.EVENT``).
         datacollector: Weekly model reporters (``MODEL_REPORTERS``) and patient
             reporters (``PATIENT_REPORTERS``; ``get_agenttype_vars_dataframe(Patient)``).
-        event_buffer: Scratch buffer for the events of one session.
+        work: The session in progress (scratch of ``run_session``, with the session's event log).
 
     Examples:
         >>> from simulation.model.parameters import Parameters
@@ -117,7 +117,7 @@ class RuptureModel(mesa.Model):
         self.n_sessions = int(n_sessions)
         self.seed = int(seed)
         self.record_events = bool(record_events)
-        self.event_buffer = np.zeros((max_events_per_session(int(params["n_segments"])), len(EVENT_COLUMNS)))
+        self.work = new_records(1, IN_SESSION)[0]  # the session in progress (scratch of run_session)
         ids = np.asarray(patient_ids, dtype=np.int64).reshape(-1)
         self.therapists = self._create_therapists(ids, therapists)
         self.patients = self._create_patients(ids)
@@ -126,8 +126,8 @@ class RuptureModel(mesa.Model):
         self.mean_alliance = float("nan")
         self.rupture_share = float("nan")
         self.dropouts = 0
-        self.last_week_rows = np.zeros((0, len(SESSION_COLUMNS)))
-        self.last_week_event_rows = np.zeros((0, len(EVENT_COLUMNS)))
+        self.last_week_rows = np.zeros(0, SESSION)
+        self.last_week_event_rows = np.zeros(0, EVENT)
         self._last_week_tables: dict[str, pd.DataFrame] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters=dict(MODEL_REPORTERS), agenttype_reporters={Patient: dict(PATIENT_REPORTERS)}
@@ -142,7 +142,7 @@ class RuptureModel(mesa.Model):
         if therapists is None:
             table = intake_therapists(self.seed, index, self.params)
         else:
-            table = np.asarray(therapists, dtype=np.float64)[index]
+            table = as_records(therapists, THERAPIST)[index]
         self._therapist_by_id = {int(tid): Therapist(self, int(tid), table[i]) for i, tid in enumerate(index)}
         self._therapist_ids = therapist_ids
         return list(self._therapist_by_id.values())
@@ -189,12 +189,12 @@ class RuptureModel(mesa.Model):
 
     def _close_week(self, attending: list[Patient]) -> None:
         """Keep the week's records and update the weekly reporters."""
-        self.last_week_rows = np.array([patient.session_rows[-1] for patient in attending])
-        self.last_week_event_rows = _stack([patient.event_rows[-1] for patient in attending], len(EVENT_COLUMNS))
+        self.last_week_rows = np.array([patient.session_rows[-1] for patient in attending], dtype=SESSION)
+        self.last_week_event_rows = _stack([patient.event_rows[-1] for patient in attending], EVENT)
         self._last_week_tables = {}
         self.active_patients = len(attending)
-        self.mean_alliance = float(self.last_week_rows[:, C_ALLIANCE].mean())
-        self.rupture_share = float(self.last_week_rows[:, C_RUPTURE_OBSERVED].mean())
+        self.mean_alliance = float(self.last_week_rows["alliance"].mean())
+        self.rupture_share = float(self.last_week_rows["rupture_observed"].mean())
         self.dropouts = sum(patient.dropped_out for patient in self.patients)
 
     def run(self) -> None:
@@ -229,26 +229,24 @@ class RuptureModel(mesa.Model):
 
     def raw(self) -> RawCohort:
         """The run's arrays, as ``engine.simulate_cohort`` returns them (patients in input order)."""
-        trajectory = np.zeros((self.n_sessions, len(TRAJECTORY_COLUMNS)))
+        trajectory = new_records(self.n_sessions, TRAJECTORY)
         for patient in self.patients:  # the engine's summation order: patient by patient
             for row in patient.session_rows:
                 accumulate_trajectory(trajectory, row)
         return RawCohort(
             intake=self._intake.copy(),
-            final=_stack([patient.state for patient in self.patients], len(PATIENT_SLOTS)),
+            final=np.array([patient.state for patient in self.patients], dtype=PATIENT),
             patient_ids=np.array([patient.patient_id for patient in self.patients], dtype=np.int64),
             therapist_ids=self._therapist_ids.copy(),
-            therapists=_stack([therapist.state for therapist in self.therapists], len(THERAPIST_SLOTS)),
+            therapists=np.array([therapist.state for therapist in self.therapists], dtype=THERAPIST),
             therapist_index=np.array([therapist.therapist_id for therapist in self.therapists], dtype=np.int64),
-            sessions=_stack([row for patient in self.patients for row in patient.session_rows], len(SESSION_COLUMNS)),
-            events=_stack([ev for patient in self.patients for ev in patient.event_rows], len(EVENT_COLUMNS)),
-            courses=_stack([patient.course for patient in self.patients], len(COURSE_COLUMNS)),
+            sessions=np.array([row for patient in self.patients for row in patient.session_rows], dtype=SESSION),
+            events=_stack([ev for patient in self.patients for ev in patient.event_rows], EVENT),
+            courses=np.array([patient.course for patient in self.patients], dtype=COURSE),
             trajectory=trajectory,
         )
 
 
-def _stack(blocks: list[np.ndarray], n_columns: int) -> np.ndarray:
-    """Stack rows or row blocks; an empty list gives an empty ``(0, n_columns)`` array."""
-    if not blocks:
-        return np.zeros((0, n_columns))
-    return np.vstack(blocks)
+def _stack(blocks: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """Concatenate record blocks; an empty list gives an empty record array."""
+    return np.concatenate(blocks) if blocks else np.zeros(0, dtype)
