@@ -128,6 +128,23 @@ def check_replaceable(option: str, target: Path, kind: str, overwrite: bool, ove
         )
 
 
+def prepare_target(
+    option: str, path: str | os.PathLike[str], kind: str, overwrite: bool, overwrite_any: bool = False
+) -> Path:
+    """Everything about an output folder that can fail, checked before any work.
+
+    Checks the path, clears staging folders that killed runs left (restoring an
+    old result they held), and refuses a folder that may not be replaced.
+
+    Raises:
+        OutputError: As ``check_output`` and ``check_replaceable`` do.
+    """
+    target = check_output(option, path)
+    clean_stale(target)
+    check_replaceable(option, target, kind, overwrite, overwrite_any)
+    return target
+
+
 def write_marker(folder: Path, kind: str) -> None:
     """Mark ``folder`` as written by this tool (what ``--overwrite`` looks for)."""
     (folder / MARKER).write_text(json.dumps({"written_by": "rupture-sim", "kind": kind}) + "\n")
@@ -156,8 +173,11 @@ def clean_stale(target: Path) -> list[Path]:
 
 
 def _alive(pid: str | None) -> bool:
-    if pid is None or int(pid) == os.getpid():
-        return pid is not None
+    """Whether the process that named a staging folder still runs (folders named without a pid are stale)."""
+    if pid is None:
+        return False
+    if int(pid) == os.getpid():
+        return True
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:

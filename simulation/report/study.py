@@ -35,7 +35,7 @@ from tqdm import tqdm
 from simulation import __version__
 from simulation.model.parameters import SPECS, ParameterError, Parameters
 from simulation.model.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
-from simulation.outputs import check_output, check_replaceable, clean_stale, staging_folder
+from simulation.outputs import check_output, prepare_target, staging_folder
 from simulation.run.api import TABLES, resolve_parameters, simulate
 
 #: Therapist skill levels of the default study.
@@ -382,11 +382,10 @@ def run_study(
     from simulation.report.figures import FIGURES, make_figures
 
     params = check_config(config)
-    target = check_output("--out", check_output("--out", out, parent=True) / config.name)
+    target = check_output("--out", out, parent=True) / config.name
+    prepare_target("--out", target, "study", overwrite, overwrite_any)
     if publish_figures is not None:
         check_output("--publish-figures", publish_figures)
-    clean_stale(target)
-    check_replaceable("--out", target, "study", overwrite, overwrite_any)
     started, clock = datetime.now(UTC), time.perf_counter()
     steps = len(config.conditions) + 1 + len(FIGURES) + 1
     with (

@@ -193,7 +193,7 @@ def run_sweep(
         if plots:
             write_derived(folder, manifest)
         else:
-            record_derived(folder, manifest, manifest["derived"], complete=True)
+            record_derived(folder, manifest, list(manifest["derived"]), complete=True)
     return manifest
 
 

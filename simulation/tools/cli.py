@@ -30,7 +30,7 @@ from typing import Any, NoReturn
 from simulation import __version__
 from simulation.model.parameters import ParameterError, parameter_table
 from simulation.model.presets import POPULATIONS, THERAPISTS
-from simulation.outputs import OutputError, check_output, check_replaceable, clean_stale
+from simulation.outputs import OutputError, check_output, prepare_target
 
 #: Exit code for bad input.
 USAGE_ERROR = 2
@@ -171,9 +171,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     settings = parse_settings(args.set)
     resolve_parameters(args.population, args.therapists, settings)  # fail before anything is written
-    out = check_output("--out", args.out)
-    clean_stale(out)
-    check_replaceable("--out", out, "simulate", args.overwrite, args.overwrite_any)
+    out = prepare_target("--out", args.out, "simulate", args.overwrite, args.overwrite_any)
     res = simulate(
         args.population,
         args.therapists,
@@ -330,7 +328,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from simulation.tools import bench
 
     if args.json:
-        check_output("--json", Path(args.json).parent if Path(args.json).parent != Path() else "results")
+        check_output("--json", Path(args.json).parent, parent=True)
         if Path(args.json).is_dir():
             raise CliError(f"--json {args.json} is a folder; give a file name.")
     return bench.run(args)
