@@ -46,10 +46,6 @@ REPERTOIRES = {0: "immediate", 1: "exploratory"}
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
-class StudyError(Exception):
-    """A study that cannot be run as asked (e.g. its output folder already exists)."""
-
-
 @dataclass(frozen=True)
 class Condition:
     """One therapist scenario of the study.

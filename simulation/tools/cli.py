@@ -612,7 +612,6 @@ def _on_sigterm(handler: Any) -> Any:
 
 def _run(argv: list[str]) -> int:
     """Parse and run, turning every foreseeable failure into one sentence and an exit code."""
-    from simulation.report.study import StudyError
     from simulation.sweep.spec import SpecError
     from simulation.sweep.store import StoreError
     from simulation.validation.designs import DesignError
@@ -627,7 +626,7 @@ def _run(argv: list[str]) -> int:
                 raise CliError(f"Unknown option {', '.join(unknown)} (see `{PROG} --help`).") from None
             raise
         return args.handler(args)
-    except (CliError, ParameterError, StudyError, SpecError, StoreError, DesignError, OutputError) as err:
+    except (CliError, ParameterError, SpecError, StoreError, DesignError, OutputError) as err:
         return _fail(str(err))
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else 0
