@@ -21,7 +21,8 @@ from simulation.model.parameters import PARAMETERS, PROFILE_FIELDS, SPECS, Param
 from simulation.model.presets import POPULATIONS, THERAPISTS, Preset
 from simulation.model.taxonomy import DIAGNOSES
 from simulation.run.api import TABLES, simulate
-from simulation.run.tables import COMPLEXITY_GROUPS, DATA_DICTIONARY
+from simulation.run.outcomes import COMPLEXITY_GROUPS
+from simulation.run.tables import DATA_DICTIONARY
 
 #: Files ``write_docs`` produces, in the order it returns them.
 GENERATED_FILES = ("PARAMETERS.md", "DATA_DICTIONARY.md")
@@ -267,7 +268,7 @@ def data_dictionary_markdown() -> str:
     lines += _table(("Code", "Outcome"), ((i, o) for i, o in enumerate(tx.OUTCOMES) if i > 0))
     lines += ["", "### Diagnosis groups (`patients.diagnosis`)", ""]
     lines += _table(("Value", "Label"), ((f"`{d}`", tx.DIAGNOSIS_LABELS[d]) for d in tx.DIAGNOSES))
-    lines += ["", "### Complexity groups (`patients.complexity_group`, by `max_resolution_stage`)", ""]
+    lines += ["", "### Complexity groups (`patients.complexity_group`, by `mean_resolution_stage`)", ""]
     lines += _table(("Order", "Group"), enumerate(COMPLEXITY_GROUPS))
     return "\n".join(lines) + "\n"
 

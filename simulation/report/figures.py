@@ -23,6 +23,7 @@ import pandas as pd
 import seaborn as sns
 
 from simulation.model.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
+from simulation.run import outcomes
 
 #: Resolution of the saved PNGs.
 DPI = 120
@@ -303,10 +304,11 @@ def patient_outcomes(sessions: pd.DataFrame, patients: pd.DataFrame) -> pd.DataF
         ``n_episodes`` (share of episodes resolved, and how many episodes).
     """
     keys = _keys(patients)
-    with_episode = sessions[sessions["resolution_stage"] > 0]
-    stage = with_episode.groupby(keys, observed=True)["resolution_stage"].agg(["mean", "size"])
-    stage.columns = ["stage_mean", "stage_sessions"]
-    out = patients[[*keys, "diagnosis", "n_episodes", "n_resolved"]].join(stage, on=keys)
+    stage_sessions = sessions[sessions["resolution_stage"] > 0].groupby(keys, observed=True).size()
+    out = patients[[*keys, "diagnosis", "n_episodes", "n_resolved"]].join(
+        stage_sessions.rename("stage_sessions"), on=keys
+    )
+    out["stage_mean"] = outcomes.stage_where_episode(patients["mean_resolution_stage"], patients["n_episodes"])
     out["recovered_pct"] = 100 * patients["recovered"].astype(float)
     out["dropout_pct"] = 100 * patients["dropped_out"].astype(float)
     out["resolved_share"] = 100 * out["n_resolved"] / out["n_episodes"].where(out["n_episodes"] > 0)

@@ -37,6 +37,8 @@ import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
+from simulation.run import outcomes
+
 __all__ = [
     "OUTCOMES",
     "Outcome",
@@ -62,6 +64,8 @@ ANNOTATE_MAX = 8
 MAX_CELLS = 4
 #: Possible range of the trajectory measures (bands are clipped to it).
 TRAJECTORY_BOUNDS = {"alliance": (0.0, 1.0), "symptom": (0.0, 4.0)}
+#: Columns that identify a run.
+RUN = ["point", "replication"]
 #: Columns of the patients dataset needed for the run outcomes.
 PATIENT_COLUMNS = (
     "point",
@@ -184,12 +188,9 @@ def _check_cells(cells: Iterable[int], done: pd.DataFrame) -> list[int]:
 def run_outcomes(folder: Path, design: pd.DataFrame | None = None) -> pd.DataFrame:
     """Outcomes of every run, from the ``patients`` dataset of a sweep folder.
 
-    Per run: ``rupture_rate`` = sum of ``n_sessions_rupture_observed`` / sum of
-    ``sessions_attended``; ``resolution_rate`` = sum of ``n_resolved`` / sum of
-    ``n_episodes``; ``dropout``, ``symptom_change`` and ``recovery`` = means of
-    ``dropped_out``, ``symptom_change`` and ``recovered`` over the patients;
-    ``resolution_stage`` = mean of ``mean_resolution_stage`` over the patients
-    with at least one resolution episode. A ratio without a denominator is NaN.
+    Per run, the group outcomes of ``simulation.run.outcomes.group_outcomes``
+    over the run's patients (rates are ratios of sums; resolution stage is
+    patient-weighted over the patients with an episode).
 
     Args:
         folder: A sweep folder.
@@ -202,17 +203,7 @@ def run_outcomes(folder: Path, design: pd.DataFrame | None = None) -> pd.DataFra
     if design is None:
         design = pd.read_parquet(Path(folder) / "design.parquet").set_index("point")
     sums = _run_sums(Path(folder) / "patients")
-    out = pd.DataFrame(
-        {
-            "n_patients": sums["n"].astype("int64"),
-            "rupture_rate": _divide(sums["n_sessions_rupture_observed"], sums["sessions_attended"]),
-            "resolution_rate": _divide(sums["n_resolved"], sums["n_episodes"]),
-            "dropout": _divide(sums["dropped_out"], sums["n"]),
-            "symptom_change": _divide(sums["symptom_change"], sums["n"]),
-            "recovery": _divide(sums["recovered"], sums["n"]),
-            "resolution_stage": _divide(sums["stage_sum"], sums["with_episode"]),
-        }
-    ).reset_index()
+    out = outcomes.group_outcomes(sums).assign(n_patients=sums["n"].astype("int64")).reset_index()
     runs = design.join(out.set_index("point"), how="inner").reset_index()
     return runs.sort_values(["point", "replication"], ignore_index=True)[
         ["point", "replication", *design.columns, "n_patients", *OUTCOMES]
@@ -224,27 +215,12 @@ def _run_sums(dataset: Path) -> pd.DataFrame:
     if not dataset.is_dir():
         raise ValueError(f"{dataset} does not exist: the sweep has no patients table yet.")
     parts = [
-        _batch_sums(batch.to_pandas()) for batch in pads.dataset(dataset).to_batches(columns=list(PATIENT_COLUMNS))
+        outcomes.group_sums(batch.to_pandas(), RUN)
+        for batch in pads.dataset(dataset).to_batches(columns=list(PATIENT_COLUMNS))
     ]
     if not parts:
         raise ValueError(f"{dataset} holds no rows: run the sweep first.")
-    return pd.concat(parts).groupby(level=["point", "replication"]).sum().sort_index()
-
-
-def _batch_sums(df: pd.DataFrame) -> pd.DataFrame:
-    with_episode = df["n_episodes"] > 0
-    df = df.assign(
-        n=1,
-        dropped_out=df["dropped_out"].astype("int64"),
-        recovered=df["recovered"].astype("int64"),
-        stage_sum=df["mean_resolution_stage"].where(with_episode, 0.0),
-        with_episode=with_episode.astype("int64"),
-    ).drop(columns="mean_resolution_stage")
-    return df.groupby(["point", "replication"]).sum()
-
-
-def _divide(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    return numerator.astype(float) / denominator.where(denominator > 0).astype(float)
+    return pd.concat(parts).groupby(level=RUN).sum().sort_index()
 
 
 # --- cell summaries -------------------------------------------------------------------------

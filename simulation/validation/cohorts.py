@@ -36,8 +36,8 @@ from simulation.model.layout import (
 )
 from simulation.model.parameters import Parameters
 from simulation.model.presets import preset_values
+from simulation.run import outcomes
 from simulation.run.engine import RawCohort, intake_therapists, simulate_cohort
-from simulation.validation.stats import reliably_improved
 
 #: Column index of every session column.
 SESSION_INDEX = {name: i for i, name in enumerate(SESSION_COLUMNS)}
@@ -159,15 +159,19 @@ class Cohort:
         return self.symptom_post - self.symptom_pre
 
     @property
+    def rci(self) -> np.ndarray:
+        """Jacobson-Truax reliable change index of each patient (``outcomes.reliable_change_index``)."""
+        return outcomes.reliable_change_index(self.symptom_change, self.params)
+
+    @property
     def reliably_improved(self) -> np.ndarray:
         """Jacobson-Truax reliable improvement of each patient."""
-        p = self.params
-        return reliably_improved(self.symptom_pre, self.symptom_post, p["symptom_scale_sd"], p["symptom_reliability"])
+        return outcomes.reliably_improved(self.rci)
 
     @property
     def recovered(self) -> np.ndarray:
         """Reliable improvement and a post score below the clinical cut-off."""
-        return self.reliably_improved & (self.symptom_post < self.params["recovery_cutoff"])
+        return outcomes.recovered(self.rci, self.symptom_post, self.params)
 
     def course(self, index: int) -> np.ndarray:
         """A course sum (``layout.K_*``) of each patient."""
@@ -195,10 +199,8 @@ class Cohort:
 
     @property
     def mean_resolution_stage(self) -> np.ndarray:
-        """Resolution complexity: mean deepest stage over sessions with an episode (NaN if none)."""
-        count = self.course(K_STAGE_SESSIONS)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(count > 0, self.course(K_STAGE_SUM) / np.maximum(count, 1), np.nan)
+        """Resolution complexity: mean deepest stage over sessions with an episode (0 if none)."""
+        return outcomes.mean_resolution_stage(self.course(K_STAGE_SUM), self.course(K_STAGE_SESSIONS))
 
     @property
     def max_resolution_stage(self) -> np.ndarray:
