@@ -1,15 +1,12 @@
 """Calibration: fit the free parameters to the validation targets (T1-T14) with Optuna.
 
-The model's parameters are split in two:
-
-- ``FREE_PARAMETERS``: placeholders ("assumption") and the levers that the
-  validation report names for the failing targets, each with a search range
-  inside its declared range. These are fitted.
-- ``FIXED_BY_DESIGN_OR_LITERATURE``: every other parameter, with the reason it
-  is not searched: set by the study designs (diagnosis mix, caseload, AFT
-  schedule, 3RS segments), fixed by the literature or by the definition of a
-  measurement scale (salience means, observer reliability, Jacobson-Truax
-  constants), or a secondary lever held at its default to keep the search small.
+Each parameter's declaration (``simulation.model.parameters``) says whether
+the calibration fits it: ``Free`` parameters (placeholders and the levers of
+the targets, each with a search range inside its declared range) are fitted;
+``Fixed`` ones keep their default, for the reason given there (set by the
+study designs, fixed by the literature or a scale's definition, already
+passing, or a secondary lever held to keep the search small).
+``FREE_PARAMETERS`` and ``FIXED_BY_DESIGN_OR_LITERATURE`` read them.
 
 The loss (``loss``) turns the validation table of one candidate into one number;
 see ``check_term`` for the definition per pass rule. Every candidate is run with
@@ -32,7 +29,6 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +45,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from simulation.model.parameters import SPECS
+from simulation.model.parameters import PARAMETERS, SPECS, Fixed, Free
 from simulation.validation import targets as targets_module
 from simulation.validation.runner import DEFAULT_SEED, QUICK_REPLICATIONS, run_validation
 from simulation.validation.targets import BAND, DIRECTION, POINT, RANGE, Check
@@ -87,148 +83,11 @@ class CalibrationError(ValueError):
     """A calibration folder that cannot be resumed with these settings."""
 
 
-@dataclass(frozen=True)
-class FreeParameter:
-    """A fitted parameter and its search range.
-
-    Attributes:
-        name: Parameter name (``simulation.parameters.SPECS``).
-        low: Lower end of the search range (inside the declared range).
-        high: Upper end of the search range (inside the declared range).
-        log: Search on a log scale (for rates spanning an order of magnitude).
-        why: The targets it is expected to move (from the levers of ``targets.py``).
-    """
-
-    name: str
-    low: float
-    high: float
-    log: bool = False
-    why: str = ""
-
-
-#: The fitted parameters: placeholders ("assumption") and the levers of the failing targets.
-FREE_PARAMETERS: dict[str, FreeParameter] = {
-    p.name: p
-    for p in (
-        FreeParameter("alliance_symptom_effect", 0.003, 0.06, True, "T12 (effect size, pre-post d, responders), T10"),
-        FreeParameter("corrective_symptom_effect", 0.003, 0.08, True, "T12, T6c, T7, T8"),
-        FreeParameter("strain_symptom_effect", 0.0, 0.25, False, "T7, T10, T12 (unresolved strain worsens symptoms)"),
-        FreeParameter("symptom_noise_sd", 0.0, 0.1, False, "T7, T10, T12c (week-to-week symptom noise)"),
-        FreeParameter("symptom_sd", 0.3, 1.0, False, "T12b (pre-post d is scaled by the intake SD), T12a"),
-        FreeParameter("dropout_base_logit", -7.5, -5.0, False, "T11 (dropout), T13b, T12"),
-        FreeParameter("rupture_base_rate", 0.01, 0.09, True, "T1, T14a (marker counts)"),
-        FreeParameter("severity_rupture_gain", 1.0, 4.0, False, "T1, T4a, T7, T10, T11, T14a"),
-        FreeParameter("bpd_severity_mean", 0.5, 0.85, False, "T7, T10, T11, T12 (adult BPD samples)"),
-        FreeParameter("severity_sd", 0.05, 0.3, False, "T3 (PD vs non-PD contrast), T7, T10"),
-        FreeParameter("patient_intensity_severity_gain", 0.0, 3.0, False, "T3 (felt rupture intensity)"),
-        FreeParameter("strain_decay", 0.4, 0.95, False, "T7, T8c, T11, T12a (carried-over strain)"),
-        FreeParameter("aft_noticing_gain", 0.0, 0.3, False, "T9a, T9d, T8b"),
-        FreeParameter("aft_skill_gain", 0.0, 0.3, False, "T8, T9a"),
-        FreeParameter("aft_exploratory_gain", 0.0, 0.4, False, "T9b, T8"),
-        FreeParameter("aft_supportive_gain", 0.0, 0.3, False, "T9b"),
-        FreeParameter("pattern_symptom_effect", 0.003, 0.08, True, "T7, T12 (relief from a changed pattern)"),
-        FreeParameter("pattern_confirmation", 0.0, 0.6, False, "T7, T12c, T8 (unresolved ruptures confirm it)"),
-        FreeParameter("corrective_learning", 0.05, 0.8, False, "T7, T6, T12 (how fast repaired ruptures loosen it)"),
-        FreeParameter("pattern_floor", 0.05, 0.6, False, "T7, T6a, T12 (how far the pattern can loosen)"),
-        FreeParameter("expressive_severity_gain", 0.1, 0.8, False, "T5d (expressive work with PD patients)"),
-    )
-}
-
-_DESIGN = "design: set by each virtual study (diagnosis mix, presets, schedule), not a model quantity"
-_SCALE = "measurement: definition of the coding or rating scale"
-_LIT = "literature: "
-_PASSING = "held: its targets already pass with the default ({})"
-_SECONDARY = "held: secondary lever of {}, kept at the default to keep the search small"
-
-#: Every parameter that is not searched, and why.
+#: The fitted parameters and their search ranges, in declaration order (``Param.calibration``).
+FREE_PARAMETERS: dict[str, Free] = {p.name: p.calibration for p in PARAMETERS if isinstance(p.calibration, Free)}
+#: Every parameter that is not searched, and why (``Param.calibration``).
 FIXED_BY_DESIGN_OR_LITERATURE: dict[str, str] = {
-    "stage_skip": _LIT + "S4 (stages can be skipped; the share is an assumption)",
-    # design quantities
-    "share_no_pd": _DESIGN,
-    "share_bpd": _DESIGN,
-    "share_other_pd": _DESIGN,
-    "caseload": _DESIGN,
-    "aft_start_session": _DESIGN + " (the AFT schedule of T8, T9, T12)",
-    "exploratory_repertoire": _DESIGN + " (the arms of T6, the novice preset)",
-    "n_segments": _DESIGN + " (3RS codes 5-minute segments of a 50-minute session, S3)",
-    # measurement scale definitions and literature
-    "observer_salient_threshold": _SCALE + " (3RS: a session counts as a rupture session from salience 3, T1)",
-    "patient_report_threshold": _SCALE + " (PSQ: rupture reported from intensity 2, T13)",
-    "therapist_report_threshold": _SCALE + " (PSQ: rupture reported from salience 2, T13)",
-    "resolved_stage": _SCALE + " (resolution stages of the 3RS model, S4)",
-    "immediate_stage_cap": _SCALE + " (immediate strategies do not reach the exploratory stages, S4)",
-    "recovery_cutoff": _LIT + "Jacobson-Truax clinical cut-off of the symptom scale (S6)",
-    "symptom_scale_sd": _LIT + "SD of the symptom scale in the norm group (S6)",
-    "symptom_reliability": _LIT + "reliability of the symptom scale (S6)",
-    "observer_salience_sd": _LIT + "observer reliability (3RS ICC .85-.98, S3)",
-    "wai_patient_bias": _LIT + "patients rate the alliance higher than therapists (d = .46, S6)",
-    "wai_therapist_bias": _LIT + "therapists rate the alliance lower (S6)",
-    "withdrawal_salience_mean": _LIT + "3RS salience of withdrawal markers (T2, Schenk et al. 2019)",
-    "confrontation_salience_mean": _LIT + "3RS salience of confrontation markers (T2, Schenk et al. 2019)",
-    "severity_salience_gain": _LIT + "more salient markers with severe PD (T2, T14)",
-    "no_pd_symptom_mean": _LIT + "intake symptom level (S6)",
-    "bpd_symptom_mean": _LIT + "intake symptom level of BPD samples (S6)",
-    "other_pd_symptom_mean": _LIT + "intake symptom level (S6)",
-    "no_pd_severity_mean": _LIT + "low PD severity without a PD diagnosis (S1, S7); anchors the severity scale",
-    "other_pd_severity_mean": _LIT + "severity of other PDs below BPD (S1, S7)",
-    "severity_repair_penalty": _LIT + "severity weakens repair (S7, King-Casas 2008)",
-    # passing targets
-    "no_pd_withdrawal_style": _PASSING.format("T2a, T14b"),
-    "bpd_withdrawal_style": _PASSING.format("T2a, T14b"),
-    "other_pd_withdrawal_style": _PASSING.format("T2a, T14b"),
-    "no_pd_confrontation_style": _PASSING.format("T2a, T14b"),
-    "bpd_confrontation_style": _PASSING.format("T2a, T14b"),
-    "other_pd_confrontation_style": _PASSING.format("T2a, T14b"),
-    "no_pd_insight_mean": _PASSING.format("T4b"),
-    "bpd_insight_mean": _PASSING.format("T4b"),
-    "other_pd_insight_mean": _PASSING.format("T4b"),
-    "salience_sd": _PASSING.format("T2b"),
-    "noticing": _PASSING.format("T13a, T9d") + "; anchors experienced vs novice therapists",
-    "skill_mean": _PASSING.format("T6b") + "; anchors experienced vs novice therapists (preset 0.4)",
-    "reactivity": _PASSING.format("T5a, T9c"),
-    "reactivity_severity_gain": _PASSING.format("T5a"),
-    "withdrawal_reactivity_ratio": _PASSING.format("T5a"),
-    "aft_reactivity_reduction": _PASSING.format("T9c"),
-    "exploratory_preference": _PASSING.format("T6b"),
-    "other_strategy_share": _PASSING.format("T6b"),
-    "provocation_rate": _PASSING.format("T4a, T4c"),
-    "expressive_provocation": _PASSING.format("T4a, T5d"),
-    "expressive_base": _PASSING.format("T5d"),
-    "supportive_base": _PASSING.format("T5c"),
-    "supportive_severity_gain": _PASSING.format("T5c"),
-    "unclear_base": _PASSING.format("T4c, T5b"),
-    "unclear_severity_gain": _PASSING.format("T5b"),
-    "collaborative_base": _PASSING.format("T4b"),
-    "collaborative_alliance_gain": _PASSING.format("T4b"),
-    "negative_intervention_dip": _PASSING.format("T4c"),
-    "withdrawal_dip_ratio": _PASSING.format("T2"),
-    "stage_advance_base": _PASSING.format("T6b"),
-    "insight_depth_weight": _PASSING.format("T6b"),
-    "regress_base": _PASSING.format("T6b"),
-    "flareup_regress": _PASSING.format("T6b"),
-    "max_stall_segments": _PASSING.format("T6b"),
-    "patient_intensity_bias": _PASSING.format("T13a"),
-    "patient_withdrawal_blindness": _PASSING.format("T13a"),
-    "patient_intensity_sd": _PASSING.format("T13a"),
-    "dropout_alliance_effect": _PASSING.format("T13b") + "; dropout_base_logit is fitted instead",
-    "dropout_strain_effect": _PASSING.format("T13b"),
-    "dropout_unresolved_effect": _PASSING.format("T13b"),
-    # secondary levers
-    "tendency_sd": _SECONDARY.format("T3 (severity_sd and patient_intensity_severity_gain are fitted)"),
-    "insight_sd": _SECONDARY.format("T4b"),
-    "skill_sd": _SECONDARY.format("T8"),
-    "alliance_initial_sd": _SECONDARY.format("T10"),
-    "alliance_reference": _SECONDARY.format("T1, T11, T13b (confounded with rupture_base_rate, dropout_base_logit)"),
-    "alliance_rupture_gain": _SECONDARY.format("T14a"),
-    "strain_rupture_gain": _SECONDARY.format("T14a"),
-    "alliance_initial": _SECONDARY.format("T10"),
-    "alliance_ceiling": _SECONDARY.format("T11"),
-    "alliance_severity_penalty": _SECONDARY.format("T10, T11"),
-    "alliance_growth": _SECONDARY.format("T12a"),
-    "rupture_dip": _SECONDARY.format("T12a"),
-    "partial_repair": _SECONDARY.format("T7"),
-    "repair_overshoot": _SECONDARY.format("T6c"),
-    "wai_noise_sd": _SECONDARY.format("T10"),
+    p.name: p.calibration.reason for p in PARAMETERS if isinstance(p.calibration, Fixed)
 }
 
 
@@ -642,7 +501,7 @@ def write_report(
         spec = SPECS[name]
         lines.append(
             f"| {name} | {spec.default:g} | {best.params[name]:.4g} | {rec[name]:g} | "
-            f"{p.low:g}-{p.high:g}{' (log)' if p.log else ''} | {spec.low:g}-{spec.high:g} | {p.why} |"
+            f"{p.low:g}-{p.high:g}{' (log)' if p.log else ''} | {spec.low:g}-{spec.high:g} | {p.targets} |"
         )
     lines += [
         "",
