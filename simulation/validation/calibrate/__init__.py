@@ -1,7 +1,7 @@
 """Calibration: fit the free parameters to the validation targets (T1-T14) with Optuna.
 
 Each parameter's declaration (``simulation.model.parameters``) says whether
-the calibration fits it: ``Free`` parameters (placeholders and the levers of
+the calibration fits it: ``Free`` parameters (assumptions and the levers of
 the targets, each with a search range inside its declared range) are fitted;
 ``Fixed`` ones keep their default, for the reason given there.
 
