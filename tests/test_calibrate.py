@@ -12,7 +12,8 @@ import pytest
 from simulation.model.parameters import PARAMETERS, SPECS, Free
 from simulation.tools.cli import main
 from simulation.validation import calibrate as cal
-from simulation.validation.targets import BAND, CHECKS, DIRECTION, POINT, RANGE, TARGETS
+from simulation.validation.checks import BAND, DIRECTION, POINT, RANGE
+from simulation.validation.targets import CHECKS, TARGETS
 
 TINY = {"replications": 2, "workers": 1, "size_factor": 0.25, "check_replications": 2, "seed": 3}
 

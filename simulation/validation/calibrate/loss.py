@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from simulation.validation import targets as targets_module
-from simulation.validation.targets import BAND, DIRECTION, POINT, RANGE, Check
+from simulation.validation.checks import BAND, DIRECTION, POINT, RANGE, Check
 
 #: Version of the loss definition (part of the folder's signature: trials of another loss are not comparable).
 LOSS_VERSION = 1
