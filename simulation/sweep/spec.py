@@ -345,13 +345,13 @@ def _parse(text: str) -> SweepSpec:
     if not isinstance(text, str):
         raise SpecError(f"The spec must be TOML text (got {type(text).__name__}).")
     data = parse_toml(text, SpecError)
-    _check_keys("The spec", data, TOP_LEVEL_KEYS)
+    check_keys("The spec", data, TOP_LEVEL_KEYS, SpecError)
     if "name" not in data:
         raise SpecError('name is required: add a line like name = "my_experiment".')
     design = data.pop("design", {})
     if not isinstance(design, dict):
         raise SpecError(f'design must be a table: [design] with type = "grid", "lhs" or "sobol" (got {show(design)}).')
-    _check_keys("[design]", design, DESIGN_KEYS)
+    check_keys("[design]", design, DESIGN_KEYS, SpecError)
     return SweepSpec(**data, design=design.get("type", "grid"), samples=design.get("samples"), source=text)
 
 
@@ -602,7 +602,7 @@ def _vary_entry(name: str, entry: Any, design: str) -> Vary:
             f"{where} must be a list of values or a range {{ low = ..., high = ..., steps = ... }}; "
             f"put a single value in [constants] (got {show(entry)})."
         )
-    _check_keys(where, entry, VARY_KEYS)
+    check_keys(where, entry, VARY_KEYS, SpecError)
     if "values" in entry:
         if len(entry) > 1:
             raise SpecError(f"{where} must give either values or a range (low, high, steps), not both.")
@@ -671,10 +671,6 @@ def _parameter_value(where: str, name: str, value: Any) -> float:
     if p.integer and not float(value).is_integer():
         raise SpecError(f"{where} must be a whole number for the integer parameter '{name}' (got {show(value)}).")
     return int(value) if p.integer else float(value)
-
-
-def _check_keys(label: str, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    check_keys(label, data, allowed, SpecError)
 
 
 # --- message helpers ------------------------------------------------------------------------
