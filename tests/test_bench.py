@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from simulation.tools import bench
+from simulation.tools.bench import floor
 
 TINY = {
     "n_patients": 40,
@@ -76,7 +77,7 @@ def test_floor_makes_the_counted_calls(monkeypatch: pytest.MonkeyPatch) -> None:
     assert np.isfinite(compiled) and compiled == bench.floor_kernel(5, ids, attended, rates)
     calls = dict.fromkeys(bench.COUNTED_CALLS, 0)
     for name in bench.COUNTED_CALLS:
-        inner = getattr(bench, name)
+        inner = getattr(floor, name)
 
         def counting(*args: Any, _inner: Any = inner, _name: str = name) -> Any:
             calls[_name] += 1
@@ -84,7 +85,7 @@ def test_floor_makes_the_counted_calls(monkeypatch: pytest.MonkeyPatch) -> None:
                 args = (np.uint64(args[0]), *args[1:])
             return _inner(*args)
 
-        monkeypatch.setattr(bench, name, counting)
+        monkeypatch.setattr(floor, name, counting)
     assert bench.floor_kernel.py_func(5, ids, attended, rates) == pytest.approx(compiled)
     assert calls == dict(zip(bench.COUNTED_CALLS, (4 * rates).astype(int).tolist(), strict=True))
 

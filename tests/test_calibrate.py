@@ -9,10 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation.model.parameters import PARAMETERS, SPECS
+from simulation.model.parameters import PARAMETERS, SPECS, Free
 from simulation.tools.cli import main
 from simulation.validation import calibrate as cal
-from simulation.validation.targets import BAND, CHECKS, DIRECTION, POINT, RANGE, TARGETS
+from simulation.validation.checks import BAND, DIRECTION, POINT, RANGE
+from simulation.validation.targets import CHECKS, TARGETS
 
 TINY = {"replications": 2, "workers": 1, "size_factor": 0.25, "check_replications": 2, "seed": 3}
 
@@ -138,7 +139,7 @@ def test_tiny_calibration_writes_its_files_and_resumes(tmp_path: Path):
 def test_a_folder_with_other_free_parameters_or_settings_is_refused(tmp_path: Path, monkeypatch, capsys):
     out = tmp_path / "cal"
     cal.calibrate(out, n_trials=1, **{**TINY, "check_replications": None})
-    monkeypatch.setitem(cal.FREE_PARAMETERS, "noticing", cal.FreeParameter("noticing", 0.2, 0.5))
+    monkeypatch.setitem(cal.FREE_PARAMETERS, "noticing", Free(0.2, 0.5))
     with pytest.raises(cal.CalibrationError, match="other free parameters"):
         cal.calibrate(out, n_trials=2, **TINY)
     monkeypatch.undo()

@@ -1,4 +1,4 @@
-"""Summaries and figures of sweep folders (simulation.sweep.plots)."""
+"""Summaries and figures of sweep folders (simulation.sweep.summary, simulation.sweep.plots)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.sweep.plots import OUTCOMES, choose_cells, plot_sweep, t_interval
+from simulation.run.outcomes import GROUP_OUTCOMES
+from simulation.sweep.plots import choose_cells, plot_sweep
 from simulation.sweep.runner import run_sweep
 from simulation.sweep.spec import load_spec, parse_spec
+from simulation.sweep.summary import OUTCOMES, t_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -161,3 +163,7 @@ def test_choose_cells_corners() -> None:
     )
     assert sorted(choose_cells(design, "a", "b")) == [0, 2, 6, 8]
     assert choose_cells(design, "a", None) == [0, 6]
+
+
+def test_the_sweep_shows_every_group_outcome_in_order():
+    assert tuple(OUTCOMES) == GROUP_OUTCOMES

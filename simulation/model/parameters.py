@@ -1,4 +1,4 @@
-"""Every model parameter, declared once: meaning, scale, default, range and source.
+"""Every model parameter, declared once: meaning, scale, default, range, source and calibration status.
 
 ``PARAMETERS`` is the single table of the model's parameters (the Starsim idea
 of declared parameters). ``Parameters`` is a validated set of values: unknown
@@ -7,14 +7,17 @@ compiled rules receive the values as the named tuple ``ModelParams`` and the
 per-diagnosis profiles as a small array (``Parameters.profiles``).
 
 Sources are target ids of ``literature.md`` (T1-T14, or a section such as
-S5) or the word "assumption". Values marked as assumptions are directional
-placeholders until the calibration issue fits them to the targets.
+S5) or the word "assumption" where no finding fixes the value. Each
+declaration also says how the calibration treats it: ``Free`` (fitted to the
+targets, within a search range) or ``Fixed`` (and why); the defaults are the
+calibrated values (``rupture-sim calibrate``, ``docs/PARAMETERS.md``).
 """
 
 from __future__ import annotations
 
 import difflib
 import math
+import reprlib
 from collections import namedtuple
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -22,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from simulation.messages import show
 from simulation.model.taxonomy import DIAGNOSES
 
 
@@ -43,6 +45,7 @@ class Param:
         meaning: What the parameter means in therapy terms.
         source: Target id(s) from literature.md, or "assumption".
         group: Which part of the model it belongs to.
+        calibration: Fitted by the calibration (``Free``) or not (``Fixed``, with the reason).
         integer: Whether only whole numbers are allowed.
     """
 
@@ -54,7 +57,62 @@ class Param:
     meaning: str
     source: str
     group: str
+    calibration: Free | Fixed
     integer: bool = False
+
+
+@dataclass(frozen=True)
+class Free:
+    """A parameter the calibration fits (``simulation.validation.calibrate``).
+
+    Attributes:
+        low: Lower end of the search range (inside the declared range).
+        high: Upper end of the search range (inside the declared range).
+        log: Search on a log scale (for rates spanning an order of magnitude).
+        targets: The targets that constrain it (from the levers of ``validation/targets.py``).
+    """
+
+    low: float
+    high: float
+    log: bool = False
+    targets: str = ""
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A parameter the calibration does not search.
+
+    Attributes:
+        reason: Why: set by the study designs, fixed by the literature or a scale's definition, its targets
+            already pass, or a secondary lever held to keep the search small.
+    """
+
+    reason: str
+
+
+def design(detail: str = "") -> Fixed:
+    """Fixed: a quantity of the study designs, not of the model."""
+    return Fixed("design: set by each virtual study (diagnosis mix, presets, schedule), not a model quantity" + detail)
+
+
+def scale_definition(detail: str) -> Fixed:
+    """Fixed: part of the definition of a coding or rating scale."""
+    return Fixed("measurement: definition of the coding or rating scale" + detail)
+
+
+def literature(detail: str) -> Fixed:
+    """Fixed by a published value."""
+    return Fixed("literature: " + detail)
+
+
+def passing(targets: str, note: str = "") -> Fixed:
+    """Fixed: the targets it moves already pass with the default."""
+    return Fixed(f"held: its targets already pass with the default ({targets})" + note)
+
+
+def secondary(of: str) -> Fixed:
+    """Fixed: a secondary lever of some targets, held at its default to keep the search small."""
+    return Fixed(f"held: secondary lever of {of}, kept at the default to keep the search small")
 
 
 def _p(
@@ -66,22 +124,30 @@ def _p(
     scale: str,
     meaning: str,
     source: str,
+    calibration: Free | Fixed,
     integer: bool = False,
 ) -> Param:
-    return Param(name, default, low, high, scale, meaning, source, group, integer)
+    return Param(name, default, low, high, scale, meaning, source, group, calibration, integer)
 
 
 # fmt: off
 _PROFILE_FIELDS = (
-    # field, scale, meaning, source, defaults (no_pd, bpd, other_pd), range
+    # field, scale, meaning, source, defaults (no_pd, bpd, other_pd), range, calibration (no_pd, bpd, other_pd)
     ("severity_mean", "0-1", "mean PD severity at intake", "S1, S7; bpd fitted to T3, T7, T10-T12",
-     (0.10, 0.8, 0.45), (0.0, 1.0)),
-    ("withdrawal_style", "relative rate", "proneness to withdrawal markers", "T2, S7", (0.8, 1.0, 1.0), (0.0, 5.0)),
+     (0.10, 0.8, 0.45), (0.0, 1.0),
+     (literature("low PD severity without a PD diagnosis (S1, S7); anchors the severity scale"),
+      Free(0.5, 0.85, targets="T7, T10, T11, T12 (adult BPD samples)"),
+      literature("severity of other PDs below BPD (S1, S7)"))),
+    ("withdrawal_style", "relative rate", "proneness to withdrawal markers", "T2, S7", (0.8, 1.0, 1.0), (0.0, 5.0),
+     (passing("T2a, T14b"),) * 3),
     ("confrontation_style", "relative rate", "proneness to confrontation markers", "T2, S7",
-     (0.3, 0.55, 0.25), (0.0, 5.0)),
+     (0.3, 0.55, 0.25), (0.0, 5.0), (passing("T2a, T14b"),) * 3),
     ("symptom_mean", "0-4 (BSL-23-like mean)", "mean symptom severity at intake", "S6, assumption",
-     (2.0, 2.3, 2.0), (0.0, 4.0)),
-    ("insight_mean", "0-1", "mean insight / mentalizing at intake", "T4, S5", (0.70, 0.35, 0.50), (0.0, 1.0)),
+     (2.0, 2.3, 2.0), (0.0, 4.0),
+     (literature("intake symptom level (S6)"), literature("intake symptom level of BPD samples (S6)"),
+      literature("intake symptom level (S6)"))),
+    ("insight_mean", "0-1", "mean insight / mentalizing at intake", "T4, S5", (0.70, 0.35, 0.50), (0.0, 1.0),
+     (passing("T4b"),) * 3),
 )
 # fmt: on
 PROFILE_FIELDS = tuple(f[0] for f in _PROFILE_FIELDS)
@@ -89,9 +155,10 @@ PROFILE_FIELDS = tuple(f[0] for f in _PROFILE_FIELDS)
 
 def _profile_params() -> list[Param]:
     out = []
-    for field, scale, meaning, source, defaults, (low, high) in _PROFILE_FIELDS:
-        for diag, default in zip(DIAGNOSES, defaults, strict=True):
-            out.append(_p("population", f"{diag}_{field}", default, low, high, scale, f"{diag}: {meaning}", source))
+    for field, scale, meaning, source, defaults, (low, high), calibrations in _PROFILE_FIELDS:
+        for diag, default, calibration in zip(DIAGNOSES, defaults, calibrations, strict=True):
+            name, text = f"{diag}_{field}", f"{diag}: {meaning}"
+            out.append(_p("population", name, default, low, high, scale, text, source, calibration))
     return out
 
 
@@ -99,192 +166,281 @@ def _profile_params() -> list[Param]:
 PARAMETERS: tuple[Param, ...] = (
     # --- population mix and individual variation -------------------------------------------
     _p("population", "share_no_pd", 1 / 3, 0, 1, "proportion",
-       "share of patients without PD", "assumption (study design)"),
-    _p("population", "share_bpd", 1 / 3, 0, 1, "proportion", "share of patients with BPD", "assumption (study design)"),
+       "share of patients without PD", "assumption (study design)",
+       design()),
+    _p("population", "share_bpd", 1 / 3, 0, 1, "proportion", "share of patients with BPD", "assumption (study design)",
+       design()),
     _p("population", "share_other_pd", 1 / 3, 0, 1, "proportion",
-       "share of patients with another PD", "assumption (study design)"),
+       "share of patients with another PD", "assumption (study design)",
+       design()),
     *_profile_params(),
     _p("population", "severity_sd", 0.058, 0, 0.5, "0-1",
-       "between-patient SD of PD severity", "assumption; fitted to T3, T7, T10"),
-    _p("population", "tendency_sd", 0.3, 0, 2, "log scale", "between-patient SD of rupture proneness", "assumption"),
+       "between-patient SD of PD severity", "assumption; fitted to T3, T7, T10",
+       Free(0.05, 0.3, targets="T3 (PD vs non-PD contrast), T7, T10")),
+    _p("population", "tendency_sd", 0.3, 0, 2, "log scale", "between-patient SD of rupture proneness", "assumption",
+       secondary("T3 (severity_sd and patient_intensity_severity_gain are fitted)")),
     _p("population", "symptom_sd", 0.65, 0, 2, "0-4 scale",
-       "between-patient SD of intake symptoms", "assumption; fitted to T12"),
-    _p("population", "insight_sd", 0.15, 0, 0.5, "0-1", "between-patient SD of insight", "assumption"),
+       "between-patient SD of intake symptoms", "assumption; fitted to T12",
+       Free(0.3, 1.0, targets="T12b (pre-post d is scaled by the intake SD), T12a")),
+    _p("population", "insight_sd", 0.15, 0, 0.5, "0-1", "between-patient SD of insight", "assumption",
+       secondary("T4b")),
     # --- therapists ---------------------------------------------------------------------------
     _p("therapist", "caseload", 6, 1, 100, "patients",
-       "patients per therapist", "assumption (study design)", integer=True),
-    _p("therapist", "skill_mean", 0.6, 0, 1, "0-1", "mean general therapist skill", "assumption"),
-    _p("therapist", "skill_sd", 0.1, 0, 0.5, "0-1", "between-therapist SD of skill", "assumption"),
+       "patients per therapist", "assumption (study design)",
+       design(), integer=True),
+    _p("therapist", "skill_mean", 0.6, 0, 1, "0-1", "mean general therapist skill", "assumption",
+       passing("T6b", "; anchors experienced vs novice therapists (preset 0.4)")),
+    _p("therapist", "skill_sd", 0.1, 0, 0.5, "0-1", "between-therapist SD of skill", "assumption",
+       secondary("T8")),
     _p("therapist", "noticing", 0.35, 0, 1, "probability per salience point",
-       "chance to notice a marker, per point of salience (p = 1-(1-x)^salience)", "T2, assumption"),
+       "chance to notice a marker, per point of salience (p = 1-(1-x)^salience)", "T2, assumption",
+       passing("T13a, T9d", "; anchors experienced vs novice therapists")),
     _p("therapist", "reactivity", 0.15, 0, 1, "probability",
-       "chance of a hostile/blaming response to a confrontation marker of a patient with severity 0", "T5"),
+       "chance of a hostile/blaming response to a confrontation marker of a patient with severity 0", "T5",
+       passing("T5a, T9c")),
     _p("therapist", "reactivity_severity_gain", 1.0, 0, 5, "multiplier per unit severity",
-       "how much more reactive therapists are with more severe PD", "T5"),
+       "how much more reactive therapists are with more severe PD", "T5",
+       passing("T5a")),
     _p("therapist", "withdrawal_reactivity_ratio", 0.3, 0, 1, "ratio",
-       "reactivity to withdrawal relative to confrontation markers", "assumption"),
+       "reactivity to withdrawal relative to confrontation markers", "assumption",
+       passing("T5a")),
     _p("therapist", "exploratory_repertoire", 1, 0, 1, "0/1",
-       "1 if the therapist can use exploratory (metacommunication) strategies", "S4", integer=True),
+       "1 if the therapist can use exploratory (metacommunication) strategies", "S4",
+       design(" (the arms of T6, the novice preset)"), integer=True),
     _p("therapist", "exploratory_preference", 0.5, 0, 1, "probability",
-       "chance to choose an exploratory strategy when the repertoire has it", "assumption"),
+       "chance to choose an exploratory strategy when the repertoire has it", "assumption",
+       passing("T6b")),
     _p("therapist", "other_strategy_share", 0.15, 0, 1, "probability",
-       "chance of an 'other' strategy (validate, redirect) instead of an immediate one", "assumption"),
+       "chance of an 'other' strategy (validate, redirect) instead of an immediate one", "assumption",
+       passing("T6b")),
     _p("therapist", "aft_start_session", 0, 0, 1000, "session",
-       "session from which the therapist works with alliance-focused training (0 = never)", "T8, T9", integer=True),
+       "session from which the therapist works with alliance-focused training (0 = never)", "T8, T9",
+       design(" (the AFT schedule of T8, T9, T12)"), integer=True),
     _p("therapist", "aft_noticing_gain", 0.0067, 0, 1, "probability per salience point",
-       "AFT: added noticing (attunement)", "T9; fitted to T8, T9"),
+       "AFT: added noticing (attunement)", "T9; fitted to T8, T9",
+       Free(0.0, 0.3, targets="T9a, T9d, T8b")),
     _p("therapist", "aft_reactivity_reduction", 0.5, 0, 1, "proportion",
-       "AFT: reduction of reactivity (less blaming)", "T9 (soft)"),
+       "AFT: reduction of reactivity (less blaming)", "T9 (soft)",
+       passing("T9c")),
     _p("therapist", "aft_exploratory_gain", 0.11, 0, 1, "probability",
-       "AFT: added exploratory preference", "T9; fitted to T8, T9"),
+       "AFT: added exploratory preference", "T9; fitted to T8, T9",
+       Free(0.0, 0.4, targets="T9b, T8")),
     _p("therapist", "aft_skill_gain", 0.096, 0, 1, "0-1",
-       "AFT: added skill (resolution steps, clarity)", "T8, T9; fitted to T8, T9"),
+       "AFT: added skill (resolution steps, clarity)", "T8, T9; fitted to T8, T9",
+       Free(0.0, 0.3, targets="T8, T9a")),
     _p("therapist", "aft_supportive_gain", 0.25, 0, 1, "probability",
-       "AFT: added affirmation per segment", "T9; fitted to T9"),
+       "AFT: added affirmation per segment", "T9; fitted to T9",
+       Free(0.0, 0.3, targets="T9b")),
     # --- session and ruptures -----------------------------------------------------------------
     _p("rupture", "n_segments", 10, 1, 30, "segments",
-       "5-minute coding segments per session (3RS)", "S3", integer=True),
+       "5-minute coding segments per session (3RS)", "S3",
+       design(" (3RS codes 5-minute segments of a 50-minute session, S3)"), integer=True),
     _p("rupture", "rupture_base_rate", 0.013, 0, 2, "markers per segment",
        "marker rate of a patient with style 1 and severity 0 at reference alliance",
-       "T1, T14, assumption; fitted to T1, T14"),
+       "T1, T14, assumption; fitted to T1, T14",
+       Free(0.01, 0.09, log=True, targets="T1, T14a (marker counts)")),
     _p("rupture", "severity_rupture_gain", 3.8, 0, 10, "log-rate per unit severity",
-       "how steeply PD severity raises rupture proneness", "S1, S7; fitted to T1, T4, T14"),
+       "how steeply PD severity raises rupture proneness", "S1, S7; fitted to T1, T4, T14",
+       Free(1.0, 4.0, targets="T1, T4a, T7, T10, T11, T14a")),
     _p("rupture", "alliance_reference", 0.6, 0, 1, "0-1",
-       "alliance at which rupture and dropout hazards are neutral", "assumption"),
+       "alliance at which rupture and dropout hazards are neutral", "assumption",
+       secondary("T1, T11, T13b (confounded with rupture_base_rate, dropout_base_logit)")),
     _p("rupture", "alliance_rupture_gain", 1.5, 0, 10, "log-rate per alliance unit",
-       "how much a weak alliance raises rupture proneness", "assumption"),
+       "how much a weak alliance raises rupture proneness", "assumption",
+       secondary("T14a")),
     _p("rupture", "strain_rupture_gain", 1.0, 0, 10, "log-rate per strain unit",
-       "how much unresolved strain raises rupture proneness", "S7"),
+       "how much unresolved strain raises rupture proneness", "S7",
+       secondary("T14a")),
     _p("rupture", "provocation_rate", 0.5, 0, 5, "markers per segment",
-       "added marker rate after a negative intervention (unclear: same segment; hostile: next segment)", "T4, T5"),
+       "added marker rate after a negative intervention (unclear: same segment; hostile: next segment)", "T4, T5",
+       passing("T4a, T4c")),
     _p("rupture", "expressive_provocation", 0.4, 0, 5, "markers per segment",
-       "added marker rate after an expressive intervention the patient cannot take up (chance 1 - insight)", "S5"),
+       "added marker rate after an expressive intervention the patient cannot take up (chance 1 - insight)", "S5",
+       passing("T4a, T5d")),
     _p("rupture", "withdrawal_salience_mean", 2.0, 1, 5, "3RS salience 1-5",
-       "mean salience of withdrawal markers", "T2"),
+       "mean salience of withdrawal markers", "T2",
+       literature("3RS salience of withdrawal markers (T2, Schenk et al. 2019)")),
     _p("rupture", "confrontation_salience_mean", 3.0, 1, 5, "3RS salience 1-5",
-       "mean salience of confrontation markers", "T2"),
+       "mean salience of confrontation markers", "T2",
+       literature("3RS salience of confrontation markers (T2, Schenk et al. 2019)")),
     _p("rupture", "severity_salience_gain", 1.0, 0, 4, "salience points per unit severity",
-       "how much more salient markers of severe patients are", "T2, T14"),
-    _p("rupture", "salience_sd", 0.8, 0, 3, "salience points", "SD of marker salience", "assumption"),
+       "how much more salient markers of severe patients are", "T2, T14",
+       literature("more salient markers with severe PD (T2, T14)")),
+    _p("rupture", "salience_sd", 0.8, 0, 3, "salience points", "SD of marker salience", "assumption",
+       passing("T2b")),
     # --- therapist work between ruptures ------------------------------------------------------
     _p("intervention", "expressive_base", 0.25, 0, 1, "probability per segment",
-       "chance of an expressive intervention", "S5"),
+       "chance of an expressive intervention", "S5",
+       passing("T5d")),
     _p("intervention", "expressive_severity_gain", 0.39, 0, 1, "probability per unit severity",
-       "more expressive work with PD patients", "T5; fitted to T5"),
+       "more expressive work with PD patients", "T5; fitted to T5",
+       Free(0.1, 0.8, targets="T5d (expressive work with PD patients)")),
     _p("intervention", "supportive_base", 0.3, 0, 1, "probability per segment",
-       "chance of a supportive intervention", "T5"),
+       "chance of a supportive intervention", "T5",
+       passing("T5c")),
     _p("intervention", "supportive_severity_gain", 0.2, 0, 1, "probability per unit severity",
-       "more supportive work with PD patients", "T5"),
+       "more supportive work with PD patients", "T5",
+       passing("T5c")),
     _p("intervention", "unclear_base", 0.15, 0, 1, "probability per segment",
-       "chance of an unclear/premature intervention by a therapist of skill 0 with a patient of severity 0", "T4, T5"),
+       "chance of an unclear/premature intervention by a therapist of skill 0 with a patient of severity 0", "T4, T5",
+       passing("T4c, T5b")),
     _p("intervention", "unclear_severity_gain", 2.5, 0, 5, "multiplier per unit severity",
-       "less clear communication with more severe PD", "T5"),
+       "less clear communication with more severe PD", "T5",
+       passing("T5b")),
     _p("intervention", "collaborative_base", 0.5, 0, 1, "probability per segment",
-       "chance of a collaborative process at alliance 1 and insight 1", "T4, S5"),
+       "chance of a collaborative process at alliance 1 and insight 1", "T4, S5",
+       passing("T4b")),
     # --- resolution process ---------------------------------------------------------------------
     _p("resolution", "stage_advance_base", 1.0, 0, 1, "probability per segment",
        "chance to move one stage deeper for a therapist of skill 1, a patient of severity 0 and insight 1",
-       "S4, assumption"),
+       "S4, assumption",
+       passing("T6b")),
     _p("resolution", "severity_repair_penalty", 0.5, 0, 1, "proportion per unit severity",
-       "how much PD severity weakens repair", "S7 (King-Casas 2008)"),
+       "how much PD severity weakens repair", "S7 (King-Casas 2008)",
+       literature("severity weakens repair (S7, King-Casas 2008)")),
     _p("resolution", "insight_depth_weight", 0.6, 0, 1, "proportion",
-       "how much low insight blocks the deep exploratory stages (4-5)", "T4, S5"),
+       "how much low insight blocks the deep exploratory stages (4-5)", "T4, S5",
+       passing("T6b")),
     _p("resolution", "regress_base", 0.3, 0, 1, "probability per segment",
-       "chance to fall back one stage, times severity and (1 - skill)", "S4"),
+       "chance to fall back one stage, times severity and (1 - skill)", "S4",
+       passing("T6b")),
     _p("resolution", "flareup_regress", 0.5, 0, 1, "probability",
-       "chance that a new marker inside an open episode sets it back one stage", "S4"),
+       "chance that a new marker inside an open episode sets it back one stage", "S4",
+       passing("T6b")),
     _p("resolution", "max_stall_segments", 3, 1, 30, "segments",
-       "segments without progress before the dyad leaves the episode", "assumption", integer=True),
+       "segments without progress before the dyad leaves the episode", "assumption",
+       passing("T6b"), integer=True),
     _p("resolution", "stage_skip", 0.1, 0, 1, "proportion of advances",
        "share of the advances that skip the next stage (where the repertoire reaches two stages deeper)",
-       "S4, assumption"),
+       "S4, assumption",
+       literature("S4 (stages can be skipped; the share is an assumption)")),
     _p("resolution", "resolved_stage", 3, 2, 5, "stage",
-       "stage a rupture must reach to count as resolved", "S4, assumption", integer=True),
+       "stage a rupture must reach to count as resolved", "S4, assumption",
+       scale_definition(" (resolution stages of the 3RS model, S4)"), integer=True),
     _p("resolution", "immediate_stage_cap", 3, 2, 5, "stage",
-       "deepest stage reachable with immediate strategies", "S4", integer=True),
+       "deepest stage reachable with immediate strategies", "S4",
+       scale_definition(" (immediate strategies do not reach the exploratory stages, S4)"), integer=True),
     # --- alliance -------------------------------------------------------------------------------
     _p("alliance", "alliance_initial", 0.62, 0, 1, "0-1",
-       "alliance at intake of a patient with severity 0", "assumption"),
-    _p("alliance", "alliance_initial_sd", 0.1, 0, 0.5, "0-1", "between-patient SD of intake alliance", "assumption"),
+       "alliance at intake of a patient with severity 0", "assumption",
+       secondary("T10")),
+    _p("alliance", "alliance_initial_sd", 0.1, 0, 0.5, "0-1", "between-patient SD of intake alliance", "assumption",
+       secondary("T10")),
     _p("alliance", "alliance_ceiling", 0.9, 0, 1, "0-1",
-       "alliance a patient with severity 0 grows toward", "assumption"),
+       "alliance a patient with severity 0 grows toward", "assumption",
+       secondary("T11")),
     _p("alliance", "alliance_severity_penalty", 0.2, 0, 1, "0-1 per unit severity",
-       "lower intake alliance and ceiling with more severe PD", "S1"),
+       "lower intake alliance and ceiling with more severe PD", "S1",
+       secondary("T10, T11")),
     _p("alliance", "alliance_growth", 0.12, 0, 1, "proportion per session",
-       "share of the gap to the ceiling closed each session", "T10, assumption"),
+       "share of the gap to the ceiling closed each session", "T10, assumption",
+       secondary("T12a")),
     _p("alliance", "collaborative_alliance_gain", 0.02, 0, 0.2, "growth rate per collaborative segment",
-       "added share of the gap to the ceiling closed per collaborative segment", "T4"),
+       "added share of the gap to the ceiling closed per collaborative segment", "T4",
+       passing("T4b")),
     _p("alliance", "rupture_dip", 0.025, 0, 1, "alliance per marker",
-       "alliance lost by a confrontation marker of salience 5", "T2"),
+       "alliance lost by a confrontation marker of salience 5", "T2",
+       secondary("T12a")),
     _p("alliance", "withdrawal_dip_ratio", 0.5, 0, 1, "ratio",
-       "dip of withdrawal relative to confrontation markers", "T2"),
+       "dip of withdrawal relative to confrontation markers", "T2",
+       passing("T2")),
     _p("alliance", "negative_intervention_dip", 0.01, 0, 1, "alliance per intervention",
-       "alliance lost by a hostile or unclear intervention", "T4, T5"),
+       "alliance lost by a hostile or unclear intervention", "T4, T5",
+       passing("T4c")),
     _p("alliance", "partial_repair", 0.5, 0, 1, "proportion",
-       "share of the dip repaired by a partly resolved rupture", "assumption"),
+       "share of the dip repaired by a partly resolved rupture", "assumption",
+       secondary("T7")),
     _p("alliance", "repair_overshoot", 0.5, 0, 3, "proportion of the dip",
-       "alliance gained above the pre-rupture level by a resolution that reaches stage 5 (the 'V')", "T7, S4"),
+       "alliance gained above the pre-rupture level by a resolution that reaches stage 5 (the 'V')", "T7, S4",
+       secondary("T6c")),
     _p("alliance", "strain_decay", 0.65, 0, 1, "proportion per session",
-       "share of unresolved strain carried over", "S7, assumption; fitted to T7, T8, T11, T12"),
+       "share of unresolved strain carried over", "S7, assumption; fitted to T7, T8, T11, T12",
+       Free(0.4, 0.95, targets="T7, T8c, T11, T12a (carried-over strain)")),
     _p("alliance", "corrective_learning", 0.1, 0, 1, "proportion per experience",
        "share of the distance to pattern_floor removed per unit of corrective experience",
-       "S4, S7, assumption; fitted to T6, T7, T12"),
+       "S4, S7, assumption; fitted to T6, T7, T12",
+       Free(0.05, 0.8, targets="T7, T6, T12 (how fast repaired ruptures loosen it)")),
     _p("alliance", "pattern_confirmation", 0.5, 0, 1, "proportion per rupture",
        "share of the loosening undone by each rupture left unresolved or unrepaired",
-       "S4, assumption; fitted to T7, T8, T12"),
+       "S4, assumption; fitted to T7, T8, T12",
+       Free(0.0, 0.6, targets="T7, T12c, T8 (unresolved ruptures confirm it)")),
     _p("alliance", "pattern_floor", 0.36, 0, 1, "multiplier", "lowest relational rigidity reachable",
-       "assumption; fitted to T6, T7, T12"),
+       "assumption; fitted to T6, T7, T12",
+       Free(0.05, 0.6, targets="T7, T6a, T12 (how far the pattern can loosen)")),
     # --- symptoms and dropout -------------------------------------------------------------------
     _p("outcome", "alliance_symptom_effect", 0.016, 0, 0.5, "proportion per session",
-       "symptom improvement per session at alliance 1", "T10, T12; fitted to T12, T10"),
+       "symptom improvement per session at alliance 1", "T10, T12; fitted to T12, T10",
+       Free(0.003, 0.06, log=True, targets="T12 (effect size, pre-post d, responders), T10")),
     _p("outcome", "corrective_symptom_effect", 0.029, 0, 0.5, "proportion per experience",
        "symptom improvement per unit of corrective experience (a resolved rupture that reached stage 5)",
-       "T6, T7; fitted to T12, T6, T7, T8"),
+       "T6, T7; fitted to T12, T6, T7, T8",
+       Free(0.003, 0.08, log=True, targets="T12, T6c, T7, T8")),
     _p("outcome", "pattern_symptom_effect", 0.054, 0, 0.5, "proportion per session",
        "symptom improvement per session once the relational pattern has fully changed (learning generalises)",
-       "S4, assumption; fitted to T7, T12"),
+       "S4, assumption; fitted to T7, T12",
+       Free(0.003, 0.08, log=True, targets="T7, T12 (relief from a changed pattern)")),
     _p("outcome", "strain_symptom_effect", 0.2, 0, 1, "symptom points per strain unit",
-       "symptom worsening from unresolved strain", "S7 (McLaughlin 2014); fitted to T7, T10, T12"),
+       "symptom worsening from unresolved strain", "S7 (McLaughlin 2014); fitted to T7, T10, T12",
+       Free(0.0, 0.25, targets="T7, T10, T12 (unresolved strain worsens symptoms)")),
     _p("outcome", "symptom_noise_sd", 0.093, 0, 1, "symptom points per session",
-       "session-to-session symptom noise", "assumption; fitted to T7, T10, T12"),
+       "session-to-session symptom noise", "assumption; fitted to T7, T10, T12",
+       Free(0.0, 0.1, targets="T7, T10, T12c (week-to-week symptom noise)")),
     _p("outcome", "dropout_base_logit", -6.2, -15, 5, "logit per session",
-       "dropout hazard at reference alliance", "T11; fitted to T11, T13"),
+       "dropout hazard at reference alliance", "T11; fitted to T11, T13",
+       Free(-7.5, -5.0, targets="T11 (dropout), T13b, T12")),
     _p("outcome", "dropout_alliance_effect", 4.0, 0, 20, "logit per alliance unit",
-       "how much a weak alliance raises dropout", "T11, T13"),
+       "how much a weak alliance raises dropout", "T11, T13",
+       passing("T13b", "; dropout_base_logit is fitted instead")),
     _p("outcome", "dropout_strain_effect", 2.0, 0, 20, "logit per strain unit",
-       "how much unresolved strain raises dropout", "T13"),
+       "how much unresolved strain raises dropout", "T13",
+       passing("T13b")),
     _p("outcome", "dropout_unresolved_effect", 0.7, 0, 10, "logit",
        "dropout after a session with an unresolved episode or an unrepaired (missed or met with hostility) marker",
-       "T13"),
+       "T13",
+       passing("T13b")),
     # --- measurement ----------------------------------------------------------------------------
     _p("measurement", "observer_salience_sd", 0.4, 0, 2, "salience points",
-       "observer rating error (3RS ICC .85-.98)", "S3"),
+       "observer rating error (3RS ICC .85-.98)", "S3",
+       literature("observer reliability (3RS ICC .85-.98, S3)")),
     _p("measurement", "observer_salient_threshold", 3, 1, 5, "3RS salience 1-5",
-       "observer salience from which a session counts as having a rupture", "T1", integer=True),
+       "observer salience from which a session counts as having a rupture", "T1",
+       scale_definition(" (3RS: a session counts as a rupture session from salience 3, T1)"), integer=True),
     _p("measurement", "patient_intensity_bias", -1.0, -4, 4, "intensity points",
-       "patients' rating of a rupture relative to its salience", "T13"),
+       "patients' rating of a rupture relative to its salience", "T13",
+       passing("T13a")),
     _p("measurement", "patient_withdrawal_blindness", 1.0, 0, 4, "intensity points",
-       "how much less patients register their own withdrawal", "T13, assumption"),
+       "how much less patients register their own withdrawal", "T13, assumption",
+       passing("T13a")),
     _p("measurement", "patient_intensity_severity_gain", 0.5, 0, 4, "intensity points per unit severity",
-       "heightened felt intensity with more severe PD", "T3; fitted to T3 (by hand after the calibration)"),
+       "heightened felt intensity with more severe PD", "T3; fitted to T3 (by hand after the calibration)",
+       Free(0.0, 3.0, targets="T3 (felt rupture intensity)")),
     _p("measurement", "patient_intensity_sd", 0.7, 0, 3, "intensity points",
-       "noise of the patient rating", "assumption"),
+       "noise of the patient rating", "assumption",
+       passing("T13a")),
     _p("measurement", "patient_report_threshold", 2, 1, 5, "PSQ intensity 1-5",
-       "felt intensity from which a patient reports a rupture", "T13, assumption", integer=True),
+       "felt intensity from which a patient reports a rupture", "T13, assumption",
+       scale_definition(" (PSQ: rupture reported from intensity 2, T13)"), integer=True),
     _p("measurement", "therapist_report_threshold", 2, 1, 5, "3RS salience 1-5",
-       "salience of a noticed marker from which a therapist reports a rupture", "T13, assumption", integer=True),
+       "salience of a noticed marker from which a therapist reports a rupture", "T13, assumption",
+       scale_definition(" (PSQ: rupture reported from salience 2, T13)"), integer=True),
     _p("measurement", "wai_patient_bias", 0.05, -0.5, 0.5, "0-1 alliance",
-       "patients' WAI-SR rating above the latent alliance", "S6 (d = .46)"),
+       "patients' WAI-SR rating above the latent alliance", "S6 (d = .46)",
+       literature("patients rate the alliance higher than therapists (d = .46, S6)")),
     _p("measurement", "wai_therapist_bias", -0.03, -0.5, 0.5, "0-1 alliance",
-       "therapists' WAI-SR rating relative to the latent alliance", "S6"),
-    _p("measurement", "wai_noise_sd", 0.06, 0, 0.5, "0-1 alliance", "noise of a WAI-SR rating", "assumption"),
+       "therapists' WAI-SR rating relative to the latent alliance", "S6",
+       literature("therapists rate the alliance lower (S6)")),
+    _p("measurement", "wai_noise_sd", 0.06, 0, 0.5, "0-1 alliance", "noise of a WAI-SR rating", "assumption",
+       secondary("T10")),
     _p("measurement", "symptom_reliability", 0.82, 0.1, 0.99, "reliability",
        "test-retest reliability of the symptom scale (the one Jacobson-Truax uses)",
-       "S6, assumption (about the one-week retest r reported for the BSL-23)"),
+       "S6, assumption (about the one-week retest r reported for the BSL-23)",
+       literature("reliability of the symptom scale (S6)")),
     _p("measurement", "symptom_scale_sd", 0.6, 0.01, 2, "0-4 scale",
-       "SD of the symptom scale in the clinical norm group (RCI)", "S6, assumption"),
+       "SD of the symptom scale in the clinical norm group (RCI)", "S6, assumption",
+       literature("SD of the symptom scale in the norm group (S6)")),
     _p("measurement", "recovery_cutoff", 1.2, 0, 4, "0-4 scale",
-       "Jacobson-Truax clinical cut-off of the symptom scale", "S6, assumption"),
+       "Jacobson-Truax clinical cut-off of the symptom scale", "S6, assumption",
+       literature("Jacobson-Truax clinical cut-off of the symptom scale (S6)")),
 )
 # fmt: on
 
@@ -292,6 +448,19 @@ SPECS: dict[str, Param] = {p.name: p for p in PARAMETERS}
 ModelParams = namedtuple("ModelParams", [p.name for p in PARAMETERS])
 ModelParams.__doc__ = "Parameter values as a flat named tuple of floats, the form the compiled rules read."
 SHARE_NAMES = tuple(f"share_{d}" for d in DIAGNOSES)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 40
+_REPR.maxlong = 30
+
+
+def show(value: Any) -> str:
+    """A short, single-line rendering of a user's value for a message (the model layer imports nothing above it)."""
+    try:
+        return _REPR.repr(value)
+    except Exception:  # e.g. an int too long to print
+        return f"a {type(value).__name__}"
 
 
 def _check_value(spec: Param, value: Any) -> float:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulation.messages import show
-from simulation.model.parameters import ParameterError, check_name
+from simulation.model.parameters import ParameterError, check_name, show
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from simulation.model import taxonomy as tx
-from simulation.model.parameters import PARAMETERS, PROFILE_FIELDS, SPECS, Param
+from simulation.model.parameters import PARAMETERS, PROFILE_FIELDS, SPECS, Free, Param
 from simulation.model.presets import POPULATIONS, THERAPISTS, Preset
 from simulation.model.taxonomy import DIAGNOSES
 from simulation.run.api import TABLES, simulate
-from simulation.run.tables import COMPLEXITY_GROUPS, DATA_DICTIONARY
+from simulation.run.outcomes import COMPLEXITY_GROUPS
+from simulation.run.tables import DATA_DICTIONARY
 
 #: Files ``write_docs`` produces, in the order it returns them.
 GENERATED_FILES = ("PARAMETERS.md", "DATA_DICTIONARY.md")
@@ -95,6 +96,15 @@ def _range(spec: Param) -> str:
     return f"{text}, whole" if spec.integer else text
 
 
+def _calibration(spec: Param) -> str:
+    """How the calibration treats a parameter, in words."""
+    c = spec.calibration
+    if isinstance(c, Free):
+        scale = ", log scale" if c.log else ""
+        return f"fitted to {c.targets}; searched {format_value(c.low)} to {format_value(c.high)}{scale}"
+    return f"fixed; {c.reason}"
+
+
 def _overrides(preset: Preset) -> str:
     if not preset.values:
         return "none (the defaults)"
@@ -117,8 +127,9 @@ def parameters_markdown() -> str:
         "outside the allowed range are rejected. The equations that use them are in [MODEL.md](MODEL.md).",
         "",
         "*Source* names the finding a value or direction rests on: targets T1-T14 and sections S1-S7 of the "
-        "project's literature summary (`literature.md`), or `assumption` for a placeholder still to be "
-        "calibrated against the targets.",
+        "project's literature summary (`literature.md`), or `assumption` where no finding fixes the value. "
+        "*Calibration* says how `rupture-sim calibrate` treats it: **fitted** to the targets named, within "
+        "the search range given (the default is the calibrated value), or **fixed**, and why.",
         "",
         "Contents: "
         + ", ".join(f"[{group}](#{group})" for group in groups)
@@ -128,9 +139,17 @@ def parameters_markdown() -> str:
     for group, specs in groups.items():
         lines += [f'<a id="{group}"></a>', "", f"## {GROUP_TITLES.get(group, group)}", ""]
         lines += _table(
-            ("Name", "Meaning", "Scale / unit", "Default", "Allowed range", "Source"),
+            ("Name", "Meaning", "Scale / unit", "Default", "Allowed range", "Source", "Calibration"),
             (
-                (f"`{s.name}`", s.meaning, s.scale, format_value(s.default, s.integer), _range(s), s.source)
+                (
+                    f"`{s.name}`",
+                    s.meaning,
+                    s.scale,
+                    format_value(s.default, s.integer),
+                    _range(s),
+                    s.source,
+                    _calibration(s),
+                )
                 for s in specs
             ),
         )
@@ -267,7 +286,7 @@ def data_dictionary_markdown() -> str:
     lines += _table(("Code", "Outcome"), ((i, o) for i, o in enumerate(tx.OUTCOMES) if i > 0))
     lines += ["", "### Diagnosis groups (`patients.diagnosis`)", ""]
     lines += _table(("Value", "Label"), ((f"`{d}`", tx.DIAGNOSIS_LABELS[d]) for d in tx.DIAGNOSES))
-    lines += ["", "### Complexity groups (`patients.complexity_group`, by `max_resolution_stage`)", ""]
+    lines += ["", "### Complexity groups (`patients.complexity_group`, by `mean_resolution_stage`)", ""]
     lines += _table(("Order", "Group"), enumerate(COMPLEXITY_GROUPS))
     return "\n".join(lines) + "\n"
 

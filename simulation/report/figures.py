@@ -13,19 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from simulation.model.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
+from simulation.run import outcomes
+from simulation.style import apply_theme, save
 
-#: Resolution of the saved PNGs.
-DPI = 120
 #: File names of the figures ``make_figures`` writes, with a one-line caption each.
 FIGURES: dict[str, str] = {
     "rupture_rates.png": "Share of sessions with a rupture, by session and diagnosis: observer vs patient report.",
@@ -40,18 +36,6 @@ REPORTERS = {
     "rupture_observed": "Observer (3RS, salient marker)",
     "patient_rupture_reported": "Patient (post-session questionnaire)",
 }
-
-
-def _style() -> None:
-    sns.set_theme(style="whitegrid", context="notebook", font_scale=1.0)
-
-
-def _save(fig: plt.Figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return path
 
 
 def _select(table: pd.DataFrame, condition: str | None) -> pd.DataFrame:
@@ -108,7 +92,7 @@ def plot_rupture_rates(
     Returns:
         The path written.
     """
-    _style()
+    apply_theme()
     df = _with_patient_columns(_select(sessions, condition), _select(patients, condition), ["diagnosis"])
     df["Diagnosis"] = df["diagnosis"].astype(str).map(DIAGNOSIS_LABELS)
     hue_order = [DIAGNOSIS_LABELS[d] for d in DIAGNOSES if d in set(df["diagnosis"].astype(str))]
@@ -135,7 +119,7 @@ def plot_rupture_rates(
     fig.suptitle("Ruptures per session by diagnosis: observer vs patient report" + _title_suffix(condition))
     fig.text(0.5, -0.12, "Lines: share of attended sessions; bands: 95% bootstrap CI.", ha="center", fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _with_intake(sessions: pd.DataFrame, patients: pd.DataFrame, group: str) -> pd.DataFrame:
@@ -163,7 +147,7 @@ def plot_trajectories_by_complexity(
     Returns:
         The path written.
     """
-    _style()
+    apply_theme()
     patients = _select(patients, condition)
     df = _with_intake(_select(sessions, condition), patients, "complexity_group")
     counts = patients["complexity_group"].value_counts()
@@ -209,7 +193,7 @@ def plot_trajectories_by_complexity(
         fontsize=9,
     )
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _wilson(successes: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
@@ -268,7 +252,7 @@ def plot_dropout(patients: pd.DataFrame, path: str | Path, n_sessions: int | Non
     Returns:
         The path written.
     """
-    _style()
+    apply_theme()
     n_sessions = int(n_sessions or patients["sessions_attended"].max())
     curves = retention_curves(patients, n_sessions)
     conditions = _conditions(patients)
@@ -290,7 +274,7 @@ def plot_dropout(patients: pd.DataFrame, path: str | Path, n_sessions: int | Non
     _condition_legend(fig, axes[0, 0], conditions, -0.13)
     fig.suptitle("Retention over the course (dropout = leaving before the planned end); bands: 95% Wilson CI")
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def patient_outcomes(sessions: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
@@ -303,10 +287,11 @@ def patient_outcomes(sessions: pd.DataFrame, patients: pd.DataFrame) -> pd.DataF
         ``n_episodes`` (share of episodes resolved, and how many episodes).
     """
     keys = _keys(patients)
-    with_episode = sessions[sessions["resolution_stage"] > 0]
-    stage = with_episode.groupby(keys, observed=True)["resolution_stage"].agg(["mean", "size"])
-    stage.columns = ["stage_mean", "stage_sessions"]
-    out = patients[[*keys, "diagnosis", "n_episodes", "n_resolved"]].join(stage, on=keys)
+    stage_sessions = sessions[sessions["resolution_stage"] > 0].groupby(keys, observed=True).size()
+    out = patients[[*keys, "diagnosis", "n_episodes", "n_resolved"]].join(
+        stage_sessions.rename("stage_sessions"), on=keys
+    )
+    out["stage_mean"] = outcomes.stage_where_episode(patients["mean_resolution_stage"], patients["n_episodes"])
     out["recovered_pct"] = 100 * patients["recovered"].astype(float)
     out["dropout_pct"] = 100 * patients["dropped_out"].astype(float)
     out["resolved_share"] = 100 * out["n_resolved"] / out["n_episodes"].where(out["n_episodes"] > 0)
@@ -329,7 +314,7 @@ def plot_outcomes(sessions: pd.DataFrame, patients: pd.DataFrame, path: str | Pa
     Returns:
         The path written.
     """
-    _style()
+    apply_theme()
     df = patient_outcomes(sessions, patients)
     conditions = _conditions(patients)
     df["condition"] = df["condition"].astype(str) if "condition" in df.columns else "all"
@@ -367,7 +352,7 @@ def plot_outcomes(sessions: pd.DataFrame, patients: pd.DataFrame, path: str | Pa
     _condition_legend(fig, axes[0, 0], conditions, -0.06)
     fig.suptitle("Outcomes by diagnosis and therapist condition")
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_resolution_stages(sessions: pd.DataFrame, patients: pd.DataFrame, path: str | Path) -> Path:
@@ -383,7 +368,7 @@ def plot_resolution_stages(sessions: pd.DataFrame, patients: pd.DataFrame, path:
     Returns:
         The path written.
     """
-    _style()
+    apply_theme()
     df = _with_patient_columns(sessions[sessions["resolution_stage"] > 0], patients, ["diagnosis"])
     group = "repertoire" if "repertoire" in df.columns else None
     df["Strategies"] = df[group].astype(str) if group else "all"
@@ -419,7 +404,7 @@ def plot_resolution_stages(sessions: pd.DataFrame, patients: pd.DataFrame, path:
         )
     fig.suptitle("Resolution complexity: how deep do resolution episodes go? (Safran & Muran stages 1-5)")
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def make_figures(

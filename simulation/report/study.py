@@ -36,6 +36,7 @@ from simulation import __version__
 from simulation.model.parameters import SPECS, ParameterError, Parameters
 from simulation.model.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
 from simulation.outputs import check_output, prepare_target, staging_folder
+from simulation.run import outcomes
 from simulation.run.api import TABLES, resolve_parameters, simulate
 
 #: Therapist skill levels of the default study.
@@ -217,13 +218,12 @@ def summary_table(sessions: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFram
         ss = s if diag == "all" else s[s["diagnosis"] == diag]
         pp = patients if diag == "all" else patients[patients["diagnosis"] == diag]
         by_s, by_p = ss.groupby("condition", observed=True), pp.groupby("condition", observed=True)
-        episodes = ss[ss["resolution_stage"] > 0].groupby("condition", observed=True)["resolution_stage"]
         part = pd.DataFrame(
             {
                 "patients": by_p.size(),
                 "observed_rupture_pct": 100 * by_s["rupture_observed"].mean(),
                 "patient_reported_rupture_pct": 100 * by_s["patient_rupture_reported"].mean(),
-                "mean_resolution_stage": episodes.mean(),
+                "mean_resolution_stage": by_s["resolution_stage"].agg(outcomes.session_resolution_depth),
                 "resolution_rate_pct": 100 * by_s["n_resolved"].sum() / by_s["n_episodes"].sum(),
                 "dropout_pct": 100 * by_p["dropped_out"].mean(),
                 "recovered_pct": 100 * by_p["recovered"].mean(),

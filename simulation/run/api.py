@@ -194,7 +194,7 @@ def _patient_ids(patient_ids: Any) -> np.ndarray:
 
 def _short(value: Any) -> str:
     """A short rendering of a user's value for a message."""
-    from simulation.messages import show
+    from simulation.schema import show
 
     return show(value)
 

@@ -8,18 +8,15 @@ give equal tables. ``DATA_DICTIONARY`` defines every column.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from simulation.model import taxonomy as tx
 from simulation.model.parameters import Parameters
 from simulation.model.records import EARLY_SESSIONS, EVENT_FIELDS, SESSION_FIELDS, as_matrix
+from simulation.run import outcomes
 from simulation.run.engine import RawCohort
-
-#: Reliable change index below which a patient has reliably improved (Jacobson & Truax 1991).
-RCI_CRITICAL = -1.96
+from simulation.run.outcomes import RCI_CRITICAL
 
 SESSION_FLOAT = {
     "salience_withdrawal",
@@ -218,29 +215,24 @@ def patients_table(raw: RawCohort, params: Parameters) -> pd.DataFrame:
             "n_sessions_rupture_observed": course["n_sessions_rupture_observed"].astype(np.int64),
             "n_episodes": course["n_episodes"].astype(np.int64),
             "n_resolved": course["n_resolved"].astype(np.int64),
-            "mean_resolution_stage": _ratio(course["stage_sum"], course["n_stage_sessions"]),
+            "mean_resolution_stage": outcomes.mean_resolution_stage(course["stage_sum"], course["n_stage_sessions"]),
             "max_resolution_stage": course["max_stage"].astype(np.int64),
             "pattern_final": final["pattern"],
         }
     )
     df["symptom_change"] = df["symptom_post"] - df["symptom_pre"]
-    sem = params["symptom_scale_sd"] * math.sqrt(1.0 - params["symptom_reliability"])
-    df["rci"] = df["symptom_change"] / (math.sqrt(2.0) * sem)
-    df["reliable_change"] = df["rci"] < RCI_CRITICAL
-    df["recovered"] = df["reliable_change"] & (df["symptom_post"] < params["recovery_cutoff"])
-    df["complexity_group"] = complexity_group(df["n_episodes"].to_numpy(), df["mean_resolution_stage"].to_numpy())
+    df["rci"] = outcomes.reliable_change_index(df["symptom_change"], params)
+    df["reliable_change"] = outcomes.reliably_improved(df["rci"])
+    df["recovered"] = outcomes.recovered(df["rci"], df["symptom_post"], params)
+    df["complexity_group"] = outcomes.complexity_group(
+        df["n_episodes"].to_numpy(), df["mean_resolution_stage"].to_numpy()
+    )
     return df[list(DATA_DICTIONARY["patients"])]  # in the order of the cohort's patient ids
 
 
 def _ratio(total: np.ndarray, count: np.ndarray) -> np.ndarray:
     """Total / count, 0 where count is 0."""
     return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
-
-
-def complexity_group(n_episodes: np.ndarray, mean_stage: np.ndarray) -> pd.Categorical:
-    """Course-level resolution complexity from the mean deepest stage of the sessions with an episode."""
-    codes = np.select([n_episodes == 0, mean_stage < 2.5, mean_stage < 3.0], [0, 1, 2], 3)
-    return pd.Categorical.from_codes(codes, COMPLEXITY_GROUPS, ordered=True)
 
 
 def trajectory_table(raw: RawCohort) -> pd.DataFrame:
@@ -258,9 +250,6 @@ def trajectory_table(raw: RawCohort) -> pd.DataFrame:
             "dropouts": t["dropped_sum"].astype(np.int64),
         }
     )
-
-
-COMPLEXITY_GROUPS = ("none", "shallow (<2.5)", "middle (2.5-3)", "deep (>=3)")
 
 
 def therapists_table(raw: RawCohort) -> pd.DataFrame:

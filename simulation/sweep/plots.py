@@ -1,47 +1,39 @@
-"""Summaries and figures of a finished sweep folder.
+"""Figures of a finished sweep folder, and ``plot_sweep``, which writes them with the summaries.
 
 ``plot_sweep`` reads a sweep folder (see ``simulation.sweep.store``) and writes,
-next to the data:
-
-* ``runs.parquet``: one row per run (design point x replication) with the run's
-  outcomes, computed from the ``patients`` dataset (see ``OUTCOMES``);
-* ``summary.md``: what was run (from ``manifest.json``) and, per design point,
-  each outcome's mean over the replications with a 95% t-interval;
-* ``figures/``: one figure per outcome against the varied parameters (heatmap
-  of a grid, scatter of an lhs or sobol design, line plot for one parameter,
-  bars without [vary]) and the alliance and symptom trajectories of a few cells.
-
-The parquet datasets are streamed in record batches, reading only the needed
-columns, so memory stays bounded for large sweeps. Figures use matplotlib's
-non-interactive Agg backend.
+next to the data, ``runs.parquet`` and ``summary.md`` (``simulation.sweep.summary``)
+and ``figures/``: one figure per outcome against the varied parameters (heatmap
+of a grid, scatter of an lhs or sobol design, line plot for one parameter,
+bars without [vary]) and the alliance and symptom trajectories of a few cells.
+Figures use the package's one style (``simulation.style``).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-
-import matplotlib
-
-matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import pyarrow.dataset as pads
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
-from scipy import stats
+
+from simulation.style import apply_theme, save
+from simulation.sweep.summary import (
+    OUTCOMES,
+    Outcome,
+    cell_summary,
+    cell_trajectories,
+    run_outcomes,
+    tick,
+    write_summary,
+)
 
 __all__ = [
-    "OUTCOMES",
-    "Outcome",
-    "cell_summary",
-    "cell_trajectories",
     "choose_cells",
     "plot_cell_trajectories",
     "plot_outcome_bars",
@@ -49,63 +41,12 @@ __all__ = [
     "plot_outcome_lines",
     "plot_outcome_scatter",
     "plot_sweep",
-    "run_outcomes",
-    "t_interval",
-    "write_summary",
 ]
 
-#: Resolution of the saved PNGs.
-DPI = 120
 #: Largest grid (per side) whose heatmap cells get their value written in.
 ANNOTATE_MAX = 8
 #: Trajectory cells drawn by default.
 MAX_CELLS = 4
-#: Possible range of the trajectory measures (bands are clipped to it).
-TRAJECTORY_BOUNDS = {"alliance": (0.0, 1.0), "symptom": (0.0, 4.0)}
-#: Columns of the patients dataset needed for the run outcomes.
-PATIENT_COLUMNS = (
-    "point",
-    "replication",
-    "n_sessions_rupture_observed",
-    "sessions_attended",
-    "n_resolved",
-    "n_episodes",
-    "dropped_out",
-    "symptom_change",
-    "recovered",
-    "mean_resolution_stage",
-)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one run outcome is shown.
-
-    Attributes:
-        label: Axis and colourbar label.
-        title: Short title.
-        cmap: Colour map of heatmaps and scatters: red maps for harms (darker =
-            worse), blue-green maps for benefits (darker = better).
-        digits: Decimals in tables and cell annotations.
-        bounds: Possible range of the outcome; t-intervals are clipped to it.
-    """
-
-    label: str
-    title: str
-    cmap: str
-    digits: int = 3
-    bounds: tuple[float, float] = (0.0, 1.0)
-
-
-#: Run outcomes, in the order of tables and figures.
-OUTCOMES: dict[str, Outcome] = {
-    "rupture_rate": Outcome("Sessions with an observed rupture (share)", "Rupture rate", "rocket_r"),
-    "resolution_rate": Outcome("Episodes resolved (share)", "Resolution rate", "mako_r"),
-    "dropout": Outcome("Patients dropped out (share)", "Dropout", "rocket_r"),
-    "symptom_change": Outcome("Mean symptom change (negative = better)", "Symptom change", "mako", bounds=(-4.0, 4.0)),
-    "recovery": Outcome("Patients recovered (share)", "Recovery", "mako_r"),
-    "resolution_stage": Outcome("Mean deepest resolution stage (1-5)", "Resolution stage", "crest", 2, (1.0, 5.0)),
-}
 
 
 # --- public entry point ---------------------------------------------------------------------
@@ -178,125 +119,6 @@ def _check_cells(cells: Iterable[int], done: pd.DataFrame) -> list[int]:
     return list(dict.fromkeys(chosen))
 
 
-# --- run outcomes ---------------------------------------------------------------------------
-
-
-def run_outcomes(folder: Path, design: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Outcomes of every run, from the ``patients`` dataset of a sweep folder.
-
-    Per run: ``rupture_rate`` = sum of ``n_sessions_rupture_observed`` / sum of
-    ``sessions_attended``; ``resolution_rate`` = sum of ``n_resolved`` / sum of
-    ``n_episodes``; ``dropout``, ``symptom_change`` and ``recovery`` = means of
-    ``dropped_out``, ``symptom_change`` and ``recovered`` over the patients;
-    ``resolution_stage`` = mean of ``mean_resolution_stage`` over the patients
-    with at least one resolution episode. A ratio without a denominator is NaN.
-
-    Args:
-        folder: A sweep folder.
-        design: Its design points (default: read ``design.parquet``).
-
-    Returns:
-        One row per run, sorted: ``point``, ``replication``, the varied
-        parameters, ``n_patients`` and the outcomes of ``OUTCOMES``.
-    """
-    if design is None:
-        design = pd.read_parquet(Path(folder) / "design.parquet").set_index("point")
-    sums = _run_sums(Path(folder) / "patients")
-    out = pd.DataFrame(
-        {
-            "n_patients": sums["n"].astype("int64"),
-            "rupture_rate": _divide(sums["n_sessions_rupture_observed"], sums["sessions_attended"]),
-            "resolution_rate": _divide(sums["n_resolved"], sums["n_episodes"]),
-            "dropout": _divide(sums["dropped_out"], sums["n"]),
-            "symptom_change": _divide(sums["symptom_change"], sums["n"]),
-            "recovery": _divide(sums["recovered"], sums["n"]),
-            "resolution_stage": _divide(sums["stage_sum"], sums["with_episode"]),
-        }
-    ).reset_index()
-    runs = design.join(out.set_index("point"), how="inner").reset_index()
-    return runs.sort_values(["point", "replication"], ignore_index=True)[
-        ["point", "replication", *design.columns, "n_patients", *OUTCOMES]
-    ]
-
-
-def _run_sums(dataset: Path) -> pd.DataFrame:
-    """Per-run sums of the patient columns, streamed batch by batch."""
-    if not dataset.is_dir():
-        raise ValueError(f"{dataset} does not exist: the sweep has no patients table yet.")
-    parts = [
-        _batch_sums(batch.to_pandas()) for batch in pads.dataset(dataset).to_batches(columns=list(PATIENT_COLUMNS))
-    ]
-    if not parts:
-        raise ValueError(f"{dataset} holds no rows: run the sweep first.")
-    return pd.concat(parts).groupby(level=["point", "replication"]).sum().sort_index()
-
-
-def _batch_sums(df: pd.DataFrame) -> pd.DataFrame:
-    with_episode = df["n_episodes"] > 0
-    df = df.assign(
-        n=1,
-        dropped_out=df["dropped_out"].astype("int64"),
-        recovered=df["recovered"].astype("int64"),
-        stage_sum=df["mean_resolution_stage"].where(with_episode, 0.0),
-        with_episode=with_episode.astype("int64"),
-    ).drop(columns="mean_resolution_stage")
-    return df.groupby(["point", "replication"]).sum()
-
-
-def _divide(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    return numerator.astype(float) / denominator.where(denominator > 0).astype(float)
-
-
-# --- cell summaries -------------------------------------------------------------------------
-
-
-def t_interval(
-    values: Sequence[float] | np.ndarray, level: float = 0.95, bounds: tuple[float, float] = (-math.inf, math.inf)
-) -> tuple[float, float, float]:
-    """Mean and t-interval of the mean of some values (NaN values are left out).
-
-    Args:
-        values: The run means.
-        level: Coverage of the interval.
-        bounds: Possible range of the values; the interval is clipped to it
-            (a t-interval of a share near 0 can reach below 0).
-
-    Returns:
-        ``(mean, low, high)``; the bounds are NaN with fewer than two values.
-    """
-    v = np.asarray(values, dtype=float)
-    v = v[~np.isnan(v)]
-    if len(v) == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(v.mean())
-    if len(v) < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
-    return mean, max(mean - half, bounds[0]), min(mean + half, bounds[1])
-
-
-def cell_summary(runs: pd.DataFrame, params: list[str]) -> pd.DataFrame:
-    """Per design point: each outcome's mean over replications and its 95% t-interval.
-
-    Intervals are clipped to the outcome's possible range (``Outcome.bounds``).
-
-    Args:
-        runs: Output of ``run_outcomes``.
-        params: The varied parameters.
-
-    Returns:
-        One row per point: ``point``, the parameters, ``replications`` and, per
-        outcome, columns ``<outcome>``, ``<outcome>_lo`` and ``<outcome>_hi``.
-    """
-    rows = []
-    for point, group in runs.groupby("point", sort=True):
-        row: dict[str, Any] = {"point": point, **group.iloc[0][params].to_dict(), "replications": len(group)}
-        for name, info in OUTCOMES.items():
-            row[name], row[f"{name}_lo"], row[f"{name}_hi"] = t_interval(group[name], bounds=info.bounds)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 # --- outcome figures ------------------------------------------------------------------------
 
 
@@ -304,7 +126,7 @@ def _outcome_figures(
     summary: pd.DataFrame, runs: pd.DataFrame, manifest: dict[str, Any], x: str | None, y: str | None, out: Path
 ) -> list[Path]:
     """The figures of the outcomes against the varied parameters."""
-    _style()
+    apply_theme()
     design = manifest["spec"]["design"]["type"]
     if x is None:
         return [plot_outcome_bars(summary, runs, out / "outcomes.png")]
@@ -346,14 +168,14 @@ def plot_outcome_heatmap(summary: pd.DataFrame, outcome: str, x: str, y: str, pa
         fmt=f".{info.digits}f",
         linewidths=0.5 if annotate else 0,
         cbar_kws={"label": info.label},
-        xticklabels=[_tick(v) for v in table.columns],
-        yticklabels=[_tick(v) for v in table.index],
+        xticklabels=[tick(v) for v in table.columns],
+        yticklabels=[tick(v) for v in table.index],
     )
     ax.set(xlabel=x, ylabel=y, facecolor="0.9")  # grey = no results (unfinished sweep)
     ax.grid(False)
     ax.tick_params(axis="y", rotation=0)
     ax.set_title(f"{info.title}: {_reps_note(summary)}" + _averaged_note(summary, x, y), fontsize=11)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_outcome_scatter(summary: pd.DataFrame, outcome: str, x: str, y: str, path: Path) -> Path:
@@ -387,9 +209,9 @@ def plot_outcome_scatter(summary: pd.DataFrame, outcome: str, x: str, y: str, pa
     fig.colorbar(dots, ax=ax, label=info.label)
     ax.set(xlabel=x, ylabel=y)
     for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: tick(v)))
     ax.set_title(f"{info.title}: {_reps_note(summary)}" + _averaged_note(summary, x, y, sampled=True), fontsize=11)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_outcome_lines(summary: pd.DataFrame, x: str, path: Path) -> Path:
@@ -410,12 +232,12 @@ def plot_outcome_lines(summary: pd.DataFrame, x: str, path: Path) -> Path:
         ax.fill_between(data[x], data[f"{name}_lo"], data[f"{name}_hi"], color="C0", alpha=0.2, lw=0)
         ax.set_title(info.title, fontsize=11)
         ax.set_ylabel(info.label, fontsize=9)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: tick(v)))
     for ax in axes[-1]:
         ax.set_xlabel(x)
     fig.suptitle(f"Outcomes by {x} (lines: mean over replications; bands: 95% t-interval)")
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_outcome_bars(summary: pd.DataFrame, runs: pd.DataFrame, path: Path) -> Path:
@@ -443,7 +265,7 @@ def plot_outcome_bars(summary: pd.DataFrame, runs: pd.DataFrame, path: Path) -> 
         ax.set_ylabel(info.label, fontsize=9)
     fig.suptitle("Outcomes (bars: mean over replications; whiskers: 95% t-interval; dots: runs)")
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _color_limits(values: pd.Series, info: Outcome) -> tuple[float | None, float | None]:
@@ -508,41 +330,6 @@ def choose_cells(design: pd.DataFrame, x: str | None, y: str | None) -> list[int
     return list(dict.fromkeys(chosen))[:MAX_CELLS]
 
 
-def cell_trajectories(folder: Path, cells: list[int]) -> pd.DataFrame:
-    """Per cell and session: mean alliance and symptom over replications, with 95% t-bands.
-
-    Session 0 is intake (the patients' ``alliance_intake`` and ``symptom_pre``);
-    later sessions average the patients still attending. A session nobody
-    attended is left out. Bands are clipped to ``TRAJECTORY_BOUNDS``.
-
-    Args:
-        folder: A sweep folder.
-        cells: Design points.
-
-    Returns:
-        Columns ``point``, ``measure`` (alliance or symptom), ``session``, ``mean``,
-        ``lo``, ``hi`` and ``n`` (replications with a value).
-    """
-    columns = ["point", "replication", "session", "n_attending", "alliance", "symptom"]
-    traj = pd.read_parquet(folder / "trajectories", columns=columns, filters=[("point", "in", cells)])
-    traj = traj[traj["n_attending"] > 0].drop(columns="n_attending")
-    both = pd.concat([_intake(folder, cells), traj], ignore_index=True)
-    long = both.melt(["point", "replication", "session"], ["alliance", "symptom"], var_name="measure")
-    groups = long.groupby(["point", "measure", "session"])["value"]
-    rows = {
-        key: (*t_interval(values, bounds=TRAJECTORY_BOUNDS[key[1]]), values.notna().sum()) for key, values in groups
-    }
-    out = pd.DataFrame(list(rows.values()), index=pd.MultiIndex.from_tuples(list(rows), names=groups.keys))
-    return out.set_axis(["mean", "lo", "hi", "n"], axis=1).reset_index()
-
-
-def _intake(folder: Path, cells: list[int]) -> pd.DataFrame:
-    columns = ["point", "replication", "alliance_intake", "symptom_pre"]
-    patients = pd.read_parquet(folder / "patients", columns=columns, filters=[("point", "in", cells)])
-    means = patients.groupby(["point", "replication"], as_index=False)[columns[2:]].mean()
-    return means.rename(columns={"alliance_intake": "alliance", "symptom_pre": "symptom"}).assign(session=0)
-
-
 def plot_cell_trajectories(folder: Path, design: pd.DataFrame, cells: list[int], path: Path) -> Path:
     """Alliance and symptom by session for some design points, with 95% bands across replications.
 
@@ -555,7 +342,7 @@ def plot_cell_trajectories(folder: Path, design: pd.DataFrame, cells: list[int],
     Returns:
         The path written.
     """
-    _style()
+    apply_theme()
     data = cell_trajectories(folder, cells)
     palette = dict(zip(cells, _distinct_colors(len(cells)), strict=True))
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
@@ -573,7 +360,7 @@ def plot_cell_trajectories(folder: Path, design: pd.DataFrame, cells: list[int],
         "replications (no band with a single one). Sessions after intake average the patients still in therapy."
     )
     _legend_below(fig, axes[0], caption)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _legend_below(fig: plt.Figure, ax: plt.Axes, caption: str) -> None:
@@ -594,104 +381,5 @@ def _distinct_colors(n: int) -> list[tuple[float, float, float]]:
 
 
 def _cell_name(design: pd.DataFrame, cell: int) -> str:
-    values = ", ".join(f"{name} = {_tick(value)}" for name, value in design.loc[cell].items())
+    values = ", ".join(f"{name} = {tick(value)}" for name, value in design.loc[cell].items())
     return f"point {cell}: {values}" if values else f"point {cell}"
-
-
-# --- summary.md -----------------------------------------------------------------------------
-
-
-def write_summary(
-    path: Path, manifest: dict[str, Any], summary: pd.DataFrame, params: list[str], figures: list[Path]
-) -> Path:
-    """Write the Markdown summary: what was run, the cell table and links to the figures.
-
-    Args:
-        path: Output ``.md`` file (figure links are relative to its folder).
-        manifest: The sweep's manifest.
-        summary: Output of ``cell_summary``.
-        params: The varied parameters.
-        figures: Figure paths to link.
-
-    Returns:
-        The path written.
-    """
-    lines = [*_header(manifest, params), "", "## Cells", ""]
-    lines += _cell_table(summary, params)
-    lines += ["", "## Figures", ""]
-    lines += [f"- [{f.name}]({f.relative_to(path.parent).as_posix()})" for f in figures]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _header(manifest: dict[str, Any], params: list[str]) -> list[str]:
-    spec = manifest["spec"]
-    design = spec["design"]["type"] + (f", {spec['design']['samples']} samples" if "samples" in spec["design"] else "")
-    lines = [f"# Sweep `{spec['name']}`", ""]
-    if spec.get("description"):
-        lines += [spec["description"], ""]
-    lines += [
-        f"- design: {design}; varied: {_vary_text(spec['vary'], params)}",
-        f"- constants: {', '.join(f'{k} = {v:g}' for k, v in spec['constants'].items()) or 'none'}",
-        f"- population: {spec['population']}; therapists: {spec['therapists']}",
-        f"- {manifest['n_points']} design points x {spec['replications']} replications; "
-        f"{spec['n_patients']} patients per run; {spec['n_sessions']} sessions; seed {spec['seed']}",
-        "- each cell: mean over replications [95% t-interval of the run means]; no interval with one replication",
-    ]
-    if not manifest.get("complete", False):
-        lines.append(f"- **incomplete sweep**: {len(manifest['chunks'])} of {manifest['n_chunks']} chunks finished")
-    return lines
-
-
-def _vary_text(vary: dict[str, dict[str, Any]], params: list[str]) -> str:
-    """The [vary] table in words, in the spec's order (the manifest's keys are sorted)."""
-    parts = []
-    for name in params:
-        entry = vary[name]
-        if "values" in entry:
-            parts.append(f"{name} in {{{', '.join(f'{v:g}' for v in entry['values'])}}}")
-        else:
-            steps = f" ({entry['steps']} steps)" if "steps" in entry else ""
-            parts.append(f"{name} from {entry['low']:g} to {entry['high']:g}{steps}")
-    return "; ".join(parts) or "none"
-
-
-def _cell_table(summary: pd.DataFrame, params: list[str]) -> list[str]:
-    head = ["point", *params, "runs", *(info.title for info in OUTCOMES.values())]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
-    for _, row in summary.iterrows():
-        cells = [str(int(row["point"])), *(_tick(row[p]) for p in params), str(int(row["replications"]))]
-        cells += [_estimate(row, name, info.digits) for name, info in OUTCOMES.items()]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def _estimate(row: pd.Series, name: str, digits: int) -> str:
-    mean, lo, hi = row[name], row[f"{name}_lo"], row[f"{name}_hi"]
-    if pd.isna(mean):
-        return "-"
-    if pd.isna(lo):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
-
-
-# --- helpers --------------------------------------------------------------------------------
-
-
-def _tick(value: float) -> str:
-    """A parameter value rounded to 3 significant digits (whole numbers in full)."""
-    value = float(value)
-    if value.is_integer() and abs(value) < 1e6:
-        return str(int(value))
-    return f"{value:.3g}"
-
-
-def _style() -> None:
-    sns.set_theme(style="whitegrid", context="notebook", font_scale=1.0)
-
-
-def _save(fig: plt.Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return path

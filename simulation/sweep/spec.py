@@ -85,7 +85,6 @@ import itertools
 import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -94,10 +93,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.messages import show, unknown_keys
 from simulation.model.parameters import SPECS, ParameterError, Parameters, check_name
 from simulation.model.presets import POPULATIONS, THERAPISTS
 from simulation.run.api import resolve_parameters
+from simulation.schema import check_keys, is_integer, is_number, one_line, origin_of, parse_toml, read_text, show
 
 __all__ = [
     "DESIGNS",
@@ -324,12 +323,7 @@ def load_spec(path: str | Path) -> SweepSpec:
             message starts with the path.
     """
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as err:
-        raise SpecError(f"{path}: cannot read the spec file ({err.strerror or err}).") from None
-    except UnicodeDecodeError as err:
-        raise SpecError(f"{path}: the spec file is not UTF-8 text (bad byte at offset {err.start}).") from None
+    text = read_text(path, "spec", SpecError)
     return parse_spec(text, origin=str(path))
 
 
@@ -343,28 +337,21 @@ def parse_spec(text: str, origin: str = "spec") -> SweepSpec:
     Raises:
         SpecError: If the text is not TOML or the spec is not valid.
     """
-    try:
+    with origin_of(origin, SpecError):
         return _parse(text)
-    except SpecError as err:
-        raise SpecError(f"{origin}: {err}") from None
 
 
 def _parse(text: str) -> SweepSpec:
     if not isinstance(text, str):
         raise SpecError(f"The spec must be TOML text (got {type(text).__name__}).")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError(f"invalid TOML: {_one_line(err)}.") from None
-    except (ValueError, RecursionError) as err:  # e.g. integers too long for Python, absurd nesting
-        raise SpecError(f"the TOML could not be read ({_one_line(err) or type(err).__name__}).") from None
-    _check_keys("The spec", data, TOP_LEVEL_KEYS)
+    data = parse_toml(text, SpecError)
+    check_keys("The spec", data, TOP_LEVEL_KEYS, SpecError)
     if "name" not in data:
         raise SpecError('name is required: add a line like name = "my_experiment".')
     design = data.pop("design", {})
     if not isinstance(design, dict):
         raise SpecError(f'design must be a table: [design] with type = "grid", "lhs" or "sobol" (got {show(design)}).')
-    _check_keys("[design]", design, DESIGN_KEYS)
+    check_keys("[design]", design, DESIGN_KEYS, SpecError)
     return SweepSpec(**data, design=design.get("type", "grid"), samples=design.get("samples"), source=text)
 
 
@@ -538,16 +525,8 @@ def _choice(where: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
-def _is_integer(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return _is_integer(value) or isinstance(value, (float, np.floating))
-
-
 def _integer(where: str, value: Any, low: int, high: int | None = None) -> int:
-    if not _is_integer(value) or value < low or (high is not None and value > high):
+    if not is_integer(value) or value < low or (high is not None and value > high):
         allowed = f"of at least {low}" if high is None else f"between {low} and {high}"
         hint = ", written without a decimal point" if isinstance(value, float) else ""
         raise SpecError(f"{where} must be a whole number {allowed}{hint} (got {show(value)}).")
@@ -623,7 +602,7 @@ def _vary_entry(name: str, entry: Any, design: str) -> Vary:
             f"{where} must be a list of values or a range {{ low = ..., high = ..., steps = ... }}; "
             f"put a single value in [constants] (got {show(entry)})."
         )
-    _check_keys(where, entry, VARY_KEYS)
+    check_keys(where, entry, VARY_KEYS, SpecError)
     if "values" in entry:
         if len(entry) > 1:
             raise SpecError(f"{where} must give either values or a range (low, high, steps), not both.")
@@ -688,19 +667,13 @@ def _parameter_value(where: str, name: str, value: Any) -> float:
     p = SPECS[name]
     allowed = f"{p.low:g} to {p.high:g}"
     kind = "a whole number" if p.integer else "a number"
-    if not _is_number(value) or (isinstance(value, (float, np.floating)) and not math.isfinite(value)):
+    if not is_number(value) or (isinstance(value, (float, np.floating)) and not math.isfinite(value)):
         raise SpecError(f"{where} must be {kind} from {allowed} for parameter '{name}' (got {show(value)}).")
     if not p.low <= value <= p.high:
         raise SpecError(f"{where}: {show(value)} is outside the allowed range of parameter '{name}' ({allowed}).")
     if p.integer and not float(value).is_integer():
         raise SpecError(f"{where} must be a whole number for the integer parameter '{name}' (got {show(value)}).")
     return int(value) if p.integer else float(value)
-
-
-def _check_keys(label: str, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = [k for k in data if k not in allowed]
-    if unknown:
-        raise SpecError(unknown_keys(label, unknown, allowed))
 
 
 # --- message helpers ------------------------------------------------------------------------
@@ -716,9 +689,5 @@ def _format_point(point: Mapping[str, float]) -> str:
 
 
 def _lower_first(message: object) -> str:
-    text = _one_line(message)
+    text = one_line(message)
     return text[:1].lower() + text[1:]
-
-
-def _one_line(message: object) -> str:
-    return " ".join(str(message).split())

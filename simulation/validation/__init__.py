@@ -1,6 +1,6 @@
 """Virtual studies that reproduce the published findings (targets T1-T14) and a report of the fit.
 
-``targets`` declares each target and its pass rule, ``designs`` reads the
+``targets`` declares each target and its checks, ``checks`` the pass rules, ``designs`` reads the
 design of each virtual study from its experiment file (``designs/*.toml``),
 ``studies`` runs the virtual studies, ``runner.run_validation`` replicates them
 and applies the rules, ``report.write_report`` writes ``report.md`` and one

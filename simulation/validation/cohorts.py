@@ -2,7 +2,7 @@
 
 The studies run thousands of small cohorts, so they skip the labelled pandas
 tables of ``simulate`` and read the engine's raw arrays directly (by the column
-names of ``simulation.model.layout``). A ``Sample`` hands out disjoint blocks of
+names of ``simulation.model.records``). A ``Sample`` hands out disjoint blocks of
 patient ids within one replication, so that the groups and arms of a study are
 different patients with different therapists.
 """
@@ -19,8 +19,8 @@ import numpy as np
 
 from simulation.model.parameters import Parameters
 from simulation.model.presets import preset_values
+from simulation.run import outcomes
 from simulation.run.engine import RawCohort, intake_therapists, simulate_cohort
-from simulation.validation.stats import reliably_improved
 
 
 def design_parameters(
@@ -139,15 +139,19 @@ class Cohort:
         return self.symptom_post - self.symptom_pre
 
     @property
+    def rci(self) -> np.ndarray:
+        """Jacobson-Truax reliable change index of each patient (``outcomes.reliable_change_index``)."""
+        return outcomes.reliable_change_index(self.symptom_change, self.params)
+
+    @property
     def reliably_improved(self) -> np.ndarray:
         """Jacobson-Truax reliable improvement of each patient."""
-        p = self.params
-        return reliably_improved(self.symptom_pre, self.symptom_post, p["symptom_scale_sd"], p["symptom_reliability"])
+        return outcomes.reliably_improved(self.rci)
 
     @property
     def recovered(self) -> np.ndarray:
         """Reliable improvement and a post score below the clinical cut-off."""
-        return self.reliably_improved & (self.symptom_post < self.params["recovery_cutoff"])
+        return outcomes.recovered(self.rci, self.symptom_post, self.params)
 
     def course(self, name: str) -> np.ndarray:
         """A course sum (a field of ``records.COURSE``) of each patient."""
@@ -175,10 +179,8 @@ class Cohort:
 
     @property
     def mean_resolution_stage(self) -> np.ndarray:
-        """Resolution complexity: mean deepest stage over sessions with an episode (NaN if none)."""
-        count = self.course("n_stage_sessions")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(count > 0, self.course("stage_sum") / np.maximum(count, 1), np.nan)
+        """Resolution complexity: mean deepest stage over sessions with an episode (0 if none)."""
+        return outcomes.mean_resolution_stage(self.course("stage_sum"), self.course("n_stage_sessions"))
 
     @property
     def max_resolution_stage(self) -> np.ndarray:

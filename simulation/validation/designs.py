@@ -56,8 +56,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import math
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -65,9 +63,9 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from simulation.messages import show, unknown_keys
 from simulation.model.parameters import SPECS
 from simulation.model.presets import POPULATIONS, THERAPISTS
+from simulation.schema import check_keys, is_integer, is_number, origin_of, parse_toml, read_text, show
 from simulation.validation.targets import TARGETS
 
 __all__ = [
@@ -131,19 +129,11 @@ def _show(value: Any) -> str:
     return show(value, table="a table")
 
 
-def _is_integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return _is_integer(value) or (isinstance(value, float) and math.isfinite(value))
-
-
 def _whole(low: int, high: int) -> Check:
     """A whole number from ``low`` to ``high``."""
 
     def check(where: str, value: Any) -> int:
-        if not _is_integer(value) or not low <= value <= high:
+        if not is_integer(value) or not low <= value <= high:
             hint = ", written without a decimal point" if isinstance(value, float) else ""
             raise DesignError(f"{where} must be a whole number from {low} to {high}{hint} (got {_show(value)}).")
         return int(value)
@@ -153,7 +143,7 @@ def _whole(low: int, high: int) -> Check:
 
 def _share(where: str, value: Any) -> float:
     """A share from 0 to 1 (returned as a float)."""
-    if not _is_number(value) or not 0 <= value <= 1:
+    if not is_number(value) or not 0 <= value <= 1:
         raise DesignError(f"{where} must be a share from 0 to 1, e.g. 0.5 (got {_show(value)}).")
     return float(value)
 
@@ -183,7 +173,7 @@ def _parameter(name: str) -> Check:
 
     def check(where: str, value: Any) -> float | int:
         kind = "a whole number" if spec.integer else "a number"
-        if not _is_number(value) or not spec.low <= value <= spec.high or (spec.integer and value != int(value)):
+        if not is_number(value) or not spec.low <= value <= spec.high or (spec.integer and value != int(value)):
             raise DesignError(
                 f"{where} must be {kind} from {spec.low:g} to {spec.high:g}, the range of parameter '{name}' "
                 f"(got {_show(value)})."
@@ -443,23 +433,12 @@ def study_targets(name: str) -> tuple[str, ...]:
     return tuple(t.id for t in TARGETS if any(c.study == name for c in t.checks))
 
 
-def _check_keys(where: str, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    """No unknown key and no missing key in a table (``where`` is how a message names it)."""
-    unknown = [k for k in data if k not in allowed]
-    if unknown:
-        raise DesignError(unknown_keys(where, unknown, allowed))
-    missing = [k for k in allowed if k not in data]
-    if missing:
-        plural = "s" if len(missing) > 1 else ""
-        raise DesignError(f"{where} is missing the key{plural} {', '.join(missing)}; it needs {', '.join(allowed)}.")
-
-
 def _table(where: str, data: Any, fields: Mapping[str, Check | Mapping[str, Check]]) -> dict[str, Any]:
     """Check a [design] table or sub-table against its fields; return the normalised values in field order."""
     label = f"[{where}]"
     if not isinstance(data, dict):
         raise DesignError(f"{where} must be a table {label} with the keys {', '.join(fields)} (got {_show(data)}).")
-    _check_keys(label, data, tuple(fields))
+    check_keys(label, data, tuple(fields), DesignError, required=True)
     out: dict[str, Any] = {}
     for key, check in fields.items():
         if isinstance(check, Mapping):
@@ -469,20 +448,10 @@ def _table(where: str, data: Any, fields: Mapping[str, Check | Mapping[str, Chec
     return out
 
 
-def _parse(text: str, path: str) -> Design:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise DesignError(f"invalid TOML: {' '.join(str(err).split())}.") from None
-    except (ValueError, RecursionError) as err:  # e.g. integers too long for Python
-        raise DesignError(f"the TOML could not be read ({' '.join(str(err).split()) or type(err).__name__}).") from None
-    return _from_data(data, path)
-
-
 def _from_data(data: Any, path: str) -> Design:
     if not isinstance(data, Mapping):
         raise DesignError(f"a design must be a table of keys (got {_show(data)}).")
-    _check_keys("The design file", data, TOP_LEVEL_KEYS)
+    check_keys("The design file", data, TOP_LEVEL_KEYS, DesignError, required=True)
     name = _choice(tuple(SCHEMAS), "a virtual study")("name", data["name"])
     expected = study_targets(name)
     targets = data["targets"]
@@ -516,10 +485,8 @@ def parse_design(text: str, origin: str = "design") -> Design:
     Raises:
         DesignError: If the text is not TOML or the design is not valid.
     """
-    try:
-        return _parse(text, origin)
-    except DesignError as err:
-        raise DesignError(f"{origin}: {err}") from None
+    with origin_of(origin, DesignError):
+        return _from_data(parse_toml(text, DesignError), origin)
 
 
 def design_from_dict(data: Mapping[str, Any], origin: str = "design") -> Design:
@@ -532,10 +499,8 @@ def design_from_dict(data: Mapping[str, Any], origin: str = "design") -> Design:
     Raises:
         DesignError: If the design is not valid.
     """
-    try:
+    with origin_of(origin, DesignError):
         return _from_data(data, origin)
-    except DesignError as err:
-        raise DesignError(f"{origin}: {err}") from None
 
 
 def load_design(path: str | Path) -> Design:
@@ -545,12 +510,7 @@ def load_design(path: str | Path) -> Design:
         DesignError: If the file cannot be read or is not valid; the message starts with the path.
     """
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as err:
-        raise DesignError(f"{path}: cannot read the design file ({err.strerror or err}).") from None
-    except UnicodeDecodeError as err:
-        raise DesignError(f"{path}: the design file is not UTF-8 text (bad byte at offset {err.start}).") from None
+    text = read_text(path, "design", DesignError)
     return parse_design(text, origin=str(path))
 
 

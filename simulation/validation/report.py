@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from simulation.validation.checks import DIRECTION, POINT, RANGE, Check
 from simulation.validation.runner import study_summary
 from simulation.validation.studies import STUDIES
-from simulation.validation.targets import CHECKS, DIRECTION, POINT, RANGE, TARGETS, Check
+from simulation.validation.targets import CHECKS, TARGETS
 
 PASS_COLOR, FAIL_COLOR = "#1a7f37", "#cf222e"
 

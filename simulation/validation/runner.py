@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from simulation.model.parameters import Parameters
+from simulation.validation.checks import evaluate
 from simulation.validation.designs import Design, DesignError, design_changes
 from simulation.validation.studies import STUDIES
-from simulation.validation.targets import TARGETS, evaluate, select_targets
+from simulation.validation.targets import TARGETS, select_targets
 from simulation.workers import pool_options, shut_down
 
 #: Replications per study of a full run and of a quick run.

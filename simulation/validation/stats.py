@@ -3,8 +3,8 @@
 Small, dependency-light helpers: the effect size r from a one-way ANOVA's F,
 Pearson and point-biserial correlations that tolerate degenerate samples,
 random-effects pooling of correlations (DerSimonian & Laird on Fisher's z),
-Hedges' g, the within-group pre-post d and the Jacobson & Truax reliable
-change index.
+Hedges' g and the within-group pre-post d. The Jacobson & Truax reliable
+change index is a patient outcome (``simulation.run.outcomes``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import numpy as np
 
 #: Two-sided 95% normal quantile.
 Z95 = 1.959963984540054
-#: Reliable change index below which a patient has reliably improved (Jacobson & Truax 1991).
-RCI_CRITICAL = -1.96
 
 
 def one_way_anova_f(groups: Sequence[np.ndarray]) -> tuple[float, int, int]:
@@ -163,21 +161,6 @@ def prepost_d(pre: np.ndarray, post: np.ndarray) -> float:
     if sd <= 0:
         return math.nan
     return float((pre.mean() - post.mean()) / sd)
-
-
-def reliable_change_index(pre: np.ndarray, post: np.ndarray, scale_sd: float, reliability: float) -> np.ndarray:
-    """Jacobson & Truax reliable change index of ``post - pre``.
-
-    ``SEM = scale_sd * sqrt(1 - reliability)``, ``RCI = (post - pre) / (sqrt(2) * SEM)``;
-    negative values are improvement on a symptom scale.
-    """
-    sem = scale_sd * math.sqrt(1.0 - reliability)
-    return (np.asarray(post, dtype=float) - np.asarray(pre, dtype=float)) / (math.sqrt(2.0) * sem)
-
-
-def reliably_improved(pre: np.ndarray, post: np.ndarray, scale_sd: float, reliability: float) -> np.ndarray:
-    """Whether each patient reliably improved: RCI below -1.96."""
-    return reliable_change_index(pre, post, scale_sd, reliability) < RCI_CRITICAL
 
 
 def residual_gain(pre: np.ndarray, post: np.ndarray) -> np.ndarray:

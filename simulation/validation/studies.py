@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from simulation.run import outcomes
 from simulation.validation.cohorts import Cohort, Sample, design_parameters, pd_shares, scaled
 from simulation.validation.designs import Design, DesignError, shipped_designs
 from simulation.validation.stats import (
@@ -230,7 +231,8 @@ def youth_bpd_two_arms(
     bef = _group(sample, base, d["befriending"], d["n_sessions"], size_factor, d["min_patients"])
     rate_cat = cat.n_markers / np.maximum(cat.attended, 1)
     rate_bef = bef.n_markers / np.maximum(bef.attended, 1)
-    stage_cat, stage_bef = cat.mean_resolution_stage, bef.mean_resolution_stage
+    stage_cat = outcomes.stage_where_episode(cat.mean_resolution_stage, cat.n_episodes)
+    stage_bef = outcomes.stage_where_episode(bef.mean_resolution_stage, bef.n_episodes)
     stage = np.concatenate([stage_cat, stage_bef])
     change = np.concatenate([cat.symptom_change, bef.symptom_change])
     has_episode = np.isfinite(stage)

@@ -1,0 +1,156 @@
+"""The search: an Optuna study of the free parameters, stored in a journal file and resumable.
+
+Every trial runs the virtual studies with the same replication seeds (common
+random numbers), so two candidates differ only by their parameters. A folder's
+signature (free parameters and search ranges, checks, seeds, sizes, loss
+version) must match to resume it.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+
+from simulation.model.parameters import PARAMETERS, SPECS, Fixed, Free
+from simulation.validation import targets as targets_module
+from simulation.validation.calibrate.loss import LOSS_VERSION, loss_terms
+from simulation.validation.runner import QUICK_REPLICATIONS
+
+#: Default output folder.
+DEFAULT_FOLDER = Path("results/calibration")
+#: Default root seed of the calibration (replication seeds and sampler). It differs from the validation's
+#: root seed, so the final quick validation of the best parameters is out of sample.
+CALIBRATION_SEED = 1
+#: Default replications per study and trial (the quick validation's number).
+CALIBRATION_REPLICATIONS = QUICK_REPLICATIONS
+#: Name of the Optuna study inside the journal, and of the journal file.
+STUDY_NAME = "calibration"
+JOURNAL = "journal.log"
+#: Trials of random search before TPE models the loss (they also spread the trials for the correlations).
+STARTUP_TRIALS = 16
+
+
+class CalibrationError(ValueError):
+    """A calibration folder that cannot be resumed with these settings."""
+
+
+#: The fitted parameters and their search ranges, in declaration order (``Param.calibration``).
+FREE_PARAMETERS: dict[str, Free] = {p.name: p.calibration for p in PARAMETERS if isinstance(p.calibration, Free)}
+#: Every parameter that is not searched, and why (``Param.calibration``).
+FIXED_BY_DESIGN_OR_LITERATURE: dict[str, str] = {
+    p.name: p.calibration.reason for p in PARAMETERS if isinstance(p.calibration, Fixed)
+}
+
+
+def _json_float(x: Any) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def signature(seed: int, replications: int, size_factor: float) -> dict[str, Any]:
+    """What makes trials comparable: the free parameters and ranges, the checks and rules, seeds and sizes, loss."""
+    return {
+        "free_parameters": {n: [p.low, p.high, p.log] for n, p in FREE_PARAMETERS.items()},
+        "checks": {
+            c.id: [c.study, c.statistic, c.rule, c.published, list(c.interval or ()), c.sign]
+            for t in targets_module.TARGETS
+            for c in t.checks
+        },
+        "seed": int(seed),
+        "replications": int(replications),
+        "size_factor": float(size_factor),
+        "loss_version": LOSS_VERSION,
+    }
+
+
+def _difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Which part of the signature differs, in words."""
+    if old.get("free_parameters") != new["free_parameters"]:
+        a, b = set(old.get("free_parameters", {})), set(new["free_parameters"])
+        if a != b:
+            return f"other free parameters ({len(a)} there, {len(b)} now; differing: {', '.join(sorted(a ^ b))})"
+        return "other search ranges of the free parameters"
+    if old.get("checks") != new["checks"]:
+        a, b = old.get("checks", {}), new["checks"]
+        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        return f"other targets (checks {', '.join(diff)} differ)"
+    for key in ("seed", "replications", "size_factor", "loss_version"):
+        if old.get(key) != new[key]:
+            return f"{key} {old.get(key)} (now {new[key]})"
+    return "other settings"
+
+
+def open_study(folder: Path, seed: int, replications: int, size_factor: float) -> optuna.Study:
+    """Create or resume the study stored in ``folder`` (journal file storage).
+
+    Raises:
+        CalibrationError: If the folder holds a calibration with another signature.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress is reported by ``calibrate``
+    folder.mkdir(parents=True, exist_ok=True)
+    storage = JournalStorage(JournalFileBackend(str(folder / JOURNAL)))
+    wanted = signature(seed, replications, size_factor)
+    existing = optuna.study.get_all_study_names(storage)
+    if existing and STUDY_NAME not in existing:
+        raise CalibrationError(f"{folder} holds Optuna studies {existing}, not a calibration; choose another --out.")
+    n_done = 0
+    if STUDY_NAME in existing:
+        old = optuna.load_study(study_name=STUDY_NAME, storage=storage)
+        found = old.user_attrs.get("signature")
+        if found is not None and found != wanted:
+            raise CalibrationError(
+                f"{folder} holds a calibration with {_difference(found, wanted)}; "
+                "rerun with its settings or choose another --out."
+            )
+        n_done = len(old.get_trials(deepcopy=False))
+    # Reseeding with the number of trials so far: a resumed run does not repeat the random start of the first.
+    sampler = optuna.samplers.TPESampler(seed=seed + n_done, n_startup_trials=STARTUP_TRIALS, multivariate=True)
+    study = optuna.create_study(
+        storage=storage, sampler=sampler, study_name=STUDY_NAME, direction="minimize", load_if_exists=True
+    )
+    if "signature" not in study.user_attrs:
+        study.set_user_attr("signature", wanted)
+        study.set_user_attr("created", datetime.now(UTC).isoformat(timespec="seconds"))
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        # left running by an interrupted run (one calibration per folder at a time)
+        study.tell(trial.number, state=TrialState.FAIL)
+    if not study.get_trials(deepcopy=False):
+        study.enqueue_trial(default_values(), user_attrs={"defaults": True})
+    return study
+
+
+def default_values() -> dict[str, float]:
+    """The current defaults of the free parameters."""
+    return {name: float(SPECS[name].default) for name in FREE_PARAMETERS}
+
+
+def suggest(trial: optuna.Trial) -> dict[str, float]:
+    """The candidate values of the free parameters for one trial."""
+    return {n: trial.suggest_float(n, p.low, p.high, log=p.log) for n, p in FREE_PARAMETERS.items()}
+
+
+def record(trial: optuna.Trial, table: pd.DataFrame, seconds: float) -> float:
+    """Store the loss, every check's median, pass and loss term as user attributes of the trial; return the loss."""
+    terms = loss_terms(table)
+    trial.set_user_attr("medians", {r["check"]: _json_float(r["median"]) for _, r in table.iterrows()})
+    trial.set_user_attr("passed", {r["check"]: bool(r["passed"]) for _, r in table.iterrows()})
+    trial.set_user_attr("terms", {k: round(float(v), 6) for k, v in terms.items()})
+    trial.set_user_attr("n_passed", int(table["passed"].sum()))
+    trial.set_user_attr("n_checks", len(table))
+    trial.set_user_attr("seconds", round(seconds, 2))
+    value = float(terms.sum())
+    trial.set_user_attr("loss", value)
+    return value
+
+
+def completed(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The complete trials in order."""
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
