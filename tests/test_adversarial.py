@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from simulation.model.parameters import SPECS, ParameterError
 from simulation.model.presets import POPULATIONS, THERAPISTS
 from simulation.run.api import simulate
+from simulation.sweep.spec import TOP_LEVEL_KEYS
 from simulation.sweep.store import JOURNAL, StoreError, read_manifest, verify
 from simulation.tools.cli import main
 from simulation.validation.designs import design_folder
@@ -332,41 +333,72 @@ def test_reproduction_6_huge_integers_on_the_command_line(tmp_path, value):
 
 # --- sweep specs and design files ----------------------------------------------------------------
 
-SPEC_KEYS = ["name", "population", "therapists", "n_patients", "n_sessions", "replications", "seed", "tables"]
-WRONG = ["{ a = 1 }", "true", '"many"', "-3", str(10**400), "[]", "1.5e400", "nan"]
+
+def _toml_text(draw: st.DrawFn, allowed: Callable[[str], bool]) -> str:
+    """A TOML string that ``allowed`` refuses."""
+    return json.dumps(draw(st.text(max_size=12).filter(lambda t: not allowed(t))))
+
+
+def _big(low: int) -> st.SearchStrategy[str]:
+    return st.integers(min_value=low, max_value=10**400).map(str)
+
+
+#: For each top-level key, TOML values no spec may give it.
+BAD_SPEC_VALUES: dict[str, Callable[[st.DrawFn], str]] = {
+    "name": lambda d: _toml_text(d, lambda t: re.fullmatch(r"[A-Za-z0-9_-]{1,100}", t) is not None),
+    "population": lambda d: _toml_text(d, lambda t: t in POPULATIONS),
+    "therapists": lambda d: _toml_text(d, lambda t: t in THERAPISTS),
+    "n_patients": lambda d: d(st.one_of(st.integers(max_value=0).map(str), _big(10**8 + 1))),
+    "n_sessions": lambda d: d(st.one_of(st.integers(max_value=0).map(str), _big(1001))),
+    "replications": lambda d: d(st.one_of(st.integers(max_value=0).map(str), _big(10**6 + 1))),
+    "seed": lambda d: d(st.one_of(st.integers(max_value=-1).map(str), _big(2**63))),
+    "chunk_replications": lambda d: d(st.one_of(st.integers(max_value=0).map(str), _big(3))),
+    "tables": lambda d: json.dumps(
+        [d(st.text(max_size=8).filter(lambda t: t not in ("patients", "sessions", "events")))]
+    ),
+}
+WRONG_KIND = ["{ a = 1 }", "true", "1.5", "nan", "inf", "[1, 2]", '"many"', "1979-05-27"]
 
 
 @st.composite
 def bad_specs(draw: st.DrawFn) -> str:
     """The tiny spec with one mistake that no spec may have."""
-    kind = draw(st.sampled_from(["key", "unknown", "vary", "design"]))
-    if kind == "key":
-        key = draw(st.sampled_from(SPEC_KEYS))
-        value = draw(
-            st.sampled_from(
-                [w for w in WRONG if (key, w) not in (("seed", "-3"), ("name", '"many"'), ("tables", "[]"))]
-            )
-        )
+    kind = draw(st.sampled_from(["value", "kind", "unknown", "vary", "design"]))
+    if kind in ("value", "kind"):
+        key = draw(st.sampled_from(sorted(BAD_SPEC_VALUES)))
+        wrong = [w for w in WRONG_KIND if (key, w) not in (("name", '"many"'), ("tables", "[1, 2]"))]
+        value = BAD_SPEC_VALUES[key](draw) if kind == "value" else draw(st.sampled_from(wrong))
         lines = [line for line in TINY.splitlines() if not line.startswith(f"{key} =")]
         return "\n".join([f"{key} = {value}", *lines])
     if kind == "unknown":
-        return f"{draw(st.sampled_from(['colour', 'seeds', 'Name', 'n_patient']))} = 1\n{TINY}"
+        key = draw(st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True).filter(lambda k: k not in TOP_LEVEL_KEYS))
+        return f"{key} = 1\n{TINY}"
     if kind == "design":
-        table = draw(st.sampled_from(['type = "nope"', "samples = 4", 'type = "lhs"', "type = 3"]))
-        return f"{TINY.replace('[vary]', f'[design]{chr(10)}{table}{chr(10)}[vary]')}"
+        table = draw(st.sampled_from(['type = "nope"', "samples = 4", 'type = "lhs"', "type = 3", "colour = 1"]))
+        return TINY.replace("[vary]", f"[design]\n{table}\n[vary]")
+    inside = st.floats(0, 1, allow_subnormal=False)
+    outside = st.one_of(st.floats(min_value=1.001, max_value=1e300), st.floats(max_value=-0.001, min_value=-1e300))
     entry = draw(
-        st.sampled_from(
-            [
-                "noticing = []",
-                "noticing = [0.2, 0.2]",
-                "noticing = [0.2, 1.6]",
-                "noticng = [0.2, 0.6]",
-                "noticing = { low = 0.6, high = 0.2, steps = 2 }",
-                "noticing = { low = 0.2 }",
-                'noticing = ["a"]',
-                "noticing = [true, false]",
-                "noticing = 0.5",
-            ]
+        st.one_of(
+            st.builds(lambda good, bad: f"noticing = {[*good, bad]}", st.lists(inside, max_size=3), outside),
+            st.builds(
+                lambda low, high: f"noticing = {{ low = {max(low, high)}, high = {min(low, high)}, steps = 2 }}",
+                inside,
+                inside,
+            ),
+            st.from_regex(r"notic[a-z]{1,4}", fullmatch=True)
+            .filter(lambda n: n not in SPECS)
+            .map(lambda n: f"{n} = [0.2, 0.6]"),
+            st.sampled_from(
+                [
+                    "noticing = []",
+                    "noticing = [0.2, 0.2]",
+                    "noticing = { low = 0.2 }",
+                    "noticing = 0.5",
+                    'noticing = ["a"]',
+                    "noticing = [true, false]",
+                ]
+            ),
         )
     )
     return TINY.replace("noticing = [0.2, 0.6]", entry)
