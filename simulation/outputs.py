@@ -37,14 +37,12 @@ class OutputError(ValueError):
     """An output path that cannot be used (one sentence naming the option, the path and the reason)."""
 
 
-def check_output(option: str, path: str | os.PathLike[str], existing_dir_ok: bool = True, parent: bool = False) -> Path:
+def check_output(option: str, path: str | os.PathLike[str], parent: bool = False) -> Path:
     """Check that ``path`` can be created or written as an output folder, before any work.
 
     Args:
         option: The option or argument that named the path, e.g. ``"--out"``.
         path: The folder.
-        existing_dir_ok: Whether an existing folder is acceptable (callers that
-            replace folders check ``--overwrite`` themselves).
         parent: ``path`` only holds the output folder (``run --out``), so it may
             be or contain the working directory.
 
@@ -58,18 +56,23 @@ def check_output(option: str, path: str | os.PathLike[str], existing_dir_ok: boo
     text = os.fspath(path)
     if not text.strip():
         raise OutputError(f"{option} '' is not a folder name; give a folder such as results/mine.")
-    folder = Path(text)
+    shown = text if text.isprintable() else repr(text)
+    shown = shown if len(shown) <= 100 else f"{shown[:80]}... ({len(text)} characters)"
     try:
-        resolved = folder.resolve()
-        cwd = Path.cwd().resolve()
-    except (OSError, RuntimeError) as err:
-        raise OutputError(f"{option} {text} cannot be resolved ({_reason(err)}).") from None
+        return _check_folder(option, Path(text), shown, parent)
+    except (OSError, RuntimeError, ValueError) as err:  # e.g. a name too long, a symlink loop, a NUL byte
+        if isinstance(err, OutputError):
+            raise
+        raise OutputError(f"{option} {shown} cannot be used as a folder ({_reason(err)}).") from None
+
+
+def _check_folder(option: str, folder: Path, text: str, parent: bool) -> Path:
+    """The checks of ``check_output`` (``text`` is the path as shown in messages)."""
+    resolved, cwd = folder.resolve(), Path.cwd().resolve()
     if not parent and (resolved == cwd or resolved in cwd.parents):
         raise OutputError(f"{option} {text} is or contains the working directory; give a folder inside it.")
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{option} {text} is a file, not a folder.")
-    if folder.is_dir() and not existing_dir_ok:
-        raise OutputError(f"{option} {text} already exists.")
     existing = next((p for p in [folder, *folder.absolute().parents] if p.exists()), Path("/"))
     if not existing.is_dir():
         raise OutputError(f"{option} {text} lies under {existing}, which is a file.")
@@ -87,7 +90,7 @@ def _probe(option: str, text: str, folder: Path) -> None:
         raise OutputError(f"{option} {text} cannot be written (in {folder}: {_reason(err)}).") from None
 
 
-def _reason(err: OSError | RuntimeError) -> str:
+def _reason(err: Exception) -> str:
     if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "read-only or not permitted"
     if isinstance(err, OSError) and err.errno == errno.ENOSPC:

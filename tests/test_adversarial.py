@@ -117,7 +117,7 @@ def snapshot(folder: Path) -> dict[str, int | None]:
 WHOLE_BAD = ["-1", "", "abc", "1.5", "1e3", "nan", "inf", "9" * 25, "1" + "0" * 400, "1" + "0" * 5000, "0x10", " "]
 COUNT_BAD = ["0", *WHOLE_BAD]
 SEED_BAD = [*WHOLE_BAD, str(2**63), str(2**64)]
-PATH_BAD = ["afile", "afile/sub", ".", "", "..", "/", "/proc/nope/x"]
+PATH_BAD = ["afile", "afile/sub", ".", "", "..", "/", "/proc/nope/x", "x" * 300, "a\x00b"]
 REAL_BAD = ["nan", "0", "-1", "inf", "-inf", "abc", "1e9", ""]
 HUGE = "1" + "0" * 400
 SET_BAD = [
