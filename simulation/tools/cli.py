@@ -618,6 +618,8 @@ def _run(argv: list[str]) -> int:
 
     parser = build_parser()
     try:
+        if any("\x00" in arg for arg in argv):  # no real command line has one; no file name may hold one
+            raise CliError("An argument contains a NUL byte, which no option or file name may hold.")
         try:
             args = parser.parse_args(argv)
         except CliError:
@@ -633,9 +635,9 @@ def _run(argv: list[str]) -> int:
     except BrokenPipeError:  # e.g. `rupture-sim params | head`
         _silence_stdout()
         return 1
-    except OSError as err:  # e.g. the disk filled up while writing
-        where = f" {err.filename}" if err.filename else ""
-        return _fail(f"cannot write{where}: {err.strerror or err.__class__.__name__}; nothing was marked complete.")
+    except OSError as err:  # e.g. the disk filled up while writing, a file name too long
+        where = f" {str(err.filename)[:100]}" if err.filename else ""
+        return _fail(f"cannot use{where}: {err.strerror or err.__class__.__name__}; nothing was marked complete.")
     except KeyboardInterrupt as err:
         print(f"{PROG}: interrupted; nothing was left in place.", file=sys.stderr)
         return _interrupted(err)
