@@ -153,16 +153,14 @@ def write_marker(folder: Path, kind: str) -> None:
     (folder / MARKER).write_text(json.dumps({"written_by": "rupture-sim", "kind": kind}) + "\n")
 
 
-def clean_stale(target: Path) -> list[Path]:
+def clean_stale(target: Path) -> None:
     """Remove staging folders of ``target`` that killed runs left, restoring an old result if it is missing.
 
-    A staging folder is stale when the process named in it is gone. Returns
-    the folders removed or restored.
+    A staging folder is stale when the process named in it is gone.
     """
     parent = target.parent
     if not parent.is_dir():
-        return []
-    handled = []
+        return
     for path in sorted(parent.glob(f".{target.name}.*-*")):
         match = _STALE.fullmatch(path.name)
         if not match or match["name"] != target.name or _alive(match["pid"]):
@@ -171,8 +169,6 @@ def clean_stale(target: Path) -> list[Path]:
         if match["kind"] == "old" and kept.is_dir() and not target.exists():
             kept.rename(target)
         shutil.rmtree(path, ignore_errors=True)
-        handled.append(path)
-    return handled
 
 
 def _alive(pid: str | None) -> bool:
@@ -213,7 +209,7 @@ def exchange(a: Path, b: Path) -> bool:
 
 
 @contextlib.contextmanager
-def staging_folder(target: Path, overwrite: bool, kind: str = "results", overwrite_any: bool = False) -> Iterator[Path]:
+def staging_folder(target: Path, overwrite: bool, kind: str, overwrite_any: bool = False) -> Iterator[Path]:
     """A hidden sibling folder that becomes ``target`` only when the block finishes.
 
     The old ``target`` (if any, and only if it may be replaced) is swapped out

@@ -507,6 +507,9 @@ DAMAGE: dict[str, Callable[[Path, int], None]] = {
         f, lambda m: m["chunks"][str(n % 4)]["tables"]["patients"].update(sha256="0" * 64)
     ),
     "record of an unplanned chunk": lambda f, n: _edit_manifest(f, lambda m: m["chunks"].update({"99": {"x": 1}})),
+    "record with values of the wrong type": lambda f, n: _edit_manifest(
+        f, lambda m: m["chunks"][str(n % 4)]["tables"]["patients"].update(file=[1], rows="x", bytes=None)
+    ),
     "edited spec.toml": lambda f, n: (f / "spec.toml").write_text(["", "junk = [", TINY.replace("4", "5")][n % 3]),
     "truncated design.parquet": lambda f, n: (f / "design.parquet").write_bytes(
         (f / "design.parquet").read_bytes()[: n % 200]

@@ -452,7 +452,9 @@ def verify(folder: Path) -> list[str]:
         for problem in record_problems(folder, _int(chunk_id), record, tables):
             problems.append(f"chunk {chunk_id}: {problem}")
         if isinstance(record, dict) and isinstance(record.get("tables"), dict):
-            recorded |= {s["file"] for s in record["tables"].values() if isinstance(s, dict) and "file" in s}
+            recorded |= {
+                s["file"] for s in record["tables"].values() if isinstance(s, dict) and isinstance(s.get("file"), str)
+            }
     for name in unrecorded_files(folder, tables, recorded):
         problems.append(f"{name} is not in the manifest (pd.read_parquet of its table would read or fail on it)")
     problems.extend(_design_problems(folder, manifest))
