@@ -586,6 +586,36 @@ def test_any_combination_of_damage_is_repaired_or_refused(arena, tmp_path_factor
     _check_repaired_or_refused(folder, arena)
 
 
+def _json_paths(node: Any, prefix: tuple = ()) -> Iterator[tuple]:
+    yield prefix
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    for key, child in children:
+        yield from _json_paths(child, (*prefix, key))
+
+
+JSON_JUNK = st.sampled_from([None, 1, -1, 1.5, "x", [], {}, [1], {"a": 1}, True, 10**30, "0" * 64, "../x"])
+
+
+@settings(FUZZ, max_examples=60)
+@given(st.lists(st.tuples(st.integers(0, 10**6), JSON_JUNK, st.booleans()), min_size=1, max_size=3))
+def test_a_manifest_with_any_field_replaced_is_verified_and_repaired_or_refused(arena, tmp_path_factory, edits):
+    folder = tmp_path_factory.mktemp("manifest") / "out"
+    shutil.copytree(arena / "ref", folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for at, junk, delete in edits:
+        paths = [p for p in _json_paths(manifest) if p]
+        *parents, last = paths[at % len(paths)]
+        node = manifest
+        for key in parents:
+            node = node[key]
+        if delete and isinstance(node, dict):
+            del node[last]
+        else:
+            node[last] = junk
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    _check_repaired_or_refused(folder, arena)
+
+
 def test_both_manifest_and_spec_destroyed_is_a_refusal_not_a_guess(arena, tmp_path):
     folder = tmp_path / "out"
     shutil.copytree(arena / "ref", folder)
