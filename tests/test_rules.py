@@ -256,3 +256,29 @@ def test_segment_uniforms_are_uniform_and_independent_of_the_segments_other_draw
     others = np.array([kr.uniform(g, 5) for g in keys])
     corr = np.corrcoef(np.column_stack([triples, others]).T)
     assert np.abs(corr[np.triu_indices(4, 1)]).max() < 0.03
+
+
+def test_low_trust_turns_confrontation_into_withdrawal_and_trust_lets_it_be_voiced():
+    on = Parameters({"deference_voicing": 0.5}).model_params()
+    assert rules.voiced_tendencies(withdrawal=1.0, confrontation=0.4, trust=0.0, p=P) == (1.0, 0.4)  # off by default
+    w0, c0 = rules.voiced_tendencies(withdrawal=1.0, confrontation=0.4, trust=0.0, p=on)
+    w1, c1 = rules.voiced_tendencies(withdrawal=1.0, confrontation=0.4, trust=1.0, p=on)
+    assert c0 == pytest.approx(0.2) and w0 == pytest.approx(1.2)  # half the confrontation comes out as withdrawal
+    assert (w1, c1) == (1.0, 0.4)  # full trust: discontent is voiced as it is
+    assert w0 + c0 == pytest.approx(1.4)  # deference changes the form of a rupture, not how many
+
+
+def test_trust_grows_with_sessions_and_more_with_repaired_ruptures():
+    after_plain = rules.trust_update(trust=0.2, corrective=0.0, p=P)
+    after_repair = rules.trust_update(trust=0.2, corrective=1.0, p=P)
+    assert 0.2 < after_plain < after_repair <= 1.0
+    assert rules.trust_update(trust=1.0, corrective=3.0, p=P) == 1.0
+
+
+def test_a_good_enough_ending_needs_reliable_improvement():
+    on = Parameters({"good_enough_ending": 1.0}).model_params()
+    key = np.uint64(99)
+    assert not rules.ends_good_enough(key, symptom_reading=0.5, symptom_pre=2.5, p=P)  # off by default
+    assert rules.ends_good_enough(key, symptom_reading=0.5, symptom_pre=2.5, p=on)
+    assert not rules.ends_good_enough(key, symptom_reading=2.3, symptom_pre=2.5, p=on)  # not a reliable change
+    assert rules.reliable_change_index(-1.0, 0.6, 0.82) == pytest.approx(-1.0 / (2**0.5 * 0.6 * 0.18**0.5))

@@ -30,6 +30,7 @@ from simulation.model.streams import (
     R_ALLIANCE_INTAKE,
     R_CONFRONTATION,
     R_DIAGNOSIS,
+    R_GOOD_ENOUGH,
     R_INSIGHT,
     R_MARKER_TYPE,
     R_SEVERITY,
@@ -145,11 +146,24 @@ def therapist_intake(seed: int, tid: int, p, therapist) -> None:
 # Ruptures
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)
+def voiced_tendencies(withdrawal: float, confrontation: float, trust: float, p) -> tuple[float, float]:
+    """Proneness to withdrawal and confrontation markers as they come out, given the patient's trust.
+
+    While trust is low the patient defers: a share ``deference_voicing * (1 - trust)`` of the
+    discontent that would be confronted comes out as withdrawal instead (S8). As trust grows,
+    discontent can be voiced: the withdrawal path ends in self-assertion (S4).
+    """
+    shifted = confrontation * p.deference_voicing * (1.0 - trust)
+    return withdrawal + shifted, confrontation - shifted
+
+
+@njit(cache=True)
 def rupture_hazard(patient, alliance: float, strain: float, provoked: float, p) -> tuple[float, float]:
     """Expected withdrawal and confrontation markers in one segment.
 
     Proneness grows with PD severity, a weak alliance, unresolved strain and a
-    rigid relational pattern; a provocation in the previous segment adds to it.
+    rigid relational pattern; a provocation in the previous segment adds to it;
+    trust decides how much of it comes out as confrontation (``voiced_tendencies``).
     """
     base = (
         p.rupture_base_rate
@@ -160,8 +174,7 @@ def rupture_hazard(patient, alliance: float, strain: float, provoked: float, p) 
             + p.strain_rupture_gain * strain
         )
     )
-    w = patient.withdrawal_tendency
-    c = patient.confrontation_tendency
+    w, c = voiced_tendencies(patient.withdrawal_tendency, patient.confrontation_tendency, patient.trust, p)
     return provoked_hazard(base * w, base * c, w, c, provoked)
 
 
@@ -417,6 +430,16 @@ def relational_pattern_update(pattern: float, corrective: float, unresolved: flo
 
 
 @njit(cache=True)
+def trust_update(trust: float, corrective: float, p) -> float:
+    """Trust grows with every session attended and more with every repaired rupture.
+
+    Early in a course patients defer (S8); a rupture whose discontent was voiced
+    and repaired shows that it can be voiced safely (S4).
+    """
+    return clip(trust + (p.trust_growth + p.trust_repair_gain * corrective) * (1.0 - trust), 0.0, 1.0)
+
+
+@njit(cache=True)
 def pattern_change(pattern: float, p) -> float:
     """How far the relational pattern has changed: 0 at intake, 1 at ``pattern_floor``."""
     if p.pattern_floor >= 1.0:
@@ -441,6 +464,34 @@ def symptom_update(
         + p.pattern_symptom_effect * pattern_change(pattern, p)
     )
     return clip(symptom - relief + p.strain_symptom_effect * strain + p.symptom_noise_sd * z, 0.0, SCALE_MAX)
+
+
+#: Reliable change index below which a patient has reliably improved (Jacobson & Truax 1991).
+RCI_CRITICAL = -1.96
+
+
+@njit(cache=True)
+def reliable_change_index(change, scale_sd: float, reliability: float):
+    """Jacobson-Truax reliable change index of a change on the symptom scale (negative = improvement).
+
+    ``SEM = scale_sd * sqrt(1 - reliability)``, ``RCI = change / (sqrt(2) * SEM)``; for a
+    number or an array of changes (the outcomes of ``run.outcomes`` call it too).
+    """
+    sem = scale_sd * math.sqrt(1.0 - reliability)
+    return change / (math.sqrt(2.0) * sem)
+
+
+@njit(cache=True)
+def ends_good_enough(key: np.uint64, symptom_reading: float, symptom_pre: float, p) -> bool:
+    """Whether the patient ends therapy as good enough after this session (S8: Barkham et al. 2006).
+
+    Only a patient whose symptom reading shows reliable improvement over intake
+    may stop; the chance ``good_enough_ending`` per session (0 = never).
+    """
+    if p.good_enough_ending <= 0.0:
+        return False
+    rci = reliable_change_index(symptom_reading - symptom_pre, p.symptom_scale_sd, p.symptom_reliability)
+    return rci < RCI_CRITICAL and uniform(key, R_GOOD_ENOUGH) < p.good_enough_ending
 
 
 @njit(cache=True)

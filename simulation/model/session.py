@@ -43,6 +43,7 @@ from simulation.model.rules import (
     choose_strategy,
     clip,
     corrective_experience,
+    ends_good_enough,
     episode_outcome,
     episode_repair,
     felt_intensity,
@@ -64,6 +65,8 @@ from simulation.model.rules import (
     strategy_stance,
     symptom_update,
     therapist_work_mix,
+    trust_update,
+    voiced_tendencies,
     wai_rating,
 )
 from simulation.model.streams import (
@@ -104,7 +107,8 @@ from simulation.model.taxonomy import (
 Setting = namedtuple(
     "Setting",
     "aft noticing skill reactivity explore_preference repertoire_cap n_segments collaboration "
-    "upto_unclear upto_expressive upto_supportive calm_withdrawal calm_confrontation",
+    "upto_unclear upto_expressive upto_supportive calm_withdrawal calm_confrontation "
+    "voiced_withdrawal voiced_confrontation",
 )
 #: A marker as it happened: type, 3RS code, salience (true and as the observer codes it), alliance lost.
 Marker = namedtuple("Marker", "kind code salience observed dip")
@@ -161,8 +165,8 @@ def run_session(seed, pid, tid, session, patient, therapist, p, course_length, r
 
     sum_up_session(row, work)
     between_sessions(end, patient, row, work, p)
-    take_measures(end, row, work, detail, p)
-    decide_dropout(end, session, course_length, row, p)
+    take_measures(end, patient, row, work, detail, p)
+    decide_ending(end, session, course_length, patient, row, p)
     carry_over(patient, row)
     return work.n_events
 
@@ -192,6 +196,8 @@ def set_up_session(pid, tid, session, patient, therapist, p, row, work, detail):
         explore_preference = min(1.0, therapist.exploratory_preference + aft * p.aft_exploratory_gain)
     p_unclear, p_expressive, p_supportive = therapist_work_mix(skill, patient.pd_severity, aft, p)
     calm_w, calm_c = rupture_hazard(patient, patient.alliance, patient.strain, 0.0, p)
+    voiced_w, voiced_c = voiced_tendencies(patient.withdrawal_tendency, patient.confrontation_tendency,
+                                           patient.trust, p)  # fmt: skip
     setting = Setting(
         aft,
         min(1.0, therapist.noticing + aft * p.aft_noticing_gain),
@@ -206,6 +212,8 @@ def set_up_session(pid, tid, session, patient, therapist, p, row, work, detail):
         p_unclear + p_expressive + p_supportive,
         calm_w,
         calm_c,
+        voiced_w,
+        voiced_c,
     )
     start_session_record(pid, tid, session, aft, patient.alliance, row)
     start_session_work(work, detail)
@@ -352,8 +360,8 @@ def patient_shows_marker(g, u_marker, provoked, patient, setting) -> int:
     lam_w, lam_c = provoked_hazard(
         setting.calm_withdrawal,
         setting.calm_confrontation,
-        patient.withdrawal_tendency,
-        patient.confrontation_tendency,
+        setting.voiced_withdrawal,
+        setting.voiced_confrontation,
         provoked,
     )
     return marker_type(g, u_marker, lam_w, lam_c)
@@ -494,7 +502,7 @@ def sum_up_session(row, work) -> None:
 
 @njit(cache=True, inline="always")
 def between_sessions(end, patient, row, work, p) -> None:
-    """The consequences, in order: alliance, strain, relational pattern, symptoms (into the session row)."""
+    """The consequences, in order: alliance, strain, relational pattern, symptoms, trust (into the session row)."""
     row.alliance = alliance_update(patient.alliance, patient.pd_severity, work.dips, work.repairs,
                                    int(row.collaborative), p)  # fmt: skip
     row.strain = p.strain_decay * patient.strain + work.unresolved_dip
@@ -502,6 +510,7 @@ def between_sessions(end, patient, row, work, p) -> None:
     row.symptom_true = symptom_update(patient.symptom_true, row.alliance, work.corrective, row.pattern, row.strain,
                                       normal(end, R_SYMPTOM_CHANGE), p)  # fmt: skip
     row.corrective = work.corrective
+    row.trust = trust_update(patient.trust, work.corrective, p)
 
 
 @njit(cache=True, inline="always")
@@ -511,11 +520,16 @@ def ruptures_left_unresolved(row) -> float:
 
 
 @njit(cache=True, inline="always")
-def take_measures(end, row, work, detail, p) -> None:
-    """What each informant reports: the patient's PSQ, the therapist's PSQ, WAI-SR of both, the symptom scale."""
+def take_measures(end, patient, row, work, detail, p) -> None:
+    """What each informant reports: the patient's PSQ, the therapist's PSQ, WAI-SR of both, the symptom scale.
+
+    A patient with low trust rates a rupture lower and the alliance higher (deference, S8).
+    """
+    deference = 1.0 - patient.trust
     intensity = 1  # PSQ 1 = none or very low: a session without a marker feels like none
     if work.marker_dips > 0.0:
-        felt = work.felt_max + p.patient_intensity_sd * normal(end, R_PATIENT_INTENSITY)
+        voiced = work.felt_max - p.deference_unvoiced * deference
+        felt = voiced + p.patient_intensity_sd * normal(end, R_PATIENT_INTENSITY)
         intensity = int(clip(round(felt), 1.0, 5.0))
     row.patient_rupture_intensity = intensity
     row.patient_rupture_reported = intensity >= p.patient_report_threshold
@@ -525,28 +539,42 @@ def take_measures(end, row, work, detail, p) -> None:
             share = work.repaired_dip / work.marker_dips if work.marker_dips > 0.0 else 0.0
             resolution = 1.0 + 4.0 * share + 0.5 * normal(end, R_PATIENT_RESOLUTION)
             row.patient_resolution = clip(round(resolution), 1.0, 5.0)
-        row.wai_patient = wai_rating(row.alliance, p.wai_patient_bias, normal(end, R_WAI_PATIENT), p)
+        lenient = p.wai_patient_bias + p.deference_leniency * deference
+        row.wai_patient = wai_rating(row.alliance, lenient, normal(end, R_WAI_PATIENT), p)
         row.wai_therapist = wai_rating(row.alliance, p.wai_therapist_bias, normal(end, R_WAI_THERAPIST), p)
     row.symptom = observe_symptom(row.symptom_true, normal(end, R_SYMPTOM_MEASURE), p)
 
 
 @njit(cache=True, inline="always")
-def decide_dropout(end, session, course_length, row, p) -> None:
-    """The patient may leave after the session (T11), unless the course ends here anyway."""
+def decide_ending(end, session, course_length, patient, row, p) -> None:
+    """Two ways to leave before the planned end (S8): dropout (T11), or a good-enough ending.
+
+    A good-enough ending needs reliable improvement; neither happens after the last planned session.
+    """
+    if session >= course_length:  # the course ends here anyway
+        return
     unresolved = ruptures_left_unresolved(row) > 0
-    row.dropped_out = session < course_length and leaves_therapy(uniform(end, R_DROPOUT), row.alliance, row.strain,
-                                                                 unresolved, p)  # fmt: skip
+    row.dropped_out = leaves_therapy(uniform(end, R_DROPOUT), row.alliance, row.strain, unresolved, p)
+    row.ended_good_enough = not row.dropped_out and ends_good_enough(end, row.symptom, patient.symptom_pre, p)
+
+
+@njit(cache=True, inline="always")
+def left_therapy(patient) -> bool:
+    """Whether the patient has left before the planned end (dropout or a good-enough ending)."""
+    return patient.dropped_out > 0 or patient.ended_good_enough > 0
 
 
 @njit(cache=True, inline="always")
 def carry_over(patient, row) -> None:
-    """The patient leaves the session with its alliance, strain, pattern and symptoms."""
+    """The patient leaves the session with its alliance, strain, pattern, symptoms and trust."""
     patient.alliance = row.alliance
     patient.strain = row.strain
     patient.pattern = row.pattern
     patient.symptom_true = row.symptom_true
     patient.sessions_attended += 1
     patient.dropped_out = row.dropped_out
+    patient.trust = row.trust
+    patient.ended_good_enough = row.ended_good_enough
 
 
 # A call, not inlined like the steps: only runs that record events log any, and inlining it at its nine

@@ -1,0 +1,61 @@
+"""Dynamics over a course (issue 9, first mechanisms): trust and deference, two ways to leave early.
+
+The mechanisms are switched off by default until they are calibrated together with T15-T17; these
+tests switch them on and check what they do over a course, on both engines.
+"""
+
+import pandas as pd
+import pytest
+
+from simulation import simulate
+
+DEFERENCE = {"deference_voicing": 0.6, "deference_unvoiced": 1.0, "deference_leniency": 0.1}
+
+
+@pytest.fixture(scope="module")
+def with_deference():
+    return simulate("adult_bpd", "experienced", n_patients=400, n_sessions=30, seed=5, params=DEFERENCE)
+
+
+def _confrontation_share(sessions: pd.DataFrame, first: int, last: int) -> float:
+    s = sessions[sessions["session"].between(first, last)]
+    return s["n_confrontation"].sum() / (s["n_withdrawal"].sum() + s["n_confrontation"].sum())
+
+
+def test_trust_rises_over_a_course_and_confrontation_with_it(with_deference):
+    s = with_deference.sessions
+    trust = s.groupby("session")["trust"].mean()
+    assert trust.iloc[0] < 0.3 < 0.8 < trust.iloc[-1]
+    early, late = _confrontation_share(s, 1, 5), _confrontation_share(s, 26, 30)
+    assert late > early + 0.05  # discontent comes out as confrontation once it can be voiced
+    off = simulate("adult_bpd", "experienced", n_patients=400, n_sessions=30, seed=5).sessions
+    assert _confrontation_share(off, 1, 5) > early  # without deference the early sessions confront more
+
+
+def test_low_trust_under_reports_ruptures_on_the_patient_questionnaire(with_deference):
+    off = simulate("adult_bpd", "experienced", n_patients=400, n_sessions=30, seed=5).sessions
+    early_on = with_deference.sessions.query("session <= 3")["patient_rupture_reported"].mean()
+    early_off = off.query("session <= 3")["patient_rupture_reported"].mean()
+    assert early_on < early_off - 0.05
+
+
+def test_two_ways_to_leave_early_are_told_apart():
+    res = simulate(
+        "adult_bpd", "experienced", n_patients=300, n_sessions=30, seed=8, params={"good_enough_ending": 0.3}
+    )
+    p = res.patients
+    assert set(p["exit_reason"].unique()) == {"completed", "dropout", "good_enough"}
+    good = p[p["exit_reason"] == "good_enough"]
+    assert good["reliable_change"].all()  # only after reliable improvement
+    assert (good["sessions_attended"] < 30).all() and not good["dropped_out"].any()
+    assert (p.loc[p["exit_reason"] == "dropout", "dropped_out"]).all()
+    default = simulate("adult_bpd", "experienced", n_patients=300, n_sessions=30, seed=8).patients
+    assert (default["exit_reason"] != "good_enough").all()  # off by default
+
+
+def test_both_engines_agree_with_the_mechanisms_on():
+    kwargs = {"n_patients": 24, "n_sessions": 20, "seed": 3, "params": {**DEFERENCE, "good_enough_ending": 0.4}}
+    cohort = simulate("adult_bpd", "experienced", engine="cohort", **kwargs)
+    agents = simulate("adult_bpd", "experienced", engine="agents", **kwargs)
+    pd.testing.assert_frame_equal(cohort.sessions, agents.sessions, check_exact=True)
+    pd.testing.assert_frame_equal(cohort.patients, agents.patients, check_exact=True)
