@@ -60,7 +60,7 @@ PATIENT_FIELDS = (
     "diagnosis", "pd_severity", "withdrawal_tendency", "confrontation_tendency", "insight",
     "symptom_true", "alliance", "strain", "pattern",
     "symptom_true_pre", "symptom_pre", "alliance_intake", "sessions_attended", "dropped_out",
-    "trust", "ended_good_enough",
+    "trust", "ended_good_enough", "morale_deficit",
 )  # fmt: skip
 PATIENT = record_dtype(PATIENT_FIELDS)
 
@@ -84,7 +84,7 @@ SESSION_FIELDS = (
     "therapist_positive", "therapist_supportive", "therapist_expressive", "collaborative",
     "patient_rupture_reported", "patient_rupture_intensity", "patient_resolution", "therapist_rupture_reported",
     "alliance_start", "alliance", "wai_patient", "wai_therapist", "strain", "pattern", "corrective",
-    "symptom_true", "symptom", "dropped_out", "trust", "ended_good_enough",
+    "symptom_true", "symptom", "dropped_out", "trust", "ended_good_enough", "morale_deficit",
 )  # fmt: skip
 SESSION = record_dtype(SESSION_FIELDS)
 
