@@ -501,9 +501,11 @@ PARAMETERS: tuple[Param, ...] = (
     _p("measurement", "symptom_scale_sd", 0.6, 0.01, 2, "0-4 scale",
        "SD of the symptom scale in the clinical norm group (RCI)", "S6, assumption",
        literature("SD of the symptom scale in the norm group (S6)")),
-    _p("measurement", "recovery_cutoff", 1.2, 0, 4, "0-4 scale",
-       "Jacobson-Truax clinical cut-off of the symptom scale", "S6, assumption",
-       literature("Jacobson-Truax clinical cut-off of the symptom scale (S6)")),
+    _p("measurement", "recovery_cutoff", 1.07, 0, 4, "0-4 scale (BSL-23 mean)",
+       "clinical cut-off of the symptom scale: a reading below it is out of the clinical range (recovery)",
+       "S6; Kleindienst, Jungkunz & Bohus 2020 (BSL-23 severity grades: none/low < 0.28, mild 0.28-1.07, "
+       "moderate 1.07-1.87; 1.50 separated BPD from clinical controls)",
+       literature("upper bound of the 'mild' BSL-23 severity grade (Kleindienst et al. 2020)")),
 )
 # fmt: on
 
