@@ -89,3 +89,14 @@ def test_strain_silences_the_patient_when_disengagement_is_on():
     # Strained patients have more intense ruptures and report more of them; disengagement closes
     # them off, so the gap shrinks (silent disengagement before dropout, S8).
     assert _voicing_gap(6.0) < _voicing_gap(0.0) - 0.02
+
+
+def test_the_therapists_view_of_the_alliance_misses_what_they_did_not_see():
+    base = {"n_patients": 300, "n_sessions": 20, "seed": 12}
+    latent = simulate("adult_bpd", "novice", **base).sessions
+    own = simulate("adult_bpd", "novice", params={"therapist_perception": 1.0}, **base).sessions
+    # Novices miss many ruptures, so their own view stays above the latent alliance ...
+    assert (latent["alliance_therapist_view"] - latent["alliance"]).mean() > 0.02
+    # ... and their WAI-SR, resting on that view, rises above the one resting on the latent alliance.
+    assert own["wai_therapist"].mean() > latent["wai_therapist"].mean() + 1
+    assert (own["wai_patient"] == latent["wai_patient"]).all()  # the patient's channel is untouched

@@ -426,6 +426,11 @@ PARAMETERS: tuple[Param, ...] = (
        "share of the therapist's blindness to withdrawal that AFT removes",
        "S8 (AFT trains awareness of withdrawal and of one's own part), T9, assumption",
        Fixed("off with therapist_withdrawal_blindness = 0")),
+    _p("dynamics", "therapist_perception", 0.0, 0, 1, "weight",
+       "how far the therapist's WAI-SR rests on their own view of the alliance (built from the ruptures they "
+       "noticed and the repairs they saw) rather than on the latent alliance (0 = latent, as calibrated)",
+       "S8 (therapists' ratings are their own perception; they miss withdrawal and their own part), S6",
+       Fixed("off until the dynamics are calibrated with T15-T17")),
     _p("dynamics", "good_enough_ending", 0.0, 0, 1, "probability per session",
        "chance to end therapy after a session once the symptom reading shows reliable improvement (0 = off)",
        "S8 (Barkham et al. 2006: good-enough endings; O'Keeffe et al. 2020), assumption",

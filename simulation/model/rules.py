@@ -129,6 +129,7 @@ def patient_intake(seed: int, pid: int, shares: np.ndarray, profiles: np.ndarray
     patient.sessions_attended = 0.0
     patient.dropped_out = 0.0
     patient.morale_deficit = p.demoralization_share * (1.0 - severity) * symptom
+    patient.alliance_therapist_view = alliance
 
 
 @njit(cache=True)
@@ -599,6 +600,12 @@ def felt_intensity(kind: int, salience: int, severity: float, p) -> float:
     """How intense a marker feels to the patient: own withdrawal is often not registered."""
     blind = p.patient_withdrawal_blindness if kind == WITHDRAWAL else 0.0
     return salience + p.patient_intensity_bias - blind + p.patient_intensity_severity_gain * severity
+
+
+@njit(cache=True)
+def therapist_alliance_rating_basis(alliance: float, therapist_view: float, p) -> float:
+    """What the therapist's WAI-SR rests on: the latent alliance, or (``therapist_perception``) their own view."""
+    return alliance + p.therapist_perception * (therapist_view - alliance)
 
 
 @njit(cache=True)

@@ -68,6 +68,7 @@ from simulation.model.rules import (
     strategy_family,
     strategy_stance,
     symptom_update,
+    therapist_alliance_rating_basis,
     therapist_perceived_salience,
     therapist_work_mix,
     trust_update,
@@ -247,6 +248,7 @@ def start_session_work(work, detail) -> None:
     work.episode_stage = 0
     work.dips = 0.0
     work.marker_dips = 0.0
+    work.seen_dips = 0.0
     work.repairs = 0.0
     work.repaired_dip = 0.0
     work.unresolved_dip = 0.0
@@ -431,6 +433,7 @@ def therapist_responds(g, marker, segment, patient, setting, row, work, p) -> fl
         marker_missed(marker, segment, row, work)
         return 0.0
     row.n_noticed += 1
+    work.seen_dips += marker.dip
     if therapist_perceived_salience(marker.kind, marker.salience, setting.aft, p) >= p.therapist_report_threshold:
         work.therapist_saw = True
     hostile = uniform(g, R_REACTION) < negative_response_probability(
@@ -527,6 +530,9 @@ def between_sessions(end, patient, row, work, p) -> None:
     row.alliance = alliance_after_gain(row.alliance, patient.symptom_true - row.symptom_true, p)
     row.corrective = work.corrective
     row.trust = trust_update(patient.trust, work.corrective, p)
+    # The therapist's own view of the alliance: the same growth, but only the ruptures they saw.
+    row.alliance_therapist_view = alliance_update(patient.alliance_therapist_view, patient.pd_severity,
+                                                  work.seen_dips, work.repairs, int(row.collaborative), p)  # fmt: skip
 
 
 @njit(cache=True, inline="always")
@@ -558,7 +564,8 @@ def take_measures(end, patient, row, work, detail, p) -> None:
             row.patient_resolution = clip(round(resolution), 1.0, 5.0)
         lenient = p.wai_patient_bias + p.deference_leniency * deference
         row.wai_patient = wai_rating(row.alliance, lenient, normal(end, R_WAI_PATIENT), p)
-        row.wai_therapist = wai_rating(row.alliance, p.wai_therapist_bias, normal(end, R_WAI_THERAPIST), p)
+        basis = therapist_alliance_rating_basis(row.alliance, row.alliance_therapist_view, p)
+        row.wai_therapist = wai_rating(basis, p.wai_therapist_bias, normal(end, R_WAI_THERAPIST), p)
     row.symptom = observe_symptom(row.symptom_true, normal(end, R_SYMPTOM_MEASURE), p)
 
 
@@ -592,6 +599,7 @@ def carry_over(patient, row) -> None:
     patient.dropped_out = row.dropped_out
     patient.trust = row.trust
     patient.morale_deficit = row.morale_deficit
+    patient.alliance_therapist_view = row.alliance_therapist_view
     patient.ended_good_enough = row.ended_good_enough
 
 
