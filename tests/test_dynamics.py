@@ -59,3 +59,44 @@ def test_both_engines_agree_with_the_mechanisms_on():
     agents = simulate("adult_bpd", "experienced", engine="agents", **kwargs)
     pd.testing.assert_frame_equal(cohort.sessions, agents.sessions, check_exact=True)
     pd.testing.assert_frame_equal(cohort.patients, agents.patients, check_exact=True)
+
+
+def test_remoralization_makes_change_negatively_accelerated_and_pd_slower():
+    params = {"demoralization_share": 0.5}
+    by_diagnosis = {}
+    for population in ("depression", "adult_bpd"):
+        s = simulate(population, "experienced", n_patients=300, n_sessions=30, seed=4, params=params).sessions
+        mean = s.groupby("session")["symptom_true"].mean()
+        by_diagnosis[population] = mean
+        early, late = mean[1] - mean[10], mean[20] - mean[30]
+        assert early > late  # most change comes early
+    depression, bpd = by_diagnosis["depression"], by_diagnosis["adult_bpd"]
+    assert (depression[1] - depression[10]) / depression[1] > (bpd[1] - bpd[10]) / bpd[1]  # PD slower
+
+
+def _voicing_gap(disengagement: float) -> float:
+    """Report rate of observed ruptures after high minus after low carried-over strain (sessions 4+)."""
+    params = {**DEFERENCE, "disengagement_strain": disengagement}
+    s = simulate("adult_bpd", "novice", n_patients=600, n_sessions=30, seed=9, params=params).sessions.copy()
+    s["strain_before"] = s.groupby("patient_id")["strain"].shift(1).fillna(0.0)
+    r = s[s["rupture_observed"] & (s["session"] > 3)]
+    high = r[r["strain_before"] > r["strain_before"].quantile(0.75)]
+    low = r[r["strain_before"] < r["strain_before"].quantile(0.25)]
+    return high["patient_rupture_reported"].mean() - low["patient_rupture_reported"].mean()
+
+
+def test_strain_silences_the_patient_when_disengagement_is_on():
+    # Strained patients have more intense ruptures and report more of them; disengagement closes
+    # them off, so the gap shrinks (silent disengagement before dropout, S8).
+    assert _voicing_gap(6.0) < _voicing_gap(0.0) - 0.02
+
+
+def test_the_therapists_view_of_the_alliance_misses_what_they_did_not_see():
+    base = {"n_patients": 300, "n_sessions": 20, "seed": 12}
+    latent = simulate("adult_bpd", "novice", **base).sessions
+    own = simulate("adult_bpd", "novice", params={"therapist_perception": 1.0}, **base).sessions
+    # Novices miss many ruptures, so their own view stays above the latent alliance ...
+    assert (latent["alliance_therapist_view"] - latent["alliance"]).mean() > 0.02
+    # ... and their WAI-SR, resting on that view, rises above the one resting on the latent alliance.
+    assert own["wai_therapist"].mean() > latent["wai_therapist"].mean() + 1
+    assert (own["wai_patient"] == latent["wai_patient"]).all()  # the patient's channel is untouched

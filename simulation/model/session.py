@@ -39,10 +39,12 @@ from simulation.model.records import (
 from simulation.model.rules import (
     AFFIRMING,
     INTERPRETIVE,
+    alliance_after_gain,
     alliance_update,
     choose_strategy,
     clip,
     corrective_experience,
+    ending_reactivation,
     ends_good_enough,
     episode_outcome,
     episode_repair,
@@ -55,8 +57,10 @@ from simulation.model.rules import (
     notice_probability,
     observe_symptom,
     observer_salience,
+    openness,
     provoked_hazard,
     relational_pattern_update,
+    remoralization,
     resolution_stage_step,
     rupture_dip,
     rupture_hazard,
@@ -64,10 +68,13 @@ from simulation.model.rules import (
     strategy_family,
     strategy_stance,
     symptom_update,
+    therapist_alliance_rating_basis,
+    therapist_perceived_salience,
     therapist_work_mix,
     trust_update,
     voiced_tendencies,
     wai_rating,
+    working_through_challenge,
 )
 from simulation.model.streams import (
     R_DROPOUT,
@@ -138,7 +145,7 @@ def run_session(seed, pid, tid, session, patient, therapist, p, course_length, r
     skey = session_key(seed, pid, session)
     end = segment_key(skey, END_OF_SESSION)  # the key of the draws after the last segment
     row = new_session_record(row_buffer)
-    setting = set_up_session(pid, tid, session, patient, therapist, p, row, work, detail)
+    setting = set_up_session(pid, tid, session, course_length, patient, therapist, p, row, work, detail)
     g_next = segment_key_ahead(skey, 0, setting.n_segments, end)
     provoked_next = 0.0  # a provocation carried into the next segment
     for segment in range(setting.n_segments + 1):
@@ -182,12 +189,14 @@ def therapist_in_aft(therapist, session: int) -> bool:
 
 
 @njit(cache=True, inline="always")
-def set_up_session(pid, tid, session, patient, therapist, p, row, work, detail):
+def set_up_session(pid, tid, session, course_length, patient, therapist, p, row, work, detail):
     """The session's setting; the row starts with who meets and the alliance they start from; nothing is open.
 
     AFT sharpens noticing, adds skill, calms reactivity and adds exploratory
     work (T8, T9); only a therapist with the exploratory repertoire can
     metacommunicate, and only metacommunication reaches the deep stages (S4).
+    The therapist challenges core patterns as the alliance can bear it, and the
+    approaching end of a time-limited course may reactivate abandonment themes.
     """
     aft = therapist_in_aft(therapist, session)
     skill = min(1.0, therapist.skill + aft * p.aft_skill_gain)
@@ -195,9 +204,11 @@ def set_up_session(pid, tid, session, patient, therapist, p, row, work, detail):
     if therapist.exploratory_repertoire > 0:
         explore_preference = min(1.0, therapist.exploratory_preference + aft * p.aft_exploratory_gain)
     p_unclear, p_expressive, p_supportive = therapist_work_mix(skill, patient.pd_severity, aft, p)
-    calm_w, calm_c = rupture_hazard(patient, patient.alliance, patient.strain, 0.0, p)
-    voiced_w, voiced_c = voiced_tendencies(patient.withdrawal_tendency, patient.confrontation_tendency,
-                                           patient.trust, p)  # fmt: skip
+    challenge = working_through_challenge(patient.alliance, p)
+    challenge *= ending_reactivation(session, course_length, patient.pd_severity, p)
+    calm_w, calm_c = rupture_hazard(patient, patient.alliance, patient.strain, 0.0, p, challenge)
+    open_ = openness(patient.trust, patient.strain, p)
+    voiced_w, voiced_c = voiced_tendencies(patient.withdrawal_tendency, patient.confrontation_tendency, open_, p)
     setting = Setting(
         aft,
         min(1.0, therapist.noticing + aft * p.aft_noticing_gain),
@@ -237,6 +248,7 @@ def start_session_work(work, detail) -> None:
     work.episode_stage = 0
     work.dips = 0.0
     work.marker_dips = 0.0
+    work.seen_dips = 0.0
     work.repairs = 0.0
     work.repaired_dip = 0.0
     work.unresolved_dip = 0.0
@@ -421,7 +433,8 @@ def therapist_responds(g, marker, segment, patient, setting, row, work, p) -> fl
         marker_missed(marker, segment, row, work)
         return 0.0
     row.n_noticed += 1
-    if marker.salience >= p.therapist_report_threshold:
+    work.seen_dips += marker.dip
+    if therapist_perceived_salience(marker.kind, marker.salience, setting.aft, p) >= p.therapist_report_threshold:
         work.therapist_saw = True
     hostile = uniform(g, R_REACTION) < negative_response_probability(
         setting.reactivity, patient.pd_severity, marker.kind, p
@@ -502,15 +515,24 @@ def sum_up_session(row, work) -> None:
 
 @njit(cache=True, inline="always")
 def between_sessions(end, patient, row, work, p) -> None:
-    """The consequences, in order: alliance, strain, relational pattern, symptoms, trust (into the session row)."""
+    """The consequences, in order: alliance, strain, relational pattern, symptoms, trust (into the session row).
+
+    Symptoms also lift with remoralization; a symptom gain then lifts the alliance (S8).
+    """
     row.alliance = alliance_update(patient.alliance, patient.pd_severity, work.dips, work.repairs,
                                    int(row.collaborative), p)  # fmt: skip
     row.strain = p.strain_decay * patient.strain + work.unresolved_dip
     row.pattern = relational_pattern_update(patient.pattern, work.corrective, ruptures_left_unresolved(row), p)
+    remoralized = remoralization(patient.morale_deficit, row.alliance, p)
+    row.morale_deficit = patient.morale_deficit - remoralized
     row.symptom_true = symptom_update(patient.symptom_true, row.alliance, work.corrective, row.pattern, row.strain,
-                                      normal(end, R_SYMPTOM_CHANGE), p)  # fmt: skip
+                                      normal(end, R_SYMPTOM_CHANGE), p, remoralized)  # fmt: skip
+    row.alliance = alliance_after_gain(row.alliance, patient.symptom_true - row.symptom_true, p)
     row.corrective = work.corrective
     row.trust = trust_update(patient.trust, work.corrective, p)
+    # The therapist's own view of the alliance: the same growth, but only the ruptures they saw.
+    row.alliance_therapist_view = alliance_update(patient.alliance_therapist_view, patient.pd_severity,
+                                                  work.seen_dips, work.repairs, int(row.collaborative), p)  # fmt: skip
 
 
 @njit(cache=True, inline="always")
@@ -523,9 +545,10 @@ def ruptures_left_unresolved(row) -> float:
 def take_measures(end, patient, row, work, detail, p) -> None:
     """What each informant reports: the patient's PSQ, the therapist's PSQ, WAI-SR of both, the symptom scale.
 
-    A patient with low trust rates a rupture lower and the alliance higher (deference, S8).
+    A patient who is not open (low trust, or closed off by strain) rates a rupture lower and
+    the alliance higher (deference, S8).
     """
-    deference = 1.0 - patient.trust
+    deference = 1.0 - openness(patient.trust, patient.strain, p)
     intensity = 1  # PSQ 1 = none or very low: a session without a marker feels like none
     if work.marker_dips > 0.0:
         voiced = work.felt_max - p.deference_unvoiced * deference
@@ -541,7 +564,8 @@ def take_measures(end, patient, row, work, detail, p) -> None:
             row.patient_resolution = clip(round(resolution), 1.0, 5.0)
         lenient = p.wai_patient_bias + p.deference_leniency * deference
         row.wai_patient = wai_rating(row.alliance, lenient, normal(end, R_WAI_PATIENT), p)
-        row.wai_therapist = wai_rating(row.alliance, p.wai_therapist_bias, normal(end, R_WAI_THERAPIST), p)
+        basis = therapist_alliance_rating_basis(row.alliance, row.alliance_therapist_view, p)
+        row.wai_therapist = wai_rating(basis, p.wai_therapist_bias, normal(end, R_WAI_THERAPIST), p)
     row.symptom = observe_symptom(row.symptom_true, normal(end, R_SYMPTOM_MEASURE), p)
 
 
@@ -574,6 +598,8 @@ def carry_over(patient, row) -> None:
     patient.sessions_attended += 1
     patient.dropped_out = row.dropped_out
     patient.trust = row.trust
+    patient.morale_deficit = row.morale_deficit
+    patient.alliance_therapist_view = row.alliance_therapist_view
     patient.ended_good_enough = row.ended_good_enough
 
 
