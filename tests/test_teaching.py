@@ -73,3 +73,13 @@ def test_narration_of_hand_made_events():
     assert "withdrawal marker, W2 'minimal response' (salience 2 of 5, subtle" in lines[0].text
     assert "does not notice" in lines[1].text and "stage 1 of the Safran-Muran path" in lines[3].text
     assert "metacommunication" in lines[4].text and "ends resolved (deepest stage 4" in lines[5].text
+
+
+def test_app_binds_locally_and_warns_for_other_hosts(capsys, monkeypatch):
+    from simulation.tools import teaching_cli
+
+    calls = []
+    monkeypatch.setattr(teaching_cli, "serve", lambda host, port: calls.append((host, port)) or 0)
+    assert run_cli(capsys, "app")[0] == 0 and calls[-1] == ("127.0.0.1", 8765)
+    code, _, err = run_cli(capsys, "app", "--host", "0.0.0.0", "--port", "9000")
+    assert code == 0 and calls[-1] == ("0.0.0.0", 9000) and "warning" in err and "no login" in err

@@ -51,7 +51,7 @@ def session_page(name: str, n_sessions: int, seed: int, fork: Fork | None = None
     alt = " ".join(line.text for line in lines if line.kind == "summary")
     parts = [
         f"<h1>{html.escape(ch.title)}</h1>",
-        f"<p>Preset <code>{name}</code>: a {ch.population} patient with a {ch.therapists} therapist, seed {seed}, "
+        f"<p>Preset <code>{name}</code>: population {ch.population}, therapists {ch.therapists}, seed {seed}, "
         f"{n_sessions} sessions. Made with rupture-sim; every number is simulated, not observed.</p>",
         "<h2>Things to notice</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in ch.notice) + "</ul>",
         "<h2>Things to try</h2><ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in ch.try_) + "</ul>",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,12 +60,28 @@ def cmd_export_session(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """Serve the teaching app (SolaraViz) until interrupted."""
-    from simulation.view.app import serve
-
     if args.host not in ("127.0.0.1", "localhost"):
         print(f"warning: the app will listen on {args.host}, reachable from other machines; "
               "it has no login. Use 127.0.0.1 unless you mean it.", file=sys.stderr)  # fmt: skip
     return serve(args.host, args.port)
+
+
+def serve(host: str, port: int) -> int:
+    """Run the app (``simulation/view/app.py``) with ``solara run`` in production mode until interrupted.
+
+    Raises:
+        ParameterError: If the app's libraries (the ``app`` extra) are not installed.
+    """
+    if importlib.util.find_spec("solara") is None or importlib.util.find_spec("altair") is None:
+        raise ParameterError("the app needs the 'app' extra: pip install -e '.[app]'.")
+    app = Path(importlib.util.find_spec("simulation.view").origin).parent / "app.py"
+    command = [sys.executable, "-m", "solara", "run", str(app), "--host", host, "--port", str(port),
+               "--production", "--no-open", "--no-check-version"]  # fmt: skip
+    print(f"rupture-sim app on http://{host}:{port} (Ctrl+C to stop)", flush=True)
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
 
 
 def add_teaching(sub: Any) -> None:

@@ -6,6 +6,7 @@ import io
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from simulation.style import DPI, apply_theme
 
@@ -13,18 +14,26 @@ from simulation.style import DPI, apply_theme
 ORIGINAL, FORKED = "#1f4e79", "#c0504d"
 
 
-def course_figure(original: pd.DataFrame, forked: pd.DataFrame | None = None, upto: int | None = None) -> plt.Figure:
+def course_figure(
+    original: pd.DataFrame,
+    forked: pd.DataFrame | None = None,
+    upto: int | None = None,
+    n_sessions: int | None = None,
+    stacked: bool = False,
+) -> plt.Figure:
     """Three panels over sessions: latent alliance, symptom scale, markers (and those left unrepaired).
 
     Args:
         original: Session rows of one patient (``Results.sessions``).
         forked: Session rows of the same patient in the what-if course, drawn in red.
         upto: Show sessions up to this one only (the app's player); all if omitted.
+        n_sessions: Width of the session axis (the planned course); the sessions shown if omitted.
+        stacked: Panels one above the other (the app's narrow column) instead of side by side.
     """
     apply_theme()
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.1))
+    fig, axes = plt.subplots(3, 1, figsize=(5.2, 7.2)) if stacked else plt.subplots(1, 3, figsize=(11, 3.1))
     courses = [("original", original, ORIGINAL)] + ([("what-if", forked, FORKED)] if forked is not None else [])
-    last = int(max(c[1].session.max() for c in courses)) if len(original) else 1
+    last = n_sessions or (int(max(c[1].session.max() for c in courses)) if len(original) else 1)
     for label, rows, colour in courses:
         rows = rows if upto is None else rows[rows.session <= upto]
         axes[0].plot(rows.session, rows.alliance, marker="o", ms=3, color=colour, label=label)
@@ -39,6 +48,7 @@ def course_figure(original: pd.DataFrame, forked: pd.DataFrame | None = None, up
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("session")
         ax.set_xlim(0.4, last + 0.6)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_ylim(0, 1)
     axes[1].set_ylim(0, 4)
     axes[2].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
