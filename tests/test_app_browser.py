@@ -140,6 +140,16 @@ def test_fork_two_transcripts_identical_before_the_fork(page):
     _shot(page, "app-what-if.png")
 
 
+def test_a_trainee_round_gives_feedback(page):
+    _press(page, "Next marker")
+    page.get_by_role("tab", name="Page 2").click()
+    page.get_by_role("button", name="Decide").click()
+    expect(page.get_by_text(re.compile(r"true salience \d of 5"))).to_be_visible(timeout=20_000)
+    expect(page.get_by_text(re.compile(r"ranks \d+ of 11"))).to_be_visible()
+    assert page.locator("table.rs-table tr").count() == 12, "every alternative has its row"
+    _shot(page, "app-trainee.png")
+
+
 def test_main_controls_work_by_keyboard(page):
     before = _where(page)
     for _ in range(40):  # Tab to the Next marker button

@@ -296,7 +296,8 @@ def work_through_episode(g, u_work, segment, patient, setting, row, work, p) -> 
     stage = work.episode_stage
     strategy = choose_strategy(g, u_work, stage, setting.explore_preference, p)
     if told_at(work, segment) and work.override_response <= N_STRATEGIES:
-        strategy = work.override_response  # the strategy a teacher or trainee chose
+        strategy = work.override_response  # the strategy a teacher or trainee chose ...
+        work.override_segment = segment + 1  # ... holds for the rest of the episode
     family = strategy_family(strategy)
     count_strategy(row, family)
     stance = strategy_stance(strategy)
@@ -341,6 +342,8 @@ def close_episode(segment, row, work, p) -> None:
               detail=work.episode_stage)  # fmt: skip
     work.episode_open = False
     work.episode_stage = 0
+    if work.override_segment > segment:  # an imposed strategy ends with its episode
+        work.override_segment = -1
 
 
 # ------------------------------------------------------------------------------------------------
@@ -441,7 +444,7 @@ def therapist_responds(g, marker, segment, patient, setting, row, work, p) -> fl
         left_unrepaired(marker, row, work)
     else:
         open_episode(marker, segment, row, work)
-        if told and work.override_response <= N_STRATEGIES:  # an imposed strategy is the episode's first
+        if told and work.override_response <= N_STRATEGIES:  # an imposed strategy is the new episode's
             work.override_segment = segment + 1
     return p.provocation_rate if hostile else 0.0
 

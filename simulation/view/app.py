@@ -16,16 +16,19 @@ import solara
 from mesa.visualization import SolaraViz, solara_viz
 from mesa.visualization.utils import force_update
 
-from simulation.model.taxonomy import RESPONSES
+from simulation.model.taxonomy import RESPONSES, response_label
 from simulation.view.course_plots import course_figure, figure_png
-from simulation.view.narration import SUMMARY, Line
+from simulation.view.narration import SUMMARY, Line, format_lines
 from simulation.view.player import CHAPTER_NAMES, SessionPlayer
+from simulation.view.trainee import CHOICES, HORIZON, feedback
 
 CSS = """
 .rs-transcript { display: flex; flex-direction: column-reverse; max-height: 560px; overflow-y: auto;
   font-size: 0.9rem; line-height: 1.4; }
 .rs-transcript h4 { margin: 0.6rem 0 0.2rem; } .rs-where { font-family: monospace; color: #555; }
-.rs-same { color: #999; } .rs-summary { color: #1f4e79; } .rs-report { color: #555; }
+.rs-same { color: #999; }
+.rs-table td, .rs-table th { padding: 2px 8px; font-size: 0.85rem; }
+.rs-summary { color: #1f4e79; } .rs-report { color: #555; }
 button:focus-visible, .v-btn:focus-visible, input:focus-visible, [tabindex]:focus-visible
   { outline: 3px solid #ff9800 !important; outline-offset: 2px; }
 """
@@ -66,6 +69,7 @@ def Player(model: SessionPlayer):
             solara.Button("Session start", outlined=True,
                           on_click=lambda: _refresh(lambda: model.go_to(model.session, 0)))  # fmt: skip
         solara.HTML(tag="div", unsafe_innerHTML=transcript_html(model.transcript()), classes=["rs-transcript"])
+        solara.FileDownload(lambda: format_lines(model.transcript()), "transcript.txt", label="Transcript as text")
 
 
 def course_png(model: SessionPlayer, stacked: bool) -> bytes:
@@ -82,7 +86,9 @@ def course_png(model: SessionPlayer, stacked: bool) -> bytes:
 
 def Plots(model: SessionPlayer):
     """Alliance, symptoms and ruptures per session up to the cursor (the what-if in red)."""
-    solara.Image(course_png(model, stacked=True))
+    png = course_png(model, stacked=True)
+    solara.Image(png)
+    solara.FileDownload(lambda: png, "course.png", label="Plots as PNG")
     solara.Markdown("Each session's summary in the transcript is the text alternative of these plots.")
 
 
@@ -123,6 +129,33 @@ def WhatIf(model: SessionPlayer):
                 solara.HTML(tag="div", unsafe_innerHTML=transcript_html(forked, same), classes=["rs-transcript"])
 
 
+def Trainee(model: SessionPlayer):
+    """Trainee mode: choose a response at the latest marker, then the hidden truth and every alternative."""
+    markers = model.markers_so_far()
+    choice = solara.use_reactive("invite")
+    result = solara.use_reactive(None)
+    with solara.Column(style={"padding": "8px"}):
+        solara.Markdown("### Trainee: what would you do at this marker?")
+        if not markers:
+            solara.Markdown("Step to a marker first (*Next marker* on the first tab).")
+            return
+        where = markers[-1]
+        seen = next(line for line in model.transcript() if line.where == where and line.kind == "marker")
+        solara.Markdown(f"**[{where}]** {seen.text} What do you do?")
+        with solara.Row():
+            solara.Select("Your response", values=list(CHOICES), value=choice)
+            solara.Button("Decide", color="primary",
+                          on_click=lambda: result.set(feedback(model, where, CHOICES[choice.value])))  # fmt: skip
+        shown = result.value
+        if shown is None or shown.where != where:
+            return
+        n = len(shown.table)
+        solara.Markdown(f"**What the model knows:** {shown.truth}\n\n**Your choice** "
+                        f"({response_label(shown.choice)}) ranks {shown.rank} of {n} by the alliance "
+                        f"{HORIZON} sessions later, on the same random numbers. {shown.explanation}")  # fmt: skip
+        solara.HTML(tag="div", unsafe_innerHTML=shown.table.to_html(index=False, classes="rs-table"))
+
+
 INFO = """
 ### What it is
 A simulated course of psychotherapy with a patient with a personality disorder, told segment by
@@ -139,7 +172,10 @@ draw is keyed by seed, patient, session, segment and decision, so a replay is ex
 ### How to use it
 *Step* reveals one segment; *Next marker* jumps to the next rupture marker; *Back* goes back;
 *Reset* applies the model parameters (a chapter, or *custom* with the sliders). In *What-if*, pick
-a marker seen so far and a response, then *Fork here*. All controls work with Tab, Enter and Space.
+a marker seen so far and a response, then *Fork here*. In *Trainee*, choose your response to the
+latest marker and *Decide*: the app reveals the marker's true salience, what the simulated
+therapist did, and the consequences of every alternative on the same random numbers. All controls
+work with Tab, Enter and Space.
 
 ### Things to notice
 {notice}
@@ -202,7 +238,7 @@ def Page():
     solara.Style(CSS)
     SolaraViz(
         model,
-        components=[(Player, 0), (Plots, 0), (WhatIf, 1), (Info, 2)],
+        components=[(Player, 0), (Plots, 0), (WhatIf, 1), (Trainee, 2), (Info, 3)],
         model_params=MODEL_PARAMS,
         name="rupture-sim teaching: a session in 3RS terms",
         play_interval=400,

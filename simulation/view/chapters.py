@@ -54,8 +54,8 @@ CHAPTERS: dict[str, Chapter] = {
     "hostile-vs-metacommunication": Chapter(
         "Confrontation met with hostility vs metacommunication",
         "adult_bpd",
-        "novice",
-        params={"reactivity": 0.5},
+        "experienced",
+        params={"reactivity": 0.5, "noticing": 0.3},
         notice=(
             "Confrontation markers (C1-C7) are salient: the therapist notices them, but may push back.",
             "A hostile response (N1) costs alliance and provokes the next segment: ruptures come in chains.",

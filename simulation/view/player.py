@@ -180,6 +180,13 @@ class SessionPlayer(mesa.Model):
         self.forked = self._new_course(self.fork)
         self._hold_sessions_up_to(self.held)
 
+    def replay(self, session: int, segment: int, response: int, upto: int) -> np.ndarray:
+        """The session rows (``records.SESSION``) up to session ``upto`` of the course with ``response`` imposed."""
+        course = self._new_course(Fork(self.patient_id, int(session), int(segment), int(response)))
+        while course.week < upto and course.running:
+            course.step()
+        return np.array(course.patients[0].session_rows, dtype=SESSION)
+
     def clear_fork(self) -> None:
         """Drop the what-if."""
         self.fork, self.forked = None, None
