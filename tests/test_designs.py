@@ -191,6 +191,13 @@ MALFORMED = [
     ),
     ("training_meta", "study_sizes = [24, 32, 40, 48, 60, 72]", "study_sizes = [24]", ["design.study_sizes"]),
     ("bpd_dropout", "[design]", "[design", ["invalid TOML"]),
+    ("dose_response_non_pd", "dose_sessions = [8, 26]", "dose_sessions = [26, 8]", ["design.dose_sessions"]),
+    ("dose_response_non_pd", "dose_sessions = [8, 26]", "dose_sessions = [8, 60]", ["n_sessions = 52"]),
+    ("pd_long_course", "mean_years = 1.3", "mean_years = 3.0", ["design.mean_years", "135 sessions"]),
+    ("pd_long_course", "sessions_per_year = 45", "sessions_per_year = 100", ["design.sessions_per_year"]),
+    ("bpd_dropout_by_quarter", "count_good_enough = true", "count_good_enough = 1", ["true or false"]),
+    ("bpd_dropout_by_quarter", "n_parts = 4", "n_parts = 48", ["design.n_parts", "at most n_sessions - 1 = 47"]),
+    ("cluster_profiles", "[design.cluster_c]", "[design.cluster_a]", ["'cluster_a'", "cluster_c"]),
 ]
 
 
