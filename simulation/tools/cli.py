@@ -265,10 +265,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def format_designs() -> str:
-    """The virtual studies, one a line: the targets they serve, the study and its shipped design file."""
+    """The virtual studies, one a line: the targets they serve (held-out ones marked), the study and its file."""
     from simulation.validation.studies import STUDIES
+    from simulation.validation.targets import HELD_OUT
 
-    rows = [(", ".join(s.targets), name, s.design.path) for name, s in STUDIES.items()]
+    rows = [
+        (", ".join(t + (" (held out)" if t in HELD_OUT else "") for t in s.targets), name, s.design.path)
+        for name, s in STUDIES.items()
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(2)]
     return "\n".join(f"{t.ljust(widths[0])}  {n.ljust(widths[1])}  {path}" for t, n, path in rows)
 
