@@ -420,6 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(sub)
     _add_validate(sub)
     _add_calibrate(sub)
+    from simulation.explore.cli import add_commands
+
+    add_commands(sub)  # compare, trial, sensitivity, discover
     sub.add_parser("params", help="print the parameter table").set_defaults(handler=cmd_params)
     sub.add_parser("presets", help="list population and therapist presets").set_defaults(handler=cmd_presets)
     docs = sub.add_parser("docs", help="regenerate the documentation")

@@ -1,0 +1,43 @@
+"""Registration of the explore subcommands (``compare``, ``trial``, ``sensitivity``, ``discover``).
+
+``simulation.tools.cli`` calls ``add_commands`` once; each handler reads and
+checks its spec (a bad spec raises ``ExploreSpecError``, which the command
+line answers with one sentence and exit code 2), runs into the output folder
+(resuming a folder that holds the same spec) and prints the headline.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def _folder(args: argparse.Namespace, name: str) -> Path:
+    return Path(args.out) if args.out else Path("results") / name
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Paired scenario comparison on common random numbers."""
+    from simulation.explore.compare import headline, load_compare_spec, run_compare, warnings_for
+
+    spec = load_compare_spec(args.spec)
+    folder = _folder(args, spec.name)
+    result = run_compare(spec, folder, quiet=args.quiet)
+    for line in [*headline(spec, result["effects"]), *warnings_for(result["effects"])]:
+        print(line)
+    print(f"{spec.name}: summary.md and figures in {folder}")
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument("spec", help=f"spec (TOML), e.g. {example}")
+    parser.add_argument("--out", default=None, help="output folder (default: results/<spec name>); rerun to resume")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_commands(sub: Any) -> None:
+    """Add the explore subcommands to the ``rupture-sim`` parser."""
+    compare = sub.add_parser("compare", help="paired scenario comparison on common random numbers (resumable)")
+    _common(compare, "experiments/compare_aft.toml")
+    compare.set_defaults(handler=cmd_compare)
