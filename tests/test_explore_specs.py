@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from simulation.explore.compare import load_compare_spec
 from simulation.explore.spec import ExploreSpecError
+from simulation.explore.trial import load_trial_spec
 from simulation.tools.cli import main
 
 COMPARE = {
@@ -29,8 +30,19 @@ COMPARE = {
     "outcomes": ["symptom_change", "dropout"],
     "scenarios": {"usual": {}, "aft": {"therapists": "novice", "params": {"aft_start_session": 2}}},
 }
+TRIAL = {
+    "name": "t",
+    "kind": "two_arm",
+    "n_sessions": 10,
+    "caseload": 4,
+    "sizes": [16, 32],
+    "trials": 10,
+    "outcome": "symptom_change",
+    "coded_sessions": [2, 4],
+    "arms": {"control": {}, "aft": {"params": {"aft_start_session": 1}}},
+}
 #: command, its loader, a valid spec
-COMMANDS = [("compare", load_compare_spec, COMPARE)]
+COMMANDS = [("compare", load_compare_spec, COMPARE), ("trial", load_trial_spec, TRIAL)]
 WORDS = [
     "name",
     "scenarios",
@@ -141,6 +153,13 @@ BAD = [
     ("compare", {**COMPARE, "scenarios": {"usual": {}, "x": {"params": {"noticing": 3}}}}, "[scenarios.x]"),
     ("compare", {**COMPARE, "outcomes": ["happiness"]}, "outcomes[0] must be one of"),
     ("compare", {**COMPARE, "colour": 1}, "unknown key 'colour'"),
+    ("trial", {**TRIAL, "sizes": [8, 32]}, "sizes[0] = 8 is too small"),
+    ("trial", {**TRIAL, "sizes": [32, 16]}, "sizes must be in increasing order"),
+    ("trial", {**TRIAL, "coded_sessions": [2, 40]}, "coded_sessions[1] must be a whole number between 1 and 10"),
+    ("trial", {**TRIAL, "kind": "correlation"}, "a correlation trial needs exactly 1 [arms] table"),
+    ("trial", {**TRIAL, "kind": "cohort"}, "kind must be one of correlation, two_arm"),
+    ("trial", {**TRIAL, "outcome": "happiness"}, "outcome must be one of"),
+    ("trial", {**TRIAL, "alpha": 0.9}, "alpha must be a number from"),
 ]
 
 

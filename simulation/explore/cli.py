@@ -30,6 +30,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trial(args: argparse.Namespace) -> int:
+    """Virtual trial over sample sizes: power curves."""
+    from simulation.explore.trial import load_trial_spec, run_trial
+
+    spec = load_trial_spec(args.spec)
+    folder = _folder(args, spec.name)
+    power = run_trial(spec, folder, quiet=args.quiet)
+    for r in power.itertuples():
+        print(
+            f"{r.size} patients: power {r.power:.2f} [{r.power_low:.2f}, {r.power_high:.2f}], "
+            f"estimate {r.mean_estimate:+.3f}, wrong sign {r.wrong_sign:.1%}"
+        )
+    print(f"{spec.name}: summary.md and power.png in {folder}")
+    return 0
+
+
 def _common(parser: argparse.ArgumentParser, example: str) -> None:
     parser.add_argument("spec", help=f"spec (TOML), e.g. {example}")
     parser.add_argument("--out", default=None, help="output folder (default: results/<spec name>); rerun to resume")
@@ -41,3 +57,6 @@ def add_commands(sub: Any) -> None:
     compare = sub.add_parser("compare", help="paired scenario comparison on common random numbers (resumable)")
     _common(compare, "experiments/compare_aft.toml")
     compare.set_defaults(handler=cmd_compare)
+    trial = sub.add_parser("trial", help="virtual trials over sample sizes: power curves (resumable)")
+    _common(trial, "experiments/trial_resolution_r.toml")
+    trial.set_defaults(handler=cmd_trial)

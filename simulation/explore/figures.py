@@ -85,3 +85,23 @@ def _band(ax: plt.Axes, wide: pd.DataFrame, label: str, color: object) -> None:
     half = 1.96 * wide.std(ddof=1) / np.sqrt(max(1, wide.notna().sum().min()))
     ax.plot(mean.index, mean.values, color=color, label=label)
     ax.fill_between(mean.index, (mean - half).values, (mean + half).values, color=color, alpha=0.2)
+
+
+def power_figure(spec: object, power: pd.DataFrame, trials: pd.DataFrame, path: Path) -> Path:
+    """Power curve with 95% CIs, and the estimates of the simulated trials by size."""
+    apply_theme()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    left.plot(power["size"], power["power"], "o-", color="C0", label="simulated power")
+    left.fill_between(power["size"], power["power_low"], power["power_high"], color="C0", alpha=0.2)
+    left.axhline(0.8, color="grey", ls="--", lw=1, label="0.80")
+    left.set(xlabel="patients per trial", ylabel="power", ylim=(0, 1.02), title="Power (95% CI)")
+    left.legend(fontsize=8)
+    sizes = sorted(trials["size"].unique())
+    data = [trials.loc[trials["size"] == s, "estimate"].dropna() for s in sizes]
+    right.violinplot(data, positions=range(len(sizes)), showmedians=True)
+    right.axhline(0, color="grey", lw=1)
+    right.set_xticks(range(len(sizes)), [str(s) for s in sizes])
+    label = "Pearson r" if getattr(spec, "kind", "") == "correlation" else "arm effect (d)"
+    right.set(xlabel="patients per trial", ylabel=label, title="Estimates of the simulated trials")
+    fig.suptitle(f"Virtual trial {getattr(spec, 'name', '')}")
+    return save(fig, path)

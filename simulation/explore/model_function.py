@@ -85,14 +85,24 @@ def derived_seed(*parts: Any) -> int:
 
 
 def patient_outcomes(
-    scenario: Scenario, n_patients: int, n_sessions: int, seed: int, coded_sessions: tuple[int, ...] = ()
+    scenario: Scenario,
+    n_patients: int,
+    n_sessions: int,
+    seed: int,
+    coded_sessions: tuple[int, ...] = (),
+    patient_ids: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Per-patient outcomes of a scenario (``simulate_scenario`` without the trajectory)."""
-    return simulate_scenario(scenario, n_patients, n_sessions, seed, coded_sessions)[0]
+    return simulate_scenario(scenario, n_patients, n_sessions, seed, coded_sessions, patient_ids)[0]
 
 
 def simulate_scenario(
-    scenario: Scenario, n_patients: int, n_sessions: int, seed: int, coded_sessions: tuple[int, ...] = ()
+    scenario: Scenario,
+    n_patients: int,
+    n_sessions: int,
+    seed: int,
+    coded_sessions: tuple[int, ...] = (),
+    patient_ids: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate a scenario: one row per course with intake columns and per-patient outcomes, and the trajectory.
 
@@ -106,6 +116,7 @@ def simulate_scenario(
         seed: Root seed.
         coded_sessions: Sessions whose patient-rated resolution is averaged into
             ``patient_resolution`` (all attended sessions if empty).
+        patient_ids: Explicit patient ids instead of 0..n_patients-1.
 
     Returns:
         The courses (columns ``INTAKE``, the per-patient ``OUTCOMES``, ``course_result``
@@ -113,7 +124,14 @@ def simulate_scenario(
         trajectory (mean alliance and symptom of the attending patients by session).
     """
     res = simulate(
-        scenario.population, scenario.therapists, n_patients, n_sessions, seed, dict(scenario.params), events=False
+        scenario.population,
+        scenario.therapists,
+        n_patients,
+        n_sessions,
+        seed,
+        dict(scenario.params),
+        events=False,
+        patient_ids=patient_ids,
     )
     p, s = res.patients, res.sessions
     by_patient = s.groupby("patient_id")
