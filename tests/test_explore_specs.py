@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulation.explore.compare import load_compare_spec
+from simulation.explore.sensitivity import load_sensitivity_spec
 from simulation.explore.spec import ExploreSpecError
 from simulation.explore.trial import load_trial_spec
 from simulation.tools.cli import main
@@ -41,8 +42,23 @@ TRIAL = {
     "coded_sessions": [2, 4],
     "arms": {"control": {}, "aft": {"params": {"aft_start_session": 1}}},
 }
+SENSITIVITY = {
+    "name": "s",
+    "n_patients": 10,
+    "n_sessions": 4,
+    "replications": 2,
+    "outcomes": ["symptom_change"],
+    "morris_trajectories": 2,
+    "sobol_samples": 8,
+    "oat_steps": 3,
+    "factors": {"noticing": {"low": 0.1, "high": 0.7}, "skill_mean": {"low": 0.3, "high": 0.9}},
+}
 #: command, its loader, a valid spec
-COMMANDS = [("compare", load_compare_spec, COMPARE), ("trial", load_trial_spec, TRIAL)]
+COMMANDS = [
+    ("compare", load_compare_spec, COMPARE),
+    ("trial", load_trial_spec, TRIAL),
+    ("sensitivity", load_sensitivity_spec, SENSITIVITY),
+]
 WORDS = [
     "name",
     "scenarios",
@@ -160,6 +176,27 @@ BAD = [
     ("trial", {**TRIAL, "kind": "cohort"}, "kind must be one of correlation, two_arm"),
     ("trial", {**TRIAL, "outcome": "happiness"}, "outcome must be one of"),
     ("trial", {**TRIAL, "alpha": 0.9}, "alpha must be a number from"),
+    (
+        "sensitivity",
+        {**SENSITIVITY, "sobol_samples": 200},
+        "sobol_samples must be a power of 2 for Sobol indices, e.g. 128 or 256",
+    ),
+    ("sensitivity", {**SENSITIVITY, "factors": {"noticing": {"low": 0.1, "high": 0.7}}}, "at least 2 lines"),
+    (
+        "sensitivity",
+        {**SENSITIVITY, "factors": {"noticing": {"low": 0.5, "high": 0.2}, "skill_mean": {"low": 0, "high": 1}}},
+        "factors.noticing must have low < high",
+    ),
+    (
+        "sensitivity",
+        {**SENSITIVITY, "factors": {"noticing": {"low": 0.1, "high": 7}, "skill_mean": {"low": 0, "high": 1}}},
+        "factors.noticing.high must be a number from 0 to 1",
+    ),
+    (
+        "sensitivity",
+        {**SENSITIVITY, "factors": {"noticng": {"low": 0.1, "high": 0.7}, "skill_mean": {"low": 0, "high": 1}}},
+        "unknown parameter 'noticng'",
+    ),
 ]
 
 

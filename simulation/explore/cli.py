@@ -46,6 +46,21 @@ def cmd_trial(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Morris screening, Sobol indices with bootstrap CIs, convergence and one-at-a-time profiles."""
+    from simulation.explore.sensitivity import load_sensitivity_spec, run_sensitivity
+
+    spec = load_sensitivity_spec(args.spec)
+    folder = _folder(args, spec.name)
+    result = run_sensitivity(spec, folder, quiet=args.quiet)
+    for r in result["sobol"].itertuples():
+        print(f"{r.outcome} / {r.factor}: S1 {r.S1:.2f} ± {r.S1_conf:.2f}, ST {r.ST:.2f} ± {r.ST_conf:.2f}")
+    noise = ", ".join(f"{o} {v:.1%}" for o, v in result["noise"].items())
+    print(f"replication noise share: {noise}")
+    print(f"{spec.name}: summary.md and figures in {folder}")
+    return 0
+
+
 def _common(parser: argparse.ArgumentParser, example: str) -> None:
     parser.add_argument("spec", help=f"spec (TOML), e.g. {example}")
     parser.add_argument("--out", default=None, help="output folder (default: results/<spec name>); rerun to resume")
@@ -60,3 +75,6 @@ def add_commands(sub: Any) -> None:
     trial = sub.add_parser("trial", help="virtual trials over sample sizes: power curves (resumable)")
     _common(trial, "experiments/trial_resolution_r.toml")
     trial.set_defaults(handler=cmd_trial)
+    sensitivity = sub.add_parser("sensitivity", help="Morris and Sobol sensitivity analysis via SALib (resumable)")
+    _common(sensitivity, "experiments/sensitivity_resolution.toml")
+    sensitivity.set_defaults(handler=cmd_sensitivity)

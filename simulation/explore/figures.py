@@ -105,3 +105,72 @@ def power_figure(spec: object, power: pd.DataFrame, trials: pd.DataFrame, path: 
     right.set(xlabel="patients per trial", ylabel=label, title="Estimates of the simulated trials")
     fig.suptitle(f"Virtual trial {getattr(spec, 'name', '')}")
     return save(fig, path)
+
+
+def sensitivity_figures(spec: object, result: dict, folder: Path) -> list[Path]:
+    """``sobol.png`` (indices with CIs), ``convergence.png`` (indices against N) and ``oat.png`` (profiles)."""
+    return [
+        sobol_figure(result["sobol"], folder / "sobol.png"),
+        convergence_figure(result["convergence"], folder / "convergence.png"),
+        oat_figure(spec, result["oat"], folder / "oat.png"),
+    ]
+
+
+def sobol_figure(sobol: pd.DataFrame, path: Path) -> Path:
+    """S1 and ST per factor and outcome; bars clipped at 0 and hatched where the CI spans zero."""
+    apply_theme()
+    outcomes = list(dict.fromkeys(sobol["outcome"]))
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(5 * len(outcomes), 4.2), squeeze=False)
+    for ax, outcome in zip(axes[0], outcomes, strict=True):
+        sub = sobol[sobol["outcome"] == outcome].reset_index(drop=True)
+        x = np.arange(len(sub))
+        for k, (index, color) in enumerate((("S1", "C0"), ("ST", "C1"))):
+            value = sub[index].clip(lower=0)
+            low = value - sub[f"{index}_low"].clip(lower=0)
+            high = sub[f"{index}_high"].clip(lower=0) - value
+            bars = ax.bar(x + (k - 0.5) * 0.38, value, 0.38, color=color, label=index, yerr=[low, high], capsize=3)
+            for bar, spans in zip(bars, sub[f"{index}_spans_zero"], strict=True):
+                if spans:
+                    bar.set_alpha(0.35)
+                    bar.set_hatch("//")
+        ax.set_xticks(x, sub["factor"], rotation=30, ha="right")
+        ax.set(title=outcome, ylabel="Sobol index (95% CI)", ylim=(0, max(1.0, float(sub["ST_high"].max()) + 0.05)))
+        ax.legend(fontsize=8, title="hatched: CI spans 0", title_fontsize=7)
+    fig.suptitle("Sobol indices: first order (S1) and total order (ST)")
+    return save(fig, path)
+
+
+def convergence_figure(convergence: pd.DataFrame, path: Path) -> Path:
+    """S1 (dashed) and ST (solid) against the number of base samples N, with CI bands, per outcome."""
+    apply_theme()
+    outcomes = list(dict.fromkeys(convergence["outcome"]))
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(5 * len(outcomes), 4.2), squeeze=False)
+    for ax, outcome in zip(axes[0], outcomes, strict=True):
+        sub = convergence[convergence["outcome"] == outcome]
+        for k, (factor, group) in enumerate(sub.groupby("factor", sort=False)):
+            color = f"C{k % 10}"
+            ax.plot(group["n"], group["ST"], "o-", color=color, label=factor)
+            ax.fill_between(group["n"], group["ST_low"], group["ST_high"], color=color, alpha=0.15)
+            ax.plot(group["n"], group["S1"], "s--", color=color, alpha=0.7)
+        ax.set_xscale("log", base=2)
+        ax.axhline(0, color="grey", lw=1)
+        ax.set(title=outcome, xlabel="base samples N", ylabel="index (ST solid, S1 dashed)")
+        ax.legend(fontsize=7)
+    fig.suptitle("Convergence of the Sobol indices (sub-samples of one Saltelli design)")
+    return save(fig, path)
+
+
+def oat_figure(spec: object, oat: pd.DataFrame, path: Path) -> Path:
+    """One-at-a-time profiles: each outcome against each factor, the other factors at their midpoints."""
+    apply_theme()
+    factors, outcomes = list(spec.factors), list(spec.outcomes)
+    fig, axes = plt.subplots(
+        len(outcomes), len(factors), figsize=(3.2 * len(factors), 2.6 * len(outcomes)), squeeze=False, sharey="row"
+    )
+    for i, outcome in enumerate(outcomes):
+        for j, factor in enumerate(factors):
+            sub = oat[oat["factor"] == factor]
+            axes[i][j].plot(sub[factor], sub[outcome], "o-", color="C0")
+            axes[i][j].set(xlabel=factor if i == len(outcomes) - 1 else "", ylabel=outcome if j == 0 else "")
+    fig.suptitle("One-at-a-time profiles (other factors at their midpoints)")
+    return save(fig, path)
