@@ -59,6 +59,7 @@ COMMANDS = [
     ("trial", load_trial_spec, TRIAL),
     ("sensitivity", load_sensitivity_spec, SENSITIVITY),
 ]
+DISCOVER = {"name": "d", "data": "no/such/folder", "failure": "dropout"}
 WORDS = [
     "name",
     "scenarios",
@@ -176,6 +177,8 @@ BAD = [
     ("trial", {**TRIAL, "kind": "cohort"}, "kind must be one of correlation, two_arm"),
     ("trial", {**TRIAL, "outcome": "happiness"}, "outcome must be one of"),
     ("trial", {**TRIAL, "alpha": 0.9}, "alpha must be a number from"),
+    ("discover", DISCOVER, "data: no/such/folder is not a sweep folder"),
+    ("discover", {**DISCOVER, "data": 3}, "data must be the folder of a sweep or sensitivity run"),
     (
         "sensitivity",
         {**SENSITIVITY, "sobol_samples": 200},
@@ -208,3 +211,21 @@ def test_bad_specs_exit_2_with_one_sentence_and_write_nothing(command, doc, word
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and words in err and "Traceback" not in err, err
     assert not out.exists()
+
+
+def test_discover_checks_failure_and_inputs_against_the_dataset(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "manifest.json").write_text(json.dumps({"varied": ["noticing"], "chunks": {}}))
+    cases = [
+        ({"failure": "happiness"}, "failure must be one of dropout, no_reliable_change"),
+        ({"inputs": ["noticng"]}, "inputs[0] must be one of noticing, pd_severity"),
+        ({"above": 0.2}, "above and below are for sensitivity runs"),
+    ]
+    for extra, words in cases:
+        spec = tmp_path / "d.toml"
+        spec.write_text(to_toml({"name": "d", "data": str(data), **extra}))
+        assert main(["discover", str(spec), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and words in err, err
+        assert not (tmp_path / "out").exists()

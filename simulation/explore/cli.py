@@ -61,6 +61,26 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    """PRIM scenario discovery on failed courses of a sweep or sensitivity dataset."""
+    from simulation.explore.discover import load_discover_spec, run_discover
+
+    spec = load_discover_spec(args.spec)
+    folder = _folder(args, spec.name)
+    result = run_discover(spec, folder, quiet=args.quiet)
+    for number, group in result["boxes"].groupby("box"):
+        limits = "; ".join(f"{r.input} in [{r.low:.3g}, {r.high:.3g}]" for r in group[group["restricted"]].itertuples())
+        print(
+            f"box {number + 1}: coverage {group['coverage'].iloc[0]:.1%}, density {group['density'].iloc[0]:.1%} "
+            f"(base rate {result['base_rate']:.1%}): {limits}"
+        )
+    if len(result["reproducibility"]):
+        jaccard = result["reproducibility"]["jaccard"].median()
+        print(f"box 1 reproducibility (median Jaccard overlap over resamples): {jaccard:.2f}")
+    print(f"{spec.name}: summary.md and figures in {folder}")
+    return 0
+
+
 def _common(parser: argparse.ArgumentParser, example: str) -> None:
     parser.add_argument("spec", help=f"spec (TOML), e.g. {example}")
     parser.add_argument("--out", default=None, help="output folder (default: results/<spec name>); rerun to resume")
@@ -78,3 +98,6 @@ def add_commands(sub: Any) -> None:
     sensitivity = sub.add_parser("sensitivity", help="Morris and Sobol sensitivity analysis via SALib (resumable)")
     _common(sensitivity, "experiments/sensitivity_resolution.toml")
     sensitivity.set_defaults(handler=cmd_sensitivity)
+    discover = sub.add_parser("discover", help="PRIM scenario discovery on failed courses of a sweep (resumable)")
+    _common(discover, "experiments/discover_failures.toml")
+    discover.set_defaults(handler=cmd_discover)

@@ -174,3 +174,42 @@ def oat_figure(spec: object, oat: pd.DataFrame, path: Path) -> Path:
             axes[i][j].set(xlabel=factor if i == len(outcomes) - 1 else "", ylabel=outcome if j == 0 else "")
     fig.suptitle("One-at-a-time profiles (other factors at their midpoints)")
     return save(fig, path)
+
+
+def discover_figures(result: dict, folder: Path) -> list[Path]:
+    """``tradeoff.png`` (coverage vs density of the peeling trajectories) and ``feature_scores.png``."""
+    apply_theme()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    traj = result["trajectories"]
+    for number, group in traj.groupby("box"):
+        points = ax.scatter(
+            group["coverage"],
+            group["density"],
+            c=group["res_dim"],
+            cmap="viridis",
+            s=18,
+            marker="o" if number == 0 else "^",
+            label=f"box {number + 1}",
+        )
+        chosen = group[group["chosen"]]
+        ax.scatter(chosen["coverage"], chosen["density"], s=140, facecolors="none", edgecolors="red", linewidths=2)
+    fig.colorbar(points, ax=ax, label="restricted inputs")
+    ax.axhline(result["base_rate"], color="grey", ls="--", lw=1, label="base rate")
+    ax.set(
+        xlabel="coverage (share of all failures inside the box)",
+        ylabel="density (failure share inside)",
+        title="PRIM coverage-density trade-off (red: chosen box)",
+        xlim=(0, 1.02),
+        ylim=(0, 1.02),
+    )
+    ax.legend(fontsize=8, loc="lower left")
+    paths = [save(fig, folder / "tradeoff.png")]
+    apply_theme()
+    scores = result["scores"]
+    fig, ax = plt.subplots(figsize=(6, 0.4 * len(scores) + 1.5))
+    err = [scores["score"] - scores["low"], scores["high"] - scores["score"]]
+    ax.barh(scores["input"], scores["score"], xerr=err, color="C0", capsize=3)
+    ax.invert_yaxis()
+    ax.set(xlabel="feature score (extra trees; bootstrap 95% interval)", title="What predicts failure")
+    paths.append(save(fig, folder / "feature_scores.png"))
+    return paths
