@@ -35,7 +35,8 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> dict:
     spec = root / "d.toml"
     spec.write_text(
         f'name = "planted"\ndata = "{root / "data"}"\nfailure = "dropout_or_no_reliable_change"\n'
-        'inputs = ["noticing", "skill_mean", "pd_severity", "insight"]\nresamples = 10\nn_boxes = 1\nseed = 3\n'
+        'inputs = ["noticing", "skill_mean", "pd_severity", "insight"]\n'
+        "resamples = 10\nn_boxes = 1\nmin_density = 0.9\nseed = 3\n"
     )
     out = root / "out"
     assert main(["discover", str(spec), "--out", str(out), "--quiet"]) == 0

@@ -5,8 +5,9 @@ patient's intake) or a sensitivity run (one row per design row, outcomes
 averaged over replications), PRIM (the Patient Rule Induction Method,
 ``ema_workbench.analysis.prim``) peels boxes in the input space that hold
 many failures (density) and much of all failures (coverage). Along each
-peeling trajectory the box with the best balance (largest harmonic mean of
-coverage and density) is chosen. Its reproducibility is checked by
+peeling trajectory the chosen box is the one with the largest coverage among
+those whose density reaches ``min_density`` (default: halfway from the base
+rate to 1); boxes no denser than the base rate are dropped. Its reproducibility is checked by
 resampling: PRIM is rerun on ``resamples`` bootstrap samples and each
 resample's box is compared with the full-data box by the Jaccard overlap of
 the rows inside them, and by which inputs it restricts. Feature scores are
@@ -22,6 +23,7 @@ A spec::
     inputs = ["noticing", "skill_mean", "pd_severity", "insight"]   # default: varied parameters (+ intake)
     n_boxes = 2
     peel_alpha = 0.05
+    min_density = 0.6                     # optional; default halfway from the base rate to 1
     resamples = 20
     max_rows = 20000                      # a seeded subsample of larger datasets
     seed = 1
@@ -54,11 +56,14 @@ KEYS = (
     "inputs",
     "n_boxes",
     "peel_alpha",
+    "min_density",
     "resamples",
     "max_rows",
     "seed",
 )
 COURSE_FAILURES = ("dropout", "no_reliable_change", "dropout_or_no_reliable_change")
+#: Share of the rows an input's limits must exclude for the box to count as restricting it.
+RESTRICTED_SHARE = 0.1
 #: Patient intake columns a course-level dataset offers as inputs.
 INTAKE_INPUTS = (
     "pd_severity",
@@ -82,6 +87,7 @@ class DiscoverSpec:
     below: float | None = None
     n_boxes: int = 2
     peel_alpha: float = 0.05
+    min_density: float | None = None
     resamples: int = 20
     max_rows: int = 20_000
     seed: int = 0
@@ -128,6 +134,7 @@ def parse_discover(data: dict[str, Any], base: Path = Path(".")) -> DiscoverSpec
         below=checks.number("below", data["below"], -1e9, 1e9) if "below" in data else None,
         n_boxes=checks.integer("n_boxes", data.get("n_boxes", 2), 1, 10),
         peel_alpha=checks.number("peel_alpha", data.get("peel_alpha", 0.05), 0.01, 0.5),
+        min_density=checks.number("min_density", data["min_density"], 0, 1) if "min_density" in data else None,
         resamples=checks.integer("resamples", data.get("resamples", 20), 2, 1000),
         max_rows=checks.integer("max_rows", data.get("max_rows", 20_000), 100, 10**7),
         seed=checks.integer("seed", data.get("seed", 0), 0, 2**63 - 1),
@@ -189,20 +196,24 @@ def load_dataset(spec: DiscoverSpec) -> tuple[pd.DataFrame, np.ndarray]:
 # --- PRIM and feature scores -----------------------------------------------------------------------------------
 
 
-def prim_boxes(x: pd.DataFrame, y: np.ndarray, n_boxes: int, peel_alpha: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def prim_boxes(
+    x: pd.DataFrame, y: np.ndarray, n_boxes: int, peel_alpha: float, min_density: float | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Up to ``n_boxes`` PRIM boxes: their limits (long table) and peeling trajectories.
 
-    Each box is the point of its trajectory with the largest harmonic mean of coverage and density.
+    On each trajectory the chosen box has the largest coverage among those with
+    density ``>= min_density`` (default: halfway from the base rate to 1), or
+    the densest if none reaches it; a box no denser than the base rate ends the search.
     """
+    base_rate = float(np.mean(y))
+    target = min_density if min_density is not None else (1 + base_rate) / 2
     limits, trajectories = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ema_workbench warns about optional packages on import
         from ema_workbench.analysis import prim
 
         logging.getLogger("EMA").setLevel(logging.ERROR)
-        finder = prim.Prim(
-            x, y.astype(int), threshold=0.5, peel_alpha=peel_alpha
-        )  # 0.5: a box must hold mostly failures
+        finder = prim.Prim(x, y.astype(int), threshold=base_rate, peel_alpha=peel_alpha)
         for number in range(n_boxes):
             try:
                 box = finder.find_box()
@@ -211,26 +222,38 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, n_boxes: int, peel_alpha: float) 
             if box is None:
                 break
             traj = box.peeling_trajectory.copy()
-            f1 = 2 * traj["coverage"] * traj["density"] / (traj["coverage"] + traj["density"]).replace(0, np.nan)
-            chosen = int(f1.fillna(0).idxmax())
+            dense = traj[traj["density"] >= target]
+            chosen = int(dense["coverage"].idxmax()) if len(dense) else int(traj["density"].idxmax())
+            if traj.loc[chosen, "density"] <= base_rate:
+                break
             box.select(chosen)
-            trajectories.append(traj.assign(box=number, chosen=traj["id"] == chosen))
-            lims = box.box_lim
-            for column in x.columns:
-                low, high = float(lims[column].iloc[0]), float(lims[column].iloc[1])
-                restricted = low > x[column].min() or high < x[column].max()
-                limits.append(
-                    {
-                        "box": number,
-                        "input": column,
-                        "low": low,
-                        "high": high,
-                        "restricted": restricted,
-                        "coverage": float(traj.loc[chosen, "coverage"]),
-                        "density": float(traj.loc[chosen, "density"]),
-                    }
-                )
+            trajectories.append(traj.assign(box=number, chosen=traj.index == chosen))
+            limits += _limits(x, box.box_lim, number, traj.loc[chosen])
     return pd.DataFrame(limits), pd.concat(trajectories, ignore_index=True) if trajectories else pd.DataFrame()
+
+
+def _limits(x: pd.DataFrame, lims: pd.DataFrame, number: int, point: pd.Series) -> list[dict[str, Any]]:
+    """One row per input: the box's limits, whether it restricts the input, its coverage and density.
+
+    An input counts as restricted when its limits alone exclude at least ``RESTRICTED_SHARE`` of the rows
+    (PRIM also trims a few rows off inputs that do not matter).
+    """
+    rows = []
+    for column in x.columns:
+        low, high = float(lims[column].iloc[0]), float(lims[column].iloc[1])
+        restricted = float(1 - x[column].between(low, high).mean()) >= RESTRICTED_SHARE
+        rows.append(
+            {
+                "box": number,
+                "input": column,
+                "low": low,
+                "high": high,
+                "restricted": restricted,
+                "coverage": float(point["coverage"]),
+                "density": float(point["density"]),
+            }
+        )
+    return rows
 
 
 def inside(x: pd.DataFrame, limits: pd.DataFrame, box: int = 0) -> np.ndarray:
@@ -257,7 +280,7 @@ def compute_task(spec: DiscoverSpec, x: pd.DataFrame, y: np.ndarray, task: int) 
         rng = np.random.default_rng([spec.seed, task])
         rows, seed = np.sort(rng.integers(0, len(x), len(x))), spec.seed + task
     xs, ys = x.iloc[rows].reset_index(drop=True), y[rows]
-    limits, trajectory = prim_boxes(xs, ys, spec.n_boxes if task == 0 else 1, spec.peel_alpha)
+    limits, trajectory = prim_boxes(xs, ys, spec.n_boxes if task == 0 else 1, spec.peel_alpha, spec.min_density)
     scores = feature_scores(xs, ys, seed).rename("score").rename_axis("input").reset_index().assign(sample=task)
     tables = {"boxes": limits.assign(sample=task), "scores": scores}
     if task == 0:
