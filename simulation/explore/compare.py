@@ -25,6 +25,10 @@ A spec::
     [scenarios.novices]
     therapists = "novice"         # a therapist policy is a therapist preset plus params
 
+Optionally ``contrasts = [["a", "b"], ["c", "d"]]`` lists the pairs (reference,
+alternative) to compare instead of every scenario against ``baseline`` — e.g.
+the same change in two populations, for an interaction.
+
 Statistics, per alternative and outcome, over the ``R`` replications of the
 run-level outcome (``model_function.summarize``): the paired difference
 ``d_r = alt_r - base_r`` with a t-based 95% CI; the standardised effect
@@ -69,6 +73,7 @@ KEYS = (
     "seed",
     "baseline",
     "outcomes",
+    "contrasts",
     "scenarios",
 )
 #: Outcomes whose SE saving is printed as the headline.
@@ -88,6 +93,7 @@ class CompareSpec:
     seed: int = 0
     outcomes: tuple[str, ...] = OUTCOMES
     description: str = ""
+    contrasts: tuple[tuple[str, str], ...] = ()
     source: str = field(default="", repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,12 +102,18 @@ class CompareSpec:
         del out["source"]
         out["scenarios"] = {k: {**asdict(v), "params": dict(v.params)} for k, v in self.scenarios.items()}
         out["outcomes"] = list(self.outcomes)
+        out["contrasts"] = [list(c) for c in self.pairs]
         return out
 
     @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """The (reference, alternative) pairs compared: ``contrasts``, or every scenario against the baseline."""
+        return self.contrasts or tuple((self.baseline, s) for s in self.scenarios if s != self.baseline)
+
+    @property
     def alternatives(self) -> list[str]:
-        """The scenarios compared with the baseline."""
-        return [s for s in self.scenarios if s != self.baseline]
+        """The scenarios that are the alternative of some pair (each is also rerun on independent streams)."""
+        return list(dict.fromkeys(alt for _, alt in self.pairs))
 
 
 def load_compare_spec(path: str | Path) -> CompareSpec:
@@ -119,6 +131,7 @@ def parse_compare(data: dict[str, Any]) -> CompareSpec:
         name=checks.name(data["name"]),
         scenarios=scenarios,
         baseline=baseline,
+        contrasts=_contrasts(data.get("contrasts", []), tuple(scenarios)),
         n_patients=checks.integer("n_patients", data.get("n_patients", 200), 2, 100_000),
         n_sessions=checks.integer("n_sessions", data.get("n_sessions", 30), 1, 1000),
         replications=checks.integer("replications", data.get("replications", 30), 3, 10_000),
@@ -126,6 +139,23 @@ def parse_compare(data: dict[str, Any]) -> CompareSpec:
         outcomes=checks.outcome_list("outcomes", data.get("outcomes", list(OUTCOMES))),
         description=str(data.get("description", "")),
     )
+
+
+def _contrasts(value: Any, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``contrasts``: a list of [reference, alternative] pairs of distinct scenario names."""
+    if not isinstance(value, list) or not all(isinstance(p, list) and len(p) == 2 for p in value):
+        raise checks.ExploreSpecError(
+            f'contrasts must be a list of [reference, alternative] pairs such as [["usual", "aft"]] '
+            f"(got {checks.show(value)})."
+        )
+    pairs = tuple(
+        (checks.choice(f"contrasts[{i}][0]", a, names), checks.choice(f"contrasts[{i}][1]", b, names))
+        for i, (a, b) in enumerate(value)
+    )
+    for i, (a, b) in enumerate(pairs):
+        if a == b:
+            raise checks.ExploreSpecError(f"contrasts[{i}] compares '{a}' with itself; name two scenarios.")
+    return pairs
 
 
 # --- running ---------------------------------------------------------------------------------------------------
@@ -153,7 +183,7 @@ def compute_replication(spec: CompareSpec, replication: int) -> dict[str, pd.Dat
         keep = ["patient_id", "therapist_id", "diagnosis", "course_result", *[o for o in OUTCOMES if o in courses]]
         patients.append(courses[keep].assign(scenario=label, replication=replication))
         trajectories.append(trajectory.assign(scenario=label, replication=replication))
-        if label != spec.baseline:
+        if label in spec.alternatives:
             other = independent_seed(spec, replication, label)
             alone, _ = simulate_scenario(scenario, spec.n_patients, spec.n_sessions, other)
             runs.append({"scenario": label, "replication": replication, "streams": "independent", **summarize(alone)})
@@ -176,7 +206,7 @@ def run_compare(spec: CompareSpec, folder: Path, quiet: bool = False) -> dict[st
     result["who_changed"].to_csv(folder / "who_changed.csv", index=False)
     from simulation.explore.figures import compare_figures
 
-    compare_figures(result["effects"], load_table(folder, "trajectories"), spec.baseline, folder)
+    compare_figures(result["effects"], load_table(folder, "trajectories"), spec.pairs, folder)
     (folder / "summary.md").write_text(compare_summary(spec, result))
     return result
 
@@ -216,14 +246,14 @@ def analyze(spec: CompareSpec, runs: pd.DataFrame, patients: pd.DataFrame) -> di
     """Effects (one row per alternative and outcome) and the "who changed" table."""
     runs = runs.sort_values(["scenario", "streams", "replication"])
     rows = []
-    for alt in spec.alternatives:
-        base = runs[(runs["scenario"] == spec.baseline) & (runs["streams"] == "common")]
+    for reference, alt in spec.pairs:
+        base = runs[(runs["scenario"] == reference) & (runs["streams"] == "common")]
         paired = runs[(runs["scenario"] == alt) & (runs["streams"] == "common")]
         alone = runs[(runs["scenario"] == alt) & (runs["streams"] == "independent")]
         for outcome in spec.outcomes:
             values = [frame[outcome].to_numpy(float) for frame in (base, paired, alone)]
-            row = {"scenario": alt, "outcome": outcome, **paired_statistics(*values)}
-            rows.append({**row, **_standardised(row, outcome, patients, spec.baseline, alt)})
+            row = {"scenario": alt, "reference": reference, "outcome": outcome, **paired_statistics(*values)}
+            rows.append({**row, **_standardised(row, outcome, patients, reference, alt)})
     return {"effects": pd.DataFrame(rows), "who_changed": who_changed(spec, patients)}
 
 
@@ -251,9 +281,9 @@ def _standardised(row: dict[str, Any], outcome: str, patients: pd.DataFrame, bas
 def who_changed(spec: CompareSpec, patients: pd.DataFrame) -> pd.DataFrame:
     """Patients whose course result was better, worse or the same under each alternative, by diagnosis."""
     key = ["replication", "patient_id"]
-    base = patients[patients["scenario"] == spec.baseline].set_index(key)
     out = []
-    for alt in spec.alternatives:
+    for reference, alt in spec.pairs:
+        base = patients[patients["scenario"] == reference].set_index(key)
         other = patients[patients["scenario"] == alt].set_index(key)
         change = np.sign(other["course_result"].astype(int) - base["course_result"].astype(int).reindex(other.index))
         frame = pd.DataFrame({"diagnosis": base["diagnosis"].reindex(other.index), "change": change})
@@ -261,7 +291,16 @@ def who_changed(spec: CompareSpec, patients: pd.DataFrame) -> pd.DataFrame:
             n = len(group)
             counts = {k: int((group["change"] == v).sum()) for k, v in (("better", 1), ("same", 0), ("worse", -1))}
             net = (counts["better"] - counts["worse"]) / n if n else float("nan")
-            out.append({"scenario": alt, "diagnosis": diagnosis, "courses": n, **counts, "net_better_share": net})
+            out.append(
+                {
+                    "scenario": alt,
+                    "reference": reference,
+                    "diagnosis": diagnosis,
+                    "courses": n,
+                    **counts,
+                    "net_better_share": net,
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -276,10 +315,10 @@ def ratio_text(ratio: float) -> str:
 def headline(spec: CompareSpec, effects: pd.DataFrame) -> list[str]:
     """One line per alternative: the CRN standard-error saving on the main outcomes."""
     lines = []
-    for alt, group in effects.groupby("scenario", sort=False):
+    for (alt, reference), group in effects.groupby(["scenario", "reference"], sort=False):
         main = group[group["outcome"].isin(MAIN_OUTCOMES)]
         parts = ", ".join(f"{r.outcome} {ratio_text(r.se_ratio)}" for r in main.itertuples())
-        lines.append(f"{alt} vs {spec.baseline}: SE saving from common random numbers: {parts}")
+        lines.append(f"{alt} vs {reference}: SE saving from common random numbers: {parts}")
     return lines
 
 
@@ -301,21 +340,22 @@ def compare_summary(spec: CompareSpec, result: dict[str, pd.DataFrame]) -> str:
         "",
         spec.description,
         "",
-        f"{len(spec.scenarios)} scenarios, baseline `{spec.baseline}`; {spec.replications} replications of "
+        f"{len(spec.scenarios)} scenarios, {len(spec.pairs)} paired comparisons; {spec.replications} replications of "
         f"{spec.n_patients} patients x {spec.n_sessions} sessions on common random numbers (root seed {spec.seed}); "
         "every alternative rerun on independent random numbers to measure the saving.",
         "",
         *[f"- {line}" for line in headline(spec, effects)],
         "",
-        "| scenario | outcome | baseline | alternative | difference [95% CI] | effect [95% CI] "
+        "| scenario | vs | outcome | reference | alternative | difference [95% CI] | effect [95% CI] "
         "| SE CRN | SE independent | saving | r |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in effects.itertuples():
         kind = "RD" if r.effect_kind == "risk difference" else "d"
         lines.append(
-            f"| {r.scenario} | {r.outcome} | {r.baseline:.3f} | {r.alternative:.3f} | {r.difference:+.4f} "
-            f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] | {kind} {r.effect:+.3f} [{r.effect_low:+.3f}, {r.effect_high:+.3f}] "
+            f"| {r.scenario} | {r.reference} | {r.outcome} | {r.baseline:.3f} | {r.alternative:.3f} | "
+            f"{r.difference:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}] | "
+            f"{kind} {r.effect:+.3f} [{r.effect_low:+.3f}, {r.effect_high:+.3f}] "
             f"| {r.se_crn:.4f} | {r.se_independent:.4f} | {ratio_text(r.se_ratio)} | {r.correlation:.2f} |"
         )
     warns = warnings_for(effects)
@@ -327,10 +367,10 @@ def compare_summary(spec: CompareSpec, result: dict[str, pd.DataFrame]) -> str:
         "Course result under the alternative vs the baseline, per patient and replication "
         f"({' < '.join(COURSE_RESULTS)}).",
         "",
-        "| scenario | diagnosis | courses | better | same | worse | net better |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | vs | diagnosis | courses | better | same | worse | net better |",
+        "|---|---|---|---|---|---|---|---|",
         *[
-            f"| {r.scenario} | {r.diagnosis} | {r.courses} | {r.better} | {r.same} | {r.worse} | "
+            f"| {r.scenario} | {r.reference} | {r.diagnosis} | {r.courses} | {r.better} | {r.same} | {r.worse} | "
             f"{r.net_better_share:+.1%} |"
             for r in who.itertuples()
         ],

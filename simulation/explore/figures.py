@@ -11,9 +11,12 @@ import pandas as pd
 from simulation.style import apply_theme, save
 
 
-def compare_figures(effects: pd.DataFrame, trajectories: pd.DataFrame, baseline: str, folder: Path) -> list[Path]:
+def compare_figures(
+    effects: pd.DataFrame, trajectories: pd.DataFrame, pairs: tuple[tuple[str, str], ...], folder: Path
+) -> list[Path]:
     """``effects.png`` (standardised effects with CIs) and ``trajectories.png`` (paired trajectories)."""
-    return [effects_figure(effects, folder / "effects.png"), trajectories_figure(trajectories, baseline, folder)]
+    effects = effects.assign(scenario=effects["scenario"] + " vs " + effects["reference"])
+    return [effects_figure(effects, folder / "effects.png"), trajectories_figure(trajectories, pairs, folder)]
 
 
 def effects_figure(effects: pd.DataFrame, path: Path) -> Path:
@@ -45,13 +48,13 @@ def effects_figure(effects: pd.DataFrame, path: Path) -> Path:
     ax.set_yticks(range(len(outcomes)), labels)
     ax.invert_yaxis()
     ax.axvline(0, color="grey", lw=1)
-    ax.set_xlabel("effect vs baseline (Cohen's d, or risk difference for shares), 95% CI")
+    ax.set_xlabel("effect vs reference (Cohen's d, or risk difference for shares), 95% CI")
     ax.set_title("Paired effects on common random numbers (SE ÷k: saving vs independent streams)")
     ax.legend(loc="best", fontsize=8)
     return save(fig, path)
 
 
-def trajectories_figure(trajectories: pd.DataFrame, baseline: str, folder: Path) -> Path:
+def trajectories_figure(trajectories: pd.DataFrame, pairs: tuple[tuple[str, str], ...], folder: Path) -> Path:
     """Mean alliance and symptom by session per scenario, and the paired symptom difference with a 95% band."""
     apply_theme()
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
@@ -61,15 +64,12 @@ def trajectories_figure(trajectories: pd.DataFrame, baseline: str, folder: Path)
         sub = trajectories[trajectories["scenario"] == scenario]
         for ax, column in zip(axes[:2], ("alliance", "symptom"), strict=True):
             _band(ax, sub.pivot(index="replication", columns="session", values=column), scenario, colors(k))
-    base = trajectories[trajectories["scenario"] == baseline].pivot(
-        index="replication", columns="session", values="symptom"
-    )
-    for k, scenario in enumerate(scenarios):
-        if scenario != baseline:
-            alt = trajectories[trajectories["scenario"] == scenario].pivot(
-                index="replication", columns="session", values="symptom"
-            )
-            _band(axes[2], alt - base.reindex_like(alt), f"{scenario} - {baseline}", colors(k))
+    wide = {
+        name: group.pivot(index="replication", columns="session", values="symptom")
+        for name, group in trajectories.groupby("scenario")
+    }
+    for k, (reference, alt) in enumerate(pairs):
+        _band(axes[2], wide[alt] - wide[reference].reindex_like(wide[alt]), f"{alt} - {reference}", colors(k + 1))
     axes[2].axhline(0, color="grey", lw=1)
     for ax, title in zip(axes, ("alliance", "symptom", "paired symptom difference"), strict=True):
         ax.set_title(title)
