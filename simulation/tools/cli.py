@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from simulation import __version__
+from simulation.explore.cli import add_commands as add_explore
 from simulation.model.parameters import ParameterError, parameter_table
 from simulation.model.presets import POPULATIONS, THERAPISTS
 from simulation.tools.teaching_cli import add_teaching
@@ -426,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(sub)
     _add_calibrate(sub)
     add_teaching(sub)  # demo, export-session, app
+    add_explore(sub)  # compare, trial, sensitivity, discover
     sub.add_parser("params", help="print the parameter table").set_defaults(handler=cmd_params)
     sub.add_parser("presets", help="list population and therapist presets").set_defaults(handler=cmd_presets)
     docs = sub.add_parser("docs", help="regenerate the documentation")
