@@ -12,8 +12,10 @@ import pytest
 from simulation.model.parameters import PARAMETERS, SPECS, Free
 from simulation.tools.cli import main
 from simulation.validation import calibrate as cal
+from simulation.validation.calibrate.loss import loss_terms
+from simulation.validation.calibrate.search import signature
 from simulation.validation.checks import BAND, DIRECTION, POINT, RANGE
-from simulation.validation.targets import CHECKS, TARGETS
+from simulation.validation.targets import CALIBRATED, CHECKS, HELD_OUT, TARGET_OF, TARGETS
 
 TINY = {"replications": 2, "workers": 1, "size_factor": 0.25, "check_replications": 2, "seed": 3}
 
@@ -102,6 +104,22 @@ def test_direction_hinge_is_scaled_by_the_simulated_spread_and_soft_targets_weig
     assert cal.check_weight(firm.checks[0].id) == cal.FIRM_WEIGHT
 
 
+def test_held_out_targets_add_nothing_to_the_loss_and_to_the_signature():
+    assert HELD_OUT == ("T15", "T16", "T17") and not set(HELD_OUT) & set(CALIBRATED)
+    rows = [_on_target_row(c.id) for t in TARGETS for c in t.checks]
+    far = [  # every held-out check far off and failing: out of sample, so the loss does not move
+        {**r, "median": -1e6, "q05": -1e6 - 1, "q95": -1e6 + 1, "passed": False}
+        if TARGET_OF[r["check"]].held_out
+        else r
+        for r in rows
+    ]
+    assert cal.loss(_table(far)) == pytest.approx(0.0)
+    assert set(cal.check_weight(c) for c in CHECKS)  # every check still has a weight (the report shows them)
+    assert set(loss_terms(_table(far)).index) == {c for c in CHECKS if TARGET_OF[c].id in CALIBRATED}
+    checks = signature(1, 2, 1.0)["checks"]
+    assert set(checks) == {c for c in CHECKS if TARGET_OF[c].id in CALIBRATED}
+
+
 def test_an_undefined_statistic_is_charged_as_far_off():
     row = {**_on_target_row(TARGETS[0].checks[0].id), "median": math.nan, "n_valid": 0, "passed": False}
     term = cal.check_term(CHECKS[row["check"]], row)
@@ -118,12 +136,15 @@ def test_tiny_calibration_writes_its_files_and_resumes(tmp_path: Path):
         assert (out / name).is_file(), name
     trials = pd.read_csv(out / "trials.csv")
     assert len(trials) == 3 and bool(trials["defaults"].iloc[0])
-    assert {f"median_{c}" for c in CHECKS} <= set(trials.columns)
+    calibrated = {c for c in CHECKS if TARGET_OF[c].id in CALIBRATED}
+    assert {f"median_{c}" for c in calibrated} <= set(trials.columns)
+    held_out = {c for c in CHECKS if TARGET_OF[c].id in HELD_OUT}
+    assert held_out and not {f"median_{c}" for c in held_out} & set(trials.columns)  # neither run nor scored
     best = json.loads((out / "best.json").read_text())
     assert best["loss"] == pytest.approx(trials["loss"].min())
     assert set(best["params"]) == set(cal.FREE_PARAMETERS)
     assert best["n_passed"] == len(best["checks_passed"])
-    assert first["validation"]["n_checks"] == len(CHECKS)
+    assert first["validation"]["n_checks"] == len(calibrated)
     report = (out / "report.md").read_text()
     assert "Which targets constrain which parameters" in report and "constraints.png" in report
 

@@ -64,7 +64,7 @@ def same(a: dict[str, float], b: dict[str, float]) -> bool:
 def test_every_target_is_served_by_a_shipped_design_file():
     designs = shipped_designs()
     served = {t for d in designs.values() for t in d.targets}
-    assert served == {f"T{i}" for i in range(1, 15)} == {t.id for t in TARGETS}
+    assert served == {f"T{i}" for i in range(1, 18)} == {t.id for t in TARGETS}
     assert list(designs) == list(SCHEMAS) == list(STUDIES)  # one file per study, in target order
     for name, design in designs.items():
         assert design.targets == study_targets(name) == STUDIES[name].targets
@@ -74,7 +74,7 @@ def test_every_target_is_served_by_a_shipped_design_file():
 
 def test_shipped_files_are_named_after_their_first_target_and_study():
     files = sorted(p.name for p in FOLDER.glob("*.toml"))
-    assert len(files) == len(SCHEMAS) == 14
+    assert len(files) == len(SCHEMAS) == 18
     for name, design in shipped_designs().items():
         number = int(design.targets[0][1:])
         assert re.fullmatch(rf"T{number:02d}[ab]?_{name}\.toml", Path(design.path).name), design.path
@@ -99,6 +99,11 @@ def test_shipped_designs_keep_the_published_numbers():
     assert d["psq_early_sessions"]["n_patients"] == 128
     assert d["bpd_rct"]["specialised"]["therapists"] == "aft_trained"
     assert d["bpd_rct"]["usual_care"]["therapists"] == "immediate_only"
+    assert d["dose_response_non_pd"]["dose_sessions"] == (8, 26) and d["dose_response_non_pd"]["n_patients"] >= 2400
+    assert d["pd_long_course"]["mean_years"] == 1.3 and d["pd_long_course"]["pd_group"]["pd_share"] == 1.0
+    assert d["bpd_dropout_by_quarter"]["n_patients"] == 9100 and d["bpd_dropout_by_quarter"]["n_parts"] == 4
+    assert d["bpd_dropout_by_quarter"]["count_good_enough"] is True  # the trials counted every premature end
+    assert sum(g["n_patients"] for g in (d["cluster_profiles"][k] for k in ("no_pd", "cluster_b", "cluster_c"))) == 96
     for values in d.values():  # model parameters stay out of the designs (they are the defaults / --set)
         assert not {"noticing", "skill_mean", "dropout_base_logit", "alliance_symptom_effect"} & set(values)
 
@@ -186,6 +191,13 @@ MALFORMED = [
     ),
     ("training_meta", "study_sizes = [24, 32, 40, 48, 60, 72]", "study_sizes = [24]", ["design.study_sizes"]),
     ("bpd_dropout", "[design]", "[design", ["invalid TOML"]),
+    ("dose_response_non_pd", "dose_sessions = [8, 26]", "dose_sessions = [26, 8]", ["design.dose_sessions"]),
+    ("dose_response_non_pd", "dose_sessions = [8, 26]", "dose_sessions = [8, 60]", ["n_sessions = 52"]),
+    ("pd_long_course", "mean_years = 1.3", "mean_years = 3.0", ["design.mean_years", "135 sessions"]),
+    ("pd_long_course", "sessions_per_year = 45", "sessions_per_year = 100", ["design.sessions_per_year"]),
+    ("bpd_dropout_by_quarter", "count_good_enough = true", "count_good_enough = 1", ["true or false"]),
+    ("bpd_dropout_by_quarter", "n_parts = 4", "n_parts = 48", ["design.n_parts", "at most n_sessions - 1 = 47"]),
+    ("cluster_profiles", "[design.cluster_c]", "[design.cluster_a]", ["'cluster_a'", "cluster_c"]),
 ]
 
 
@@ -295,8 +307,8 @@ def test_shipped_text_with_random_insertions_parses_or_raises_a_design_error(pos
 def test_select_targets_reads_ids_loosely_and_rejects_unknown_ones():
     assert select_targets("T12, t07,") == ("T7", "T12")
     assert select_targets(["T6", "T06"]) == ("T6",)
-    with pytest.raises(TargetError, match=r"Unknown target 'T15'; the valid ids are T1, T2, .*, T14\."):
-        select_targets("T7,T15")
+    with pytest.raises(TargetError, match=r"Unknown target 'T18'; the valid ids are T1, T2, .*, T17\."):
+        select_targets("T7,T18")
     with pytest.raises(TargetError, match="No target given"):
         select_targets(" , ")
 

@@ -28,6 +28,7 @@ RANKS = {
     "simulation.view": 2,
     "simulation.sweep": 3,
     "simulation.validation": 3,
+    "simulation.explore": 3,
     "simulation.report": 4,
     "simulation.tools": 4,
 }

@@ -70,3 +70,49 @@ def test_hedges_g_matches_a_hand_computed_example():
 def test_prepost_d_uses_the_pre_treatment_sd():
     pre, post = np.array([2.0, 3.0, 4.0]), np.array([1.0, 2.0, 2.0])
     assert stats.prepost_d(pre, post) == pytest.approx((3.0 - 5 / 3) / 1.0)
+
+
+# --- courses over time (T15-T17) ----------------------------------------------------------------------------
+
+
+def test_first_session_finds_the_first_reached_session_of_each_patient():
+    rows = np.array([0, 0, 0, 1, 1, 2])
+    session = np.array([1, 2, 3, 1, 2, 1])
+    reached = np.array([False, True, True, False, False, True])
+    assert stats.first_session(rows, session, reached, 4).tolist() == [2, math.inf, 1, math.inf]
+
+
+def test_cumulative_incidence_is_kaplan_meier_among_those_at_risk_not_completers():
+    # Five patients: events after sessions 1, 2 and 4; one leaves after session 2 without it (censored),
+    # one completes 4 sessions without it. At risk: s1 5, s2 4 (one event), s3 2 (one left), s4 2.
+    event = np.array([1, 2, math.inf, 4, math.inf])
+    last = np.array([4, 4, 2, 4, 4])
+    curve = stats.cumulative_incidence(event, last, 4)
+    survival = np.cumprod([1 - 1 / 5, 1 - 1 / 4, 1 - 0 / 2, 1 - 1 / 2])
+    np.testing.assert_allclose(curve, 1 - survival)
+    assert curve[3] == pytest.approx(0.7)  # 70% by session 4, where completers alone would give 3 of 4 or 3 of 5
+    assert math.isnan(stats.cumulative_incidence(event, last, 6)[-1])  # nobody at risk at session 5
+
+
+def test_part_hazards_count_leavers_over_sessions_at_risk_in_each_part():
+    # An 8-session course in 2 halves (leaving possible after sessions 1-4 and 5-7).
+    attended = np.array([1, 2, 6, 8, 8, 3])
+    left = np.array([True, True, True, False, False, False])  # the last patient left for a reason not counted
+    h = stats.part_hazards(left, attended, 8, 2)
+    # first half: exposures 1 + 2 + 4 + 4 + 4 + 3 = 18, two leavers; second half: exposures 2 + 3 + 3 = 8, one leaver
+    assert h[0] == pytest.approx(1 - (1 - 2 / 18) ** 4)
+    assert h[1] == pytest.approx(1 - (1 - 1 / 8) ** 4)
+    flat = stats.part_hazards(np.zeros(4, bool), np.full(4, 8), 8, 4)
+    assert flat.tolist() == [0, 0, 0, 0]
+
+
+def test_patient_slopes_recover_planted_lines_and_their_signs():
+    session = np.tile(np.arange(1.0, 11.0), 3)
+    rows = np.repeat([0, 1, 2], 10)
+    y = np.concatenate([2.0 + 0.3 * (session[:10] - 1), 5.0 - 0.2 * (session[:10] - 1), np.full(10, 1.0)])
+    slope, start = stats.patient_slopes(rows, session, y, 4)
+    np.testing.assert_allclose(slope[:3], [0.3, -0.2, 0.0], atol=1e-12)
+    np.testing.assert_allclose(start[:3], [2.0, 5.0, 1.0], atol=1e-12)
+    assert math.isnan(slope[3]) and math.isnan(start[3])  # a patient without sessions has no line
+    few = stats.patient_slopes(np.array([0, 0]), np.array([1.0, 2.0]), np.array([0.0, 1.0]), 1)
+    assert math.isnan(few[0][0])  # fewer than three points

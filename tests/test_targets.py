@@ -1,14 +1,14 @@
-"""The targets T1-T14 (simulation.validation.targets)."""
+"""The targets T1-T17 (simulation.validation.targets)."""
 
 from __future__ import annotations
 
 from simulation.validation.checks import BAND, DIRECTION, POINT, RANGE
 from simulation.validation.studies import STUDIES
-from simulation.validation.targets import TARGETS
+from simulation.validation.targets import CALIBRATED, HELD_OUT, TARGETS
 
 
 def test_every_target_is_declared_with_checks_that_name_a_study_statistic():
-    assert [t.id for t in TARGETS] == [f"T{i}" for i in range(1, 15)]
+    assert [t.id for t in TARGETS] == [f"T{i}" for i in range(1, 18)]
     for target in TARGETS:
         assert target.confidence.split()[0] in {"firm", "soft"}
         for check in target.checks:
@@ -21,3 +21,10 @@ def test_every_target_is_declared_with_checks_that_name_a_study_statistic():
             if check.rule in (POINT, BAND):
                 assert check.published is not None
             assert check.rule_text()
+
+
+def test_the_dynamics_targets_are_held_out_and_the_others_calibrated():
+    assert HELD_OUT == ("T15", "T16", "T17")
+    assert tuple(f"T{i}" for i in range(1, 15)) == CALIBRATED
+    for target in TARGETS:
+        assert target.held_out == (target.id in HELD_OUT)

@@ -158,6 +158,10 @@ IN_SESSION = np.dtype(
         ("record_events", np.bool_),
         ("n_events", np.int64),
         ("events", EVENT, (SESSION_EVENT_CAPACITY,)),
+        # a response imposed on the therapist at one segment (taxonomy.RESPONSES; 0 = none),
+        # set by the caller before the session: a teacher's or trainee's what-if fork
+        ("override_segment", np.int64),
+        ("override_response", np.int64),
     ]
 )
 

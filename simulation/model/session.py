@@ -102,9 +102,12 @@ from simulation.model.taxonomy import (
     EV_STAGE,
     EV_STRATEGY,
     HOSTILE,
+    LET_PASS,
     N_MARKERS_PER_TYPE,
     NONE,
+    REACT_WITH_HOSTILITY,
     RESOLVED,
+    STRATEGIES,
     UNCLEAR,
     WITHDRAWAL,
 )
@@ -117,6 +120,8 @@ Setting = namedtuple(
     "upto_unclear upto_expressive upto_supportive calm_withdrawal calm_confrontation "
     "voiced_withdrawal voiced_confrontation",
 )
+#: Number of 3RS strategies: imposed responses up to it are strategies (``taxonomy.RESPONSES``).
+N_STRATEGIES = len(STRATEGIES)
 #: A marker as it happened: type, 3RS code, salience (true and as the observer codes it), alliance lost.
 Marker = namedtuple("Marker", "kind code salience observed dip")
 
@@ -310,6 +315,9 @@ def work_through_episode(g, u_work, segment, patient, setting, row, work, p) -> 
     """
     stage = work.episode_stage
     strategy = choose_strategy(g, u_work, stage, setting.explore_preference, p)
+    if told_at(work, segment) and work.override_response <= N_STRATEGIES:
+        strategy = work.override_response  # the strategy a teacher or trainee chose ...
+        work.override_segment = segment + 1  # ... holds for the rest of the episode
     family = strategy_family(strategy)
     count_strategy(row, family)
     stance = strategy_stance(strategy)
@@ -354,6 +362,8 @@ def close_episode(segment, row, work, p) -> None:
               detail=work.episode_stage)  # fmt: skip
     work.episode_open = False
     work.episode_stage = 0
+    if work.override_segment > segment:  # an imposed strategy ends with its episode
+        work.override_segment = -1
 
 
 # ------------------------------------------------------------------------------------------------
@@ -429,16 +439,24 @@ def therapist_responds(g, marker, segment, patient, setting, row, work, p) -> fl
     resolution episode; one missed or met with hostility stays unrepaired.
     Returns the provocation the response carries into the next segment.
     """
-    if not work.episode_open and uniform(g, R_NOTICE) >= notice_probability(setting.noticing, marker.salience):
+    told = told_at(work, segment)  # a response imposed for this segment replaces both draws (keyed: no other moves)
+    if not work.episode_open and (
+        work.override_response == LET_PASS
+        if told
+        else uniform(g, R_NOTICE) >= notice_probability(setting.noticing, marker.salience)
+    ):
         marker_missed(marker, segment, row, work)
         return 0.0
     row.n_noticed += 1
     work.seen_dips += marker.dip
     if therapist_perceived_salience(marker.kind, marker.salience, setting.aft, p) >= p.therapist_report_threshold:
         work.therapist_saw = True
-    hostile = uniform(g, R_REACTION) < negative_response_probability(
-        setting.reactivity, patient.pd_severity, marker.kind, p
-    )
+    hostile = (
+        work.override_response == REACT_WITH_HOSTILITY
+        if told
+        else uniform(g, R_REACTION) < negative_response_probability(setting.reactivity, patient.pd_severity,
+                                                                     marker.kind, p)
+    )  # fmt: skip
     if hostile:
         hostile_response(marker, segment, row, work, p)
     if work.episode_open:
@@ -447,7 +465,15 @@ def therapist_responds(g, marker, segment, patient, setting, row, work, p) -> fl
         left_unrepaired(marker, row, work)
     else:
         open_episode(marker, segment, row, work)
+        if told and work.override_response <= N_STRATEGIES:  # an imposed strategy is the new episode's
+            work.override_segment = segment + 1
     return p.provocation_rate if hostile else 0.0
+
+
+@njit(cache=True, inline="always")
+def told_at(work, segment) -> bool:
+    """Whether a teacher or trainee imposed the therapist's response for this segment (``records.IN_SESSION``)."""
+    return work.override_response != 0 and work.override_segment == segment
 
 
 @njit(cache=True, inline="always")

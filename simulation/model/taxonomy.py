@@ -117,3 +117,44 @@ def stage_label(rupture_type: int, stage: int) -> str:
     """Name of a resolution stage on the withdrawal or confrontation path."""
     names = WITHDRAWAL_STAGES if rupture_type == WITHDRAWAL else CONFRONTATION_STAGES
     return names[stage]
+
+
+# Responses a teacher or trainee can impose on the therapist at one segment (a what-if fork):
+# one of the 3RS strategies (codes 1-10), or one of these three.
+LET_PASS, NOTICE_CALMLY, REACT_WITH_HOSTILITY = 11, 12, 13
+#: Short names of the responses (``--fork SEGMENT:NAME``), by code.
+RESPONSES = {
+    "clarify": 1,
+    "change-task": 2,
+    "rationale": 3,
+    "invite": 4,
+    "acknowledge": 5,
+    "disclose": 6,
+    "link-therapy": 7,
+    "link-outside": 8,
+    "validate": 9,
+    "redirect": 10,
+    "let-pass": LET_PASS,
+    "notice": NOTICE_CALMLY,
+    "hostile": REACT_WITH_HOSTILITY,
+}
+#: Other names teachers use for a response.
+RESPONSE_ALIASES = {"metacommunicate": 4, "miss": LET_PASS, "calm": NOTICE_CALMLY}
+
+
+def response_label(code: int) -> str:
+    """Plain words for an imposed response code."""
+    if 1 <= code <= len(STRATEGIES):
+        return STRATEGIES[code - 1]
+    return {LET_PASS: "lets the marker pass", NOTICE_CALMLY: "notices it and stays calm",
+            REACT_WITH_HOSTILITY: "reacts with hostility"}[code]  # fmt: skip
+
+
+def response_code(name: str) -> int:
+    """The code of a response by its short name or alias.
+
+    Raises:
+        KeyError: For an unknown name.
+    """
+    key = name.strip().lower()
+    return RESPONSES[key] if key in RESPONSES else RESPONSE_ALIASES[key]

@@ -15,6 +15,7 @@ from simulation.model.parameters import ParameterError, Parameters
 from simulation.model.presets import preset_values
 from simulation.model.records import THERAPIST, THERAPIST_FIELDS
 from simulation.run.engine import simulate_cohort
+from simulation.run.forks import Fork, override_table
 from simulation.run.tables import build_tables
 
 ENGINES = ("cohort", "agents")
@@ -101,6 +102,7 @@ def simulate(
     events: bool = True,
     patient_ids: Sequence[int] | None = None,
     therapist_states: np.ndarray | None = None,
+    overrides: Sequence[Fork | Sequence[int]] | None = None,
 ) -> Results:
     """Simulate courses of therapy and return tidy tables.
 
@@ -119,6 +121,10 @@ def simulate(
             start of a multiple-baseline design. Start from ``engine.intake_therapists`` and
             edit fields (``states["aft_start_session"][:3] = 5``); a float matrix with the
             record's fields as columns works too. Drawn from the parameters if omitted.
+        overrides: Responses imposed on the therapist (what-if forks): ``forks.Fork`` or
+            ``(patient_id, session, segment, response)`` each, response a code of
+            ``taxonomy.RESPONSES``; at most one per patient and session. With none, every number
+            is the rules' own.
 
     Returns:
         The ``Results`` with ``sessions``, ``patients``, ``events`` and ``therapists``.
@@ -156,13 +162,21 @@ def simulate(
                 f"therapist_states must hold {needed} or more therapist records (one per therapist id), or a "
                 f"matrix with that many rows and {len(THERAPIST_FIELDS)} columns ({', '.join(THERAPIST_FIELDS)})."
             )
+    imposed = override_table(overrides, n_sessions, int(parameters["n_segments"]))
     if engine == "cohort":
-        raw = simulate_cohort(parameters, ids, n_sessions, seed, record_events=events, therapists=therapist_states)
+        raw = simulate_cohort(parameters, ids, n_sessions, seed, record_events=events, therapists=therapist_states,
+                              overrides=imposed)  # fmt: skip
     else:
         from simulation.view.model import RuptureModel  # Mesa is only imported when asked for
 
         model = RuptureModel(
-            parameters, ids, n_sessions=n_sessions, seed=seed, record_events=events, therapists=therapist_states
+            parameters,
+            ids,
+            n_sessions=n_sessions,
+            seed=seed,
+            record_events=events,
+            therapists=therapist_states,
+            overrides=imposed,
         )
         model.run()
         raw = model.raw()

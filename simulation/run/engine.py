@@ -149,9 +149,30 @@ def keep_events(work, events, n_events: int) -> int:
     return n_events + work.n_events
 
 
+#: Columns of an overrides table: patient id, session, segment, imposed response (``taxonomy.RESPONSES``).
+OVERRIDE_COLUMNS = ("patient_id", "session", "segment", "response")
+
+
+def no_overrides() -> np.ndarray:
+    """An empty overrides table (``OVERRIDE_COLUMNS``): the therapist responds as the rules say."""
+    return np.zeros((0, len(OVERRIDE_COLUMNS)), dtype=np.int64)
+
+
+@njit(cache=True)
+def impose_response(work, overrides, patient_id, session) -> None:
+    """Set the session's imposed response (``records.IN_SESSION``) from the overrides table, or none."""
+    work.override_segment = -1
+    work.override_response = 0
+    for k in range(overrides.shape[0]):
+        if overrides[k, 0] == patient_id and overrides[k, 1] == session:
+            work.override_segment = overrides[k, 2]
+            work.override_response = overrides[k, 3]
+
+
 @njit(cache=True)
 def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapist_rows, p, n_sessions, sessions,
-                keep_sessions, events, detail, course_event_bound, courses, trajectory, row_buffer, work):  # fmt: skip
+                keep_sessions, events, detail, course_event_bound, courses, trajectory, row_buffer, work,
+                overrides):  # fmt: skip
     """Run the courses of a block of patients; ``patients``, ``courses`` and ``trajectory`` are updated in place.
 
     Session records go to consecutive rows of ``sessions`` if ``keep_sessions``
@@ -165,6 +186,8 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
     # buffer record (``row_buffer``), copied out if kept; ``work`` is the session in progress.
     n_rows = 0
     n_events = 0
+    impose_response(work, overrides, -1, 0)  # none yet
+    imposing = overrides.shape[0] > 0
     for i in range(patient_ids.shape[0]):
         if detail >= DETAIL_EVENTS and n_events + course_event_bound > events.shape[0]:
             return i, n_rows, n_events
@@ -172,6 +195,8 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
         patient = patients[i]
         course = courses[i]
         for session in range(1, n_sessions + 1):
+            if imposing:  # a teacher's fork; research runs skip the look-up
+                impose_response(work, overrides, patient_ids[i], session)
             run_session(seed, patient_ids[i], therapist_ids[i], session, patient, therapist, p, n_sessions,
                         row_buffer, work, detail)  # fmt: skip
             n_events = keep_events(work, events, n_events)
@@ -195,6 +220,7 @@ def simulate_cohort(
     therapists: np.ndarray | None = None,
     chunk_size: int = 4096,
     keep_sessions: bool = True,
+    overrides: np.ndarray | None = None,
 ) -> RawCohort:
     """Simulate the courses of ``patient_ids`` with the compiled engine.
 
@@ -211,11 +237,14 @@ def simulate_cohort(
         chunk_size: Patients per compiled call (bounds memory, changes no number).
         keep_sessions: Whether to keep the per-session rows (course sums and
             the trajectory are always kept).
+        overrides: Responses imposed on the therapist, one row per (patient id,
+            session, segment, response code; ``OVERRIDE_COLUMNS``); none if omitted.
 
     Returns:
         The raw arrays of the cohort.
     """
     patient_ids = np.asarray(patient_ids, dtype=np.int64)
+    overrides = no_overrides() if overrides is None else np.asarray(overrides, dtype=np.int64).reshape(-1, 4)
     therapist_ids = assign_therapists(patient_ids, int(params["caseload"]))
     therapist_index = np.unique(therapist_ids)
     if therapists is None:
@@ -245,7 +274,7 @@ def simulate_cohort(
         done, n_rows, n_events = run_courses(seed, patient_ids[block], therapist_ids[block], final[block],
                                              therapist_table, therapist_rows[block], p, n_sessions, sessions,
                                              keep_sessions, events, detail, course_bound, courses[block],
-                                             trajectory, row_buffer, work)  # fmt: skip
+                                             trajectory, row_buffer, work, overrides)  # fmt: skip
         session_blocks.append(sessions[:n_rows].copy())
         event_blocks.append(events[:n_events].copy())
         start += done

@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from simulation import __version__
+from simulation.explore.cli import add_commands as add_explore
 from simulation.model.parameters import ParameterError, parameter_table
 from simulation.model.presets import POPULATIONS, THERAPISTS
 from simulation.outputs import OutputError, check_output, prepare_target
+from simulation.tools.teaching_cli import add_teaching
 
 #: Exit code for bad input.
 USAGE_ERROR = 2
@@ -335,10 +337,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def format_designs() -> str:
-    """The virtual studies, one a line: the targets they serve, the study and its shipped design file."""
+    """The virtual studies, one a line: the targets they serve (held-out ones marked), the study and its file."""
     from simulation.validation.studies import STUDIES
+    from simulation.validation.targets import HELD_OUT
 
-    rows = [(", ".join(s.targets), name, s.design.path) for name, s in STUDIES.items()]
+    rows = [
+        (", ".join(t + (" (held out)" if t in HELD_OUT else "") for t in s.targets), name, s.design.path)
+        for name, s in STUDIES.items()
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(2)]
     return "\n".join(f"{t.ljust(widths[0])}  {n.ljust(widths[1])}  {path}" for t, n, path in rows)
 
@@ -518,6 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(sub)
     _add_validate(sub)
     _add_calibrate(sub)
+    add_teaching(sub)  # demo, export-session, app
+    add_explore(sub)  # compare, trial, sensitivity, discover
     sub.add_parser("params", help="print the parameter table").set_defaults(handler=cmd_params)
     sub.add_parser("presets", help="list population and therapist presets").set_defaults(handler=cmd_presets)
     docs = sub.add_parser("docs", help="regenerate the documentation")

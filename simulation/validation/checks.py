@@ -21,6 +21,13 @@ statistic over replications, whether the model reproduces the finding:
 
 A target passes when all its checks pass. A check whose statistic is undefined
 (NaN) in more than half of the replications fails.
+
+A target can be *held out* (``Target.held_out``): it is computed and reported
+by every validation like the others, but it is out of sample: the calibration
+neither runs nor scores it, and the acceptance test that every check passes
+leaves it out. Held-out targets test the model on findings it was not fitted
+to (issue 9: the dynamics targets T15-T17 first, with the defaults fitted on
+T1-T14).
 """
 
 from __future__ import annotations
@@ -100,12 +107,14 @@ class Target:
     """A published finding to reproduce.
 
     Attributes:
-        id: Target id (T1-T14).
+        id: Target id (T1-T17).
         finding: The finding, short.
         published: The published numbers, as text.
         confidence: ``firm`` or ``soft`` (see literature.md).
         source: Short reference.
         checks: The statistics that test it.
+        held_out: Out of sample: reported by every validation, but not part of the
+            calibration (its runs and its loss) nor of the test that every check passes.
     """
 
     id: str
@@ -114,6 +123,7 @@ class Target:
     confidence: str
     source: str
     checks: tuple[Check, ...]
+    held_out: bool = False
 
 
 @dataclass(frozen=True)

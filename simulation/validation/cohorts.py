@@ -119,6 +119,11 @@ class Cohort:
         return self.raw.final["dropped_out"] > 0
 
     @property
+    def ended_good_enough(self) -> np.ndarray:
+        """Left before the planned end after reliable improvement (exit_reason good_enough; bool)."""
+        return self.raw.final["ended_good_enough"] > 0
+
+    @property
     def symptom_pre(self) -> np.ndarray:
         """Symptom-scale reading at intake."""
         return self.raw.intake["symptom_pre"]

@@ -1,7 +1,7 @@
 """Designs of the virtual studies: one experiment file (TOML) per study, read and checked here.
 
 Every virtual study of ``studies`` reproduces the design of a published study
-(targets T1-T14 of literature.md). The design is not written in the code: it is
+(targets T1-T17 of literature.md). The design is not written in the code: it is
 declared in an experiment file, one per study, shipped inside the package in
 ``simulation/validation/designs/`` (``design_folder()``), so that
 ``rupture-sim validate`` finds it from any directory, in an editable and in a
@@ -183,6 +183,24 @@ def _parameter(name: str) -> Check:
     return check
 
 
+def _flag(where: str, value: Any) -> bool:
+    """``true`` or ``false``."""
+    if not isinstance(value, bool):
+        raise DesignError(f"{where} must be true or false (got {_show(value)}).")
+    return value
+
+
+def _real(low: float, high: float) -> Check:
+    """A number from ``low`` to ``high`` (returned as a float)."""
+
+    def check(where: str, value: Any) -> float:
+        if not is_number(value) or not low <= value <= high:
+            raise DesignError(f"{where} must be a number from {low:g} to {high:g} (got {_show(value)}).")
+        return float(value)
+
+    return check
+
+
 def _list(item: Check, example: str, min_length: int = 1, length: int | None = None) -> Check:
     """A list of values that each pass ``item`` (returned as a tuple)."""
 
@@ -293,6 +311,22 @@ def _at_least(key: str, low: int, why: str) -> Callable[[Mapping[str, Any]], Non
     return rule
 
 
+def _sessions_inside(*keys: str) -> Callable[[Mapping[str, Any]], None]:
+    """Each session number ``key`` (a list: each entry) lies inside the course, ascending."""
+
+    def rule(values: Mapping[str, Any]) -> None:
+        for key in keys:
+            value = values[key]
+            sessions = value if isinstance(value, tuple) else (value,)
+            if list(sessions) != sorted(set(sessions)) or sessions[-1] > values["n_sessions"]:
+                raise DesignError(
+                    f"design.{key} must be increasing sessions within the course (1 to n_sessions = "
+                    f"{values['n_sessions']}) (got {_fmt(value)})."
+                )
+
+    return rule
+
+
 def _groups_differ(values: Mapping[str, Any]) -> None:
     """A PD vs non-PD comparison needs PD patients in the PD group and others in the non-PD group."""
     if values["pd_group"]["pd_share"] <= 0 or values["non_pd_group"]["pd_share"] >= 1:
@@ -309,6 +343,24 @@ def _cases_fit(values: Mapping[str, Any]) -> None:
         raise DesignError(
             f"design.n_cases ({values['n_cases']}) recovered and as many unrecovered cases must fit in the "
             f"smallest cohort (min_patients = {values['min_patients']}); use n_cases <= min_patients / 2."
+        )
+
+
+def _years_inside(values: Mapping[str, Any]) -> None:
+    last = round(values["mean_years"] * values["sessions_per_year"])
+    if not 1 <= last <= values["n_sessions"]:
+        raise DesignError(
+            f"design.mean_years x design.sessions_per_year ({_fmt(values['mean_years'])} x "
+            f"{values['sessions_per_year']} = {last} sessions) must lie within the course "
+            f"(n_sessions = {values['n_sessions']})."
+        )
+
+
+def _parts_fit(values: Mapping[str, Any]) -> None:
+    if values["n_parts"] > values["n_sessions"] - 1:
+        raise DesignError(
+            f"design.n_parts ({values['n_parts']}) must leave at least one session after which a patient can "
+            f"leave in each part: at most n_sessions - 1 = {values['n_sessions'] - 1}."
         )
 
 
@@ -421,6 +473,51 @@ SCHEMAS: dict[str, Schema] = {
             "severity_sd": _parameter("severity_sd"),
         },
         (_minimum_fits("min_patients", "n_patients"),),
+    ),
+    "dose_response_non_pd": Schema(
+        {
+            **POPULATION_GROUP,
+            "min_patients": _COUNT,
+            "n_sessions": _SESSIONS,
+            "dose_sessions": _list(_SESSIONS, "[8, 26] (early and late dose)", length=2),
+        },
+        (_minimum_fits("min_patients", "n_patients"), _sessions_inside("dose_sessions")),
+    ),
+    "pd_long_course": Schema(
+        {
+            "n_sessions": _SESSIONS,
+            "min_patients": _COUNT,
+            "sessions_per_year": _SESSIONS,
+            "mean_years": _real(0.1, 20.0),
+            "comparison_session": _SESSIONS,
+            "pd_group": MIX_GROUP,
+            "non_pd_group": MIX_GROUP,
+        },
+        (
+            _minimum_fits("min_patients", "pd_group.n_patients", "non_pd_group.n_patients"),
+            _sessions_inside("sessions_per_year", "comparison_session"),
+            _years_inside,
+        ),
+    ),
+    "bpd_dropout_by_quarter": Schema(
+        {
+            **POPULATION_GROUP,
+            "min_patients": _COUNT,
+            "n_sessions": _SESSIONS,
+            "n_parts": _whole(2, MAX_SESSIONS),
+            "count_good_enough": _flag,
+        },
+        (_minimum_fits("min_patients", "n_patients"), _parts_fit),
+    ),
+    "cluster_profiles": Schema(
+        {
+            "n_sessions": _whole(3, MAX_SESSIONS),
+            "min_patients": _COUNT,
+            "no_pd": POPULATION_GROUP,
+            "cluster_b": POPULATION_GROUP,
+            "cluster_c": POPULATION_GROUP,
+        },
+        (_minimum_fits("min_patients", "no_pd.n_patients", "cluster_b.n_patients", "cluster_c.n_patients"),),
     ),
 }
 

@@ -10,6 +10,8 @@ each statistic with the published value, interval, band or range marked, and 0
 for direction checks). A report of a subset of the targets (``--only``) says
 which targets were run; every report says which design file each study ran
 with and, for an edited copy, how it differs from the shipped design.
+Held-out targets (``Target.held_out``: out of sample, not calibrated) are
+marked "held out" in every table and counted apart in the summary line.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import seaborn as sns
 from simulation.validation.checks import DIRECTION, POINT, RANGE, Check
 from simulation.validation.runner import study_summary
 from simulation.validation.studies import STUDIES
-from simulation.validation.targets import CHECKS, TARGETS
+from simulation.validation.targets import CHECKS, HELD_OUT, TARGETS
 
 PASS_COLOR, FAIL_COLOR = "#1a7f37", "#cf222e"
 
@@ -49,11 +51,29 @@ def simulated_text(row: pd.Series) -> str:
     return f"{_fmt(row['median'])} [{_fmt(row['q05'])}, {_fmt(row['q95'])}]"
 
 
+def _held_out(row: pd.Series) -> bool:
+    """Whether a result row belongs to a held-out target (also for tables without the column)."""
+    return bool(row.get("held_out", row["target"] in HELD_OUT))
+
+
+def _held_out_rows(table: pd.DataFrame) -> pd.Series:
+    """Which rows of a result table belong to held-out targets."""
+    if "held_out" in table:
+        return table["held_out"].astype(bool)
+    return table["target"].isin(HELD_OUT)
+
+
 def format_table(table: pd.DataFrame) -> str:
     """The result table as aligned plain text (what ``rupture-sim validate`` prints)."""
     header = ("check", "published", "simulated median [5%, 95%]", "pass", "statistic")
     rows = [
-        (r["check"], r["published"], simulated_text(r), "PASS" if r["passed"] else "FAIL", r["statistic"])
+        (
+            r["check"],
+            r["published"],
+            simulated_text(r),
+            ("PASS" if r["passed"] else "FAIL") + (" (held out)" if _held_out(r) else ""),
+            r["statistic"],
+        )
         for _, r in table.iterrows()
     ]
     widths = [max(len(str(x[i])) for x in [header, *rows]) for i in range(len(header) - 1)]
@@ -63,13 +83,24 @@ def format_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def summary_line(table: pd.DataFrame) -> str:
-    """How many checks and targets pass."""
+def _counts(table: pd.DataFrame) -> str:
     targets = table.groupby("target", sort=False)["target_passed"].first()
     return (
         f"{int(table['passed'].sum())} of {len(table)} checks pass; "
-        f"{int(targets.sum())} of {len(targets)} targets pass all their checks."
+        f"{int(targets.sum())} of {len(targets)} targets pass all their checks"
     )
+
+
+def summary_line(table: pd.DataFrame) -> str:
+    """How many checks and targets pass: the calibrated targets, then the held-out ones apart."""
+    held = _held_out_rows(table)
+    if not held.any():
+        return _counts(table) + "."
+    ids = ", ".join(dict.fromkeys(table.loc[held, "target"]))
+    held_text = f"held out ({ids}; out of sample, not calibrated): {_counts(table[held])}."
+    if held.all():
+        return held_text[0].upper() + held_text[1:]
+    return f"{_counts(table[~held])}; {held_text}"
 
 
 def diagnosis(check: Check, row: pd.Series) -> str:
@@ -110,8 +141,9 @@ def _markdown_table(table: pd.DataFrame) -> list[str]:
     ]
     for _, r in table.iterrows():
         verdict = "**pass**" if r["passed"] else "**FAIL**"
+        target = f"{r['target']} (held out)" if _held_out(r) else r["target"]
         lines.append(
-            f"| {r['target']} | {r['check']} | {r['statistic']} | {r['published']} | {r['rule']} | "
+            f"| {target} | {r['check']} | {r['statistic']} | {r['published']} | {r['rule']} | "
             f"{simulated_text(r)} | {verdict} |"
         )
     return lines
@@ -124,15 +156,16 @@ def _target_lines(table: pd.DataFrame) -> list[str]:
         if not len(rows):
             continue
         ok = bool(rows["passed"].all())
+        name = f"{target.id} (held out)" if target.held_out else target.id
         lines.append(
-            f"| {target.id} | {target.finding} ({target.published}; {target.source}) | {target.confidence} | "
+            f"| {name} | {target.finding} ({target.published}; {target.source}) | {target.confidence} | "
             f"{int(rows['passed'].sum())}/{len(rows)} | {'pass' if ok else '**FAIL**'} |"
         )
     return lines
 
 
 def targets_run(table: pd.DataFrame) -> tuple[list[str], bool]:
-    """The targets a validation table covers, and whether they are a subset of T1-T14."""
+    """The targets a validation table covers, and whether they are a subset of all the targets."""
     meta = table.attrs.get("meta", {})
     targets = meta.get("targets") or list(dict.fromkeys(table["target"]))
     return list(targets), bool(meta.get("subset", len(targets) < len(TARGETS)))
@@ -142,11 +175,16 @@ def targets_line(table: pd.DataFrame) -> str:
     """Which targets were run, in one sentence (what the report and the command line say)."""
     targets, subset = targets_run(table)
     if not subset:
-        return f"Targets run: all {len(TARGETS)} (T1-T14)."
+        return f"Targets run: all {len(TARGETS)} ({_all_ids()})."
     return (
-        f"Targets run: {', '.join(targets)} only (a subset of T1-T14); the other targets were not run "
+        f"Targets run: {', '.join(targets)} only (a subset of {_all_ids()}); the other targets were not run "
         "and are not part of this report."
     )
+
+
+def _all_ids() -> str:
+    """``T1-T17``: the first and last target id."""
+    return f"{TARGETS[0].id}-{TARGETS[-1].id}"
 
 
 def _studies_meta(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -187,7 +225,7 @@ def write_markdown(table: pd.DataFrame, path: Path, figures: dict[str, Path]) ->
     params = meta.get("params") or {}
     settings = ", ".join(f"{k}={v:g}" for k, v in params.items()) or "the defaults (no overrides)"
     targets, subset = targets_run(table)
-    scope = f"{', '.join(targets)} of T1-T14" if subset else "T1-T14"
+    scope = f"{', '.join(targets)} of {_all_ids()}" if subset else _all_ids()
     lines = [
         f"# Validation: virtual studies of the published findings ({scope})",
         "",
@@ -208,6 +246,10 @@ def write_markdown(table: pd.DataFrame, path: Path, figures: dict[str, Path]) ->
         "numbers) — the stated band around the published value overlaps the central 90%; **range** — the "
         "simulated median lies inside the published range; **direction** — the median has the stated sign. "
         "A target passes when all its checks pass.",
+        "",
+        f"Targets marked **held out** ({', '.join(HELD_OUT)}) are out of sample: computed and reported here, but "
+        "not part of the calibration (neither run nor scored there) nor of the test that every check passes; "
+        "their designs and pass rules were written down before they were first run.",
         "",
         "## Targets",
         "",

@@ -1,6 +1,7 @@
 """Replicate every virtual study, apply the pass rules, and return one row per check.
 
-``run_validation`` runs each study of ``studies.STUDIES`` for many replications
+``run_validation`` runs each study of ``studies.STUDIES`` (held-out targets
+included: they are computed and reported, column ``held_out``) for many replications
 (seeds derived from one root seed, so the whole validation is reproducible and
 uses common random numbers across candidate parameter sets), on a pool of
 spawned worker processes, and evaluates every check of ``targets.TARGETS`` on
@@ -51,6 +52,7 @@ COLUMNS = (
     "replications",
     "passed",
     "target_passed",
+    "held_out",
     "companions",
 )
 
@@ -181,6 +183,7 @@ def evaluate_checks(frames: Mapping[str, pd.DataFrame], targets: Iterable[str] |
                     "n_valid": verdict.n_valid,
                     "replications": len(values),
                     "passed": verdict.passed,
+                    "held_out": target.held_out,
                     "companions": companions,
                     "values": values,
                 }

@@ -3,8 +3,11 @@
 Small, dependency-light helpers: the effect size r from a one-way ANOVA's F,
 Pearson and point-biserial correlations that tolerate degenerate samples,
 random-effects pooling of correlations (DerSimonian & Laird on Fisher's z),
-Hedges' g and the within-group pre-post d. The Jacobson & Truax reliable
-change index is a patient outcome (``simulation.run.outcomes``).
+Hedges' g and the within-group pre-post d; for the dynamics over a course
+(T15-T17) the first session a patient reaches a state, a Kaplan-Meier
+cumulative incidence among those still in therapy, discrete-time hazards by
+part of a course, and per-patient least-squares slopes. The Jacobson & Truax
+reliable change index is a patient outcome (``simulation.run.outcomes``).
 """
 
 from __future__ import annotations
@@ -184,3 +187,115 @@ def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
     if len(a) == 0 or len(b) == 0:
         return math.nan
     return float(a.mean() - b.mean())
+
+
+# --- courses over time (T15-T17) ----------------------------------------------------------------------------
+
+
+def first_session(rows: np.ndarray, session: np.ndarray, reached: np.ndarray, n: int) -> np.ndarray:
+    """The first session at which each patient reached a state (``inf`` if never).
+
+    Args:
+        rows: Row of the patient (0 to ``n - 1``) of each session record.
+        session: Session number of each record.
+        reached: Whether the state holds after each session.
+        n: Patients.
+    """
+    first = np.full(n, np.inf)
+    np.minimum.at(first, np.asarray(rows)[reached], np.asarray(session, dtype=float)[reached])
+    return first
+
+
+def cumulative_incidence(event_session: np.ndarray, last_session: np.ndarray, horizon: int) -> np.ndarray:
+    """Kaplan-Meier cumulative incidence ``1 - S(s)`` of an event by session ``s = 1 .. horizon``.
+
+    Those at risk at session ``s`` attended it (``last_session >= s``) and had no
+    event before it; a patient who leaves without the event is censored after
+    their last session, so the estimate is among those still in therapy, not
+    among completers of courses of different lengths (Howard et al. 1986).
+
+    Args:
+        event_session: Session of each patient's first event (``inf`` if none).
+        last_session: Last session each patient attended (sessions attended).
+        horizon: Last session of the estimate.
+
+    Returns:
+        ``horizon`` values: the share with the event by session 1, 2, ... (NaN once nobody is at risk).
+    """
+    event = np.asarray(event_session, dtype=float)
+    last = np.asarray(last_session, dtype=float)
+    s = np.arange(1, horizon + 1, dtype=float)[:, None]
+    at_risk = ((last[None, :] >= s) & (event[None, :] >= s)).sum(axis=1)
+    events = (event[None, :] == s).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hazard = np.where(at_risk > 0, events / np.maximum(at_risk, 1), np.nan)
+    return 1.0 - np.cumprod(1.0 - hazard)
+
+
+def part_hazards(left: np.ndarray, attended: np.ndarray, n_sessions: int, n_parts: int) -> np.ndarray:
+    """Chance of leaving in each part of a course (e.g. quarter) among those at risk at its start.
+
+    Leaving is decided after a session, never after the last planned one, so the
+    sessions after which a patient could leave are ``1 .. n_sessions - 1``; part
+    ``q`` holds the sessions ``edges[q] + 1 .. edges[q + 1]`` with ``edges`` the
+    course split into ``n_parts`` equal parts. The per-session hazard of a part
+    is the leavers of the part over the sessions its patients were at risk in it
+    (a patient who leaves after session ``k`` was at risk after sessions ``1 .. k``;
+    a patient who leaves for a reason not counted is censored after it). It is
+    turned into the chance of leaving over a whole part, ``1 - (1 - h)^length``,
+    so that parts of unequal exposure compare.
+
+    Args:
+        left: Whether each patient left early in the sense counted (e.g. dropout).
+        attended: Sessions each patient attended (the session after which they left, if they did).
+        n_sessions: Planned course length.
+        n_parts: Parts of the course.
+
+    Returns:
+        ``n_parts`` chances (NaN for a part nobody was at risk in).
+    """
+    left = np.asarray(left, dtype=bool)
+    attended = np.asarray(attended, dtype=float)
+    edges = np.round(np.linspace(0, n_sessions, n_parts + 1)).astype(int)
+    out = np.full(n_parts, np.nan)
+    last_decision = np.minimum(attended, n_sessions - 1)
+    for q in range(n_parts):
+        lo, hi = edges[q] + 1, min(edges[q + 1], n_sessions - 1)
+        if hi < lo:
+            continue
+        exposure = np.clip(last_decision - lo + 1, 0, hi - lo + 1).sum()
+        events = (left & (attended >= lo) & (attended <= hi)).sum()
+        if exposure > 0:
+            out[q] = 1.0 - (1.0 - events / exposure) ** (edges[q + 1] - edges[q])
+    return out
+
+
+def patient_slopes(
+    rows: np.ndarray, x: np.ndarray, y: np.ndarray, n: int, at: float = 1.0, min_points: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each patient's least-squares line of ``y`` on ``x``: its slope and its value at ``x = at``.
+
+    The two-stage stand-in for a multilevel growth model: averaging these lines
+    over a group estimates the group's mean intercept and slope without a mixed
+    model (unbiased, a little less efficient).
+
+    Args:
+        rows: Row of the patient (0 to ``n - 1``) of each observation.
+        x: Time of each observation (session number).
+        y: The rating.
+        n: Patients.
+        at: Where the intercept is read (the first session).
+        min_points: Fewest observations for a line (NaN below, or if ``x`` does not vary).
+    """
+    rows = np.asarray(rows)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    count = np.bincount(rows, minlength=n).astype(float)
+    sx, sy = np.bincount(rows, x, n), np.bincount(rows, y, n)
+    sxx, sxy = np.bincount(rows, x * x, n), np.bincount(rows, x * y, n)
+    sxx_c = sxx - sx * sx / np.maximum(count, 1)
+    ok = (count >= min_points) & (sxx_c > 1e-12)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = np.where(ok, (sxy - sx * sy / np.maximum(count, 1)) / np.where(ok, sxx_c, 1), np.nan)
+        mean_x, mean_y = sx / count, sy / count
+    return slope, np.where(ok, mean_y + slope * (at - mean_x), np.nan)

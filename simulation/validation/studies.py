@@ -1,4 +1,4 @@
-"""Virtual studies: the designs of the published studies (T1-T14), run on the model.
+"""Virtual studies: the designs of the published studies (T1-T17), run on the model.
 
 Each study reproduces a published design — sample size, diagnosis mix, course
 length, the sessions that were coded and who reports — and computes the same
@@ -34,9 +34,13 @@ from simulation.run import outcomes
 from simulation.validation.cohorts import Cohort, Sample, design_parameters, pd_shares, scaled
 from simulation.validation.designs import Design, DesignError, shipped_designs
 from simulation.validation.stats import (
+    cumulative_incidence,
+    first_session,
     hedges_g,
     mean_difference,
     one_way_anova_f,
+    part_hazards,
+    patient_slopes,
     pearson_r,
     pool_correlations,
     prepost_d,
@@ -474,6 +478,131 @@ def severe_bpd_case(seed: int, size_factor: float = 1.0, params: Params = None, 
     }
 
 
+# --- T15: dose-response (Howard et al. 1986; Perry et al. 1999) -------------------------------------------
+
+
+def _first_reached(c: Cohort, recovery: bool = False) -> np.ndarray:
+    """The first session whose symptom reading shows reliable improvement (and, for recovery, is below the cut-off).
+
+    Channel: the patient's symptom scale after each attended session (``symptom``), read
+    against the intake reading as the patients table reads the last one (``run/outcomes.py``).
+    """
+    rows = c.session_patient
+    reading = c.s("symptom")
+    rci = outcomes.reliable_change_index(reading - c.symptom_pre[rows], c.params)
+    reached = outcomes.recovered(rci, reading, c.params) if recovery else outcomes.reliably_improved(rci)
+    return first_session(rows, c.s("session"), reached, c.n)
+
+
+def _by_session(c: Cohort, first: np.ndarray, session: int) -> float:
+    """Kaplan-Meier % with the event by ``session`` among those still in therapy."""
+    return 100.0 * float(cumulative_incidence(first, c.attended, session)[-1])
+
+
+def _hazard(share_before: float, share_after: float, sessions: int) -> float:
+    """Mean per-session hazard that takes the cumulative share (in %) from ``share_before`` to ``share_after``."""
+    if not (0.0 <= share_before <= share_after < 100.0) or sessions <= 0:
+        return math.nan
+    return math.log((100.0 - share_before) / (100.0 - share_after)) / sessions
+
+
+def dose_response_non_pd(
+    seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None
+) -> Stats:
+    """T15 (Howard et al. 1986): % of non-PD outpatients reliably improved by session s, among those at risk."""
+    d = _design("dose_response_non_pd", design)
+    c = _group(Sample(seed), _base(params), d, d["n_sessions"], size_factor, d["min_patients"])
+    early, late = d["dose_sessions"]
+    curve = 100.0 * cumulative_incidence(_first_reached(c), c.attended, late)
+    p_early, p_late = float(curve[early - 1]), float(curve[late - 1])
+    h_early, h_late = _hazard(0.0, p_early, early), _hazard(p_early, p_late, late - early)
+    ratio = math.log(h_late / h_early) if h_early > 0 and h_late > 0 else math.nan
+    return {
+        "pct_improved_early": p_early,
+        "pct_improved_late": p_late,
+        "log_hazard_ratio": ratio,
+        "hazard_early": h_early,
+        "hazard_late": h_late,
+    }
+
+
+def pd_long_course(seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None) -> Stats:
+    """T15 (Perry et al. 1999): recovery of PD patients among those still in therapy, and PD vs non-PD."""
+    d = _design("pd_long_course", design)
+    pd_group, no_group = _pd_and_non_pd(seed, params, d, size_factor)
+    recovered_at = _first_reached(pd_group, recovery=True)
+    mean_course = round(d["mean_years"] * d["sessions_per_year"])
+    at = d["comparison_session"]
+    improved_pd = _by_session(pd_group, _first_reached(pd_group), at)
+    improved_no = _by_session(no_group, _first_reached(no_group), at)
+    return {
+        "pct_recovered_per_year": _by_session(pd_group, recovered_at, d["sessions_per_year"]),
+        "pct_recovered_mean_years": _by_session(pd_group, recovered_at, mean_course),
+        "improved_gap": improved_pd - improved_no,
+        "pct_improved_pd": improved_pd,
+        "pct_improved_non_pd": improved_no,
+    }
+
+
+# --- T16: when BPD patients drop out (Arntz et al. 2022/23) ------------------------------------------------
+
+
+def bpd_dropout_by_quarter(
+    seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None
+) -> Stats:
+    """T16: adults with BPD over about 12 months; the dropout hazard per quarter among those at risk.
+
+    What counts as dropout is the design's: dissatisfied dropout, and with
+    ``count_good_enough`` also a good-enough ending (any premature end, as the trials counted).
+    """
+    d = _design("bpd_dropout_by_quarter", design)
+    c = _group(Sample(seed), _base(params), d, d["n_sessions"], size_factor, d["min_patients"], keep_sessions=False)
+    left = c.dropped_out | (c.ended_good_enough if d["count_good_enough"] else False)
+    hazards = 100.0 * part_hazards(left, c.attended, d["n_sessions"], d["n_parts"])
+    half = d["n_sessions"] // 2
+    first_half = _ratio((left & (c.attended <= half)).sum(), left.sum())
+    stats = {
+        "hazard_first_minus_later": float(hazards[0] - np.max(hazards[1:])),
+        "first_half_minus_half": 100.0 * first_half - 50.0,
+        "pct_dropout": 100.0 * float(left.mean()),
+        "pct_dissatisfied": 100.0 * float(c.dropped_out.mean()),
+    }
+    stats.update({f"hazard_q{q + 1}": float(h) for q, h in enumerate(hazards)})
+    return stats
+
+
+# --- T17: rupture profiles by PD cluster over treatment (Clin Psychol Psychother 2022) --------------------
+
+
+def _profile(c: Cohort, column: str) -> tuple[float, float, float]:
+    """Group means of a marker count: per session over the course, at session 1 and slope (per-patient lines)."""
+    values = c.s(column)
+    level = c.per_patient_mean(values)
+    slope, start = patient_slopes(c.session_patient, c.s("session"), values, c.n)
+    return tuple(float(np.nanmean(v)) if np.isfinite(v).any() else math.nan for v in (level, start, slope))
+
+
+def cluster_profiles(seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None) -> Stats:
+    """T17: no PD, cluster B and cluster C over a short course; observer-coded markers by type, level and slope."""
+    d = _design("cluster_profiles", design)
+    sample = Sample(seed)
+    base = _base(params)
+    groups = {
+        name: _group(sample, base, d[name], d["n_sessions"], size_factor, d["min_patients"])
+        for name in ("no_pd", "cluster_b", "cluster_c")
+    }
+    stats: Stats = {}
+    for kind in ("withdrawal", "confrontation"):
+        ref = _profile(groups["no_pd"], f"n_{kind}")
+        for short, name in (("b", "cluster_b"), ("c", "cluster_c")):
+            level, start, slope = _profile(groups[name], f"n_{kind}")
+            stats[f"{short}_{kind}_level"] = level - ref[0]
+            stats[f"{short}_{kind}_start"] = start - ref[1]
+            stats[f"{short}_{kind}_slope"] = slope - ref[2]
+            stats[f"{short}_{kind}_slope_own"] = slope
+    return stats
+
+
 #: The study functions, in the order of the targets.
 FUNCTIONS: tuple[StudyFunction, ...] = (
     adolescent_bpd_3rs,
@@ -490,6 +619,10 @@ FUNCTIONS: tuple[StudyFunction, ...] = (
     bpd_rct,
     psq_early_sessions,
     severe_bpd_case,
+    dose_response_non_pd,
+    pd_long_course,
+    bpd_dropout_by_quarter,
+    cluster_profiles,
 )
 
 #: Every virtual study by name, with its shipped design file.

@@ -31,7 +31,7 @@ from simulation.model.records import (
 )
 from simulation.model.session import run_session, therapist_in_aft
 from simulation.model.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
-from simulation.run.engine import accumulate_course
+from simulation.run.engine import accumulate_course, impose_response
 
 if TYPE_CHECKING:
     from simulation.view.model import RuptureModel
@@ -285,6 +285,7 @@ class Therapist(mesa.Agent):
         model = self.model
         row_buffer = new_records(1, SESSION)
         work = model.work
+        impose_response(work, model.overrides, patient.patient_id, patient.next_session)
         n_events = run_session(
             model.seed,
             patient.patient_id,

@@ -37,6 +37,7 @@ from simulation.run.engine import (
     assign_therapists,
     intake_patients,
     intake_therapists,
+    no_overrides,
 )
 from simulation.run.tables import events_table, sessions_table
 from simulation.view.agents import Patient, Therapist
@@ -72,6 +73,8 @@ class RuptureModel(mesa.Model):
         therapists: Optional therapist states, one row per therapist id from 0
             to the largest id needed (as in ``engine.simulate_cohort``); drawn
             from ``params`` if omitted.
+        overrides: Responses imposed on the therapist (``engine.OVERRIDE_COLUMNS``), as in
+            ``engine.simulate_cohort``; none if omitted.
 
     Attributes:
         params: The parameters.
@@ -91,6 +94,7 @@ class RuptureModel(mesa.Model):
         datacollector: Weekly model reporters (``MODEL_REPORTERS``) and patient
             reporters (``PATIENT_REPORTERS``; ``get_agenttype_vars_dataframe(Patient)``).
         work: The session in progress (scratch of ``run_session``, with the session's event log).
+        overrides: The imposed responses (``engine.OVERRIDE_COLUMNS``).
 
     Examples:
         >>> from simulation.model.parameters import Parameters
@@ -108,6 +112,7 @@ class RuptureModel(mesa.Model):
         seed: int = 0,
         record_events: bool = True,
         therapists: np.ndarray | None = None,
+        overrides: np.ndarray | None = None,
     ) -> None:
         super().__init__(seed=seed)
         if int(n_sessions) < 1:
@@ -117,6 +122,7 @@ class RuptureModel(mesa.Model):
         self.n_sessions = int(n_sessions)
         self.seed = int(seed)
         self.record_events = bool(record_events)
+        self.overrides = no_overrides() if overrides is None else np.asarray(overrides, np.int64).reshape(-1, 4)
         self.work = new_records(1, IN_SESSION)[0]  # the session in progress (scratch of run_session)
         ids = np.asarray(patient_ids, dtype=np.int64).reshape(-1)
         self.therapists = self._create_therapists(ids, therapists)

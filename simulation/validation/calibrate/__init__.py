@@ -1,4 +1,4 @@
-"""Calibration: fit the free parameters to the validation targets (T1-T14) with Optuna.
+"""Calibration: fit the free parameters to the validation targets with Optuna (held-out targets excluded).
 
 Each parameter's declaration (``simulation.model.parameters``) says whether
 the calibration fits it: ``Free`` parameters (assumptions and the levers of
@@ -12,6 +12,11 @@ replication seeds); ``report`` writes ``best.json``, ``trials.csv``,
 ``report.md`` and ``constraints.png``. ``calibrate`` (the command) ties them
 together: rerunning it with the same folder continues the same study; a folder
 made with other free parameters, targets, seed, replications or loss is refused.
+
+Held-out targets (``Target.held_out``, ``targets.HELD_OUT``: T15-T17) are out of
+sample: the calibration runs only the studies of the calibrated targets
+(``targets.CALIBRATED``), in its trials and in its final quick validations, and
+its loss has no term for them; ``rupture-sim validate`` reports how they fare.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from simulation.validation.calibrate.search import (
     suggest,
 )
 from simulation.validation.runner import DEFAULT_SEED, QUICK_REPLICATIONS, run_validation
+from simulation.validation.targets import CALIBRATED
 
 __all__ = [
     "CALIBRATION_REPLICATIONS",
@@ -124,7 +130,12 @@ def calibrate(
             params = suggest(trial)
             t0 = time.perf_counter()
             table = run_validation(
-                seed=seed, params=params, workers=workers, replications=replications, size_factor=size_factor
+                seed=seed,
+                params=params,
+                workers=workers,
+                replications=replications,
+                size_factor=size_factor,
+                targets=CALIBRATED,
             )
             return record(trial, table, time.perf_counter() - t0)
 
@@ -154,7 +165,7 @@ def calibrate(
             f"Quick validation of the best and default parameters ({check_replications} replications, "
             f"seed {check_seed}) ..."
         )
-        kwargs = {"seed": check_seed, "workers": workers, "replications": check_replications}
+        kwargs = {"seed": check_seed, "workers": workers, "replications": check_replications, "targets": CALIBRATED}
         validation_best = run_validation(params=study.best_params, size_factor=size_factor, **kwargs)
         validation_defaults = run_validation(params=None, size_factor=size_factor, **kwargs)
     summary = write_report(study, folder, validation_best, validation_defaults, time.perf_counter() - start)

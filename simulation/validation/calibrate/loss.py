@@ -1,6 +1,7 @@
 """The calibration loss: one number for how far a candidate's validation table is from the targets.
 
-Each check of ``targets.TARGETS`` contributes a term: its weight (firm or soft
+Each check of a calibrated target (``targets.CALIBRATED``; held-out targets
+are out of sample and contribute nothing) contributes a term: its weight (firm or soft
 target) times the Huber function of a normalised distance of the simulated
 median from what the check asks for, plus a penalty if the check fails its
 pass rule (``check_term``). The loss is the sum of the terms.
@@ -95,9 +96,17 @@ def check_term(check: Check, row: Mapping[str, Any]) -> float:
 
 
 def loss_terms(table: pd.DataFrame) -> pd.Series:
-    """Every check's term of the loss, indexed by check id (checks read generically from ``targets.CHECKS``)."""
-    checks = targets_module.CHECKS
-    return pd.Series({r["check"]: check_term(checks[r["check"]], r) for _, r in table.iterrows()}, dtype=float)
+    """Every calibrated check's term of the loss, indexed by check id (checks read from ``targets.CHECKS``).
+
+    Rows of held-out targets (``Target.held_out``) are skipped: they are out of sample.
+    """
+    checks, held_out = targets_module.CHECKS, set(targets_module.HELD_OUT)
+    terms = {
+        r["check"]: check_term(checks[r["check"]], r)
+        for _, r in table.iterrows()
+        if targets_module.TARGET_OF[r["check"]].id not in held_out
+    }
+    return pd.Series(terms, dtype=float)
 
 
 def loss(table: pd.DataFrame) -> float:

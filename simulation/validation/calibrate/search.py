@@ -62,6 +62,7 @@ def signature(seed: int, replications: int, size_factor: float) -> dict[str, Any
         "checks": {
             c.id: [c.study, c.statistic, c.rule, c.published, list(c.interval or ()), c.sign]
             for t in targets_module.TARGETS
+            if not t.held_out  # out of sample: not part of what the trials are scored on
             for c in t.checks
         },
         "seed": int(seed),

@@ -1,0 +1,103 @@
+"""Registration of the explore subcommands (``compare``, ``trial``, ``sensitivity``, ``discover``).
+
+``simulation.tools.cli`` calls ``add_commands`` once; each handler reads and
+checks its spec (a bad spec raises ``ExploreSpecError``, which the command
+line answers with one sentence and exit code 2), runs into the output folder
+(resuming a folder that holds the same spec) and prints the headline.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def _folder(args: argparse.Namespace, name: str) -> Path:
+    return Path(args.out) if args.out else Path("results") / name
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Paired scenario comparison on common random numbers."""
+    from simulation.explore.compare import headline, load_compare_spec, run_compare, warnings_for
+
+    spec = load_compare_spec(args.spec)
+    folder = _folder(args, spec.name)
+    result = run_compare(spec, folder, quiet=args.quiet)
+    for line in [*headline(spec, result["effects"]), *warnings_for(result["effects"])]:
+        print(line)
+    print(f"{spec.name}: summary.md and figures in {folder}")
+    return 0
+
+
+def cmd_trial(args: argparse.Namespace) -> int:
+    """Virtual trial over sample sizes: power curves."""
+    from simulation.explore.trial import load_trial_spec, run_trial
+
+    spec = load_trial_spec(args.spec)
+    folder = _folder(args, spec.name)
+    power = run_trial(spec, folder, quiet=args.quiet)
+    for r in power.itertuples():
+        print(
+            f"{r.size} patients: power {r.power:.2f} [{r.power_low:.2f}, {r.power_high:.2f}], "
+            f"estimate {r.mean_estimate:+.3f}, wrong sign {r.wrong_sign:.1%}"
+        )
+    print(f"{spec.name}: summary.md and power.png in {folder}")
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Morris screening, Sobol indices with bootstrap CIs, convergence and one-at-a-time profiles."""
+    from simulation.explore.sensitivity import load_sensitivity_spec, run_sensitivity
+
+    spec = load_sensitivity_spec(args.spec)
+    folder = _folder(args, spec.name)
+    result = run_sensitivity(spec, folder, quiet=args.quiet)
+    for r in result["sobol"].itertuples():
+        print(f"{r.outcome} / {r.factor}: S1 {r.S1:.2f} ± {r.S1_conf:.2f}, ST {r.ST:.2f} ± {r.ST_conf:.2f}")
+    noise = ", ".join(f"{o} {v:.1%}" for o, v in result["noise"].items())
+    print(f"replication noise share: {noise}")
+    print(f"{spec.name}: summary.md and figures in {folder}")
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    """PRIM scenario discovery on failed courses of a sweep or sensitivity dataset."""
+    from simulation.explore.discover import load_discover_spec, run_discover
+
+    spec = load_discover_spec(args.spec)
+    folder = _folder(args, spec.name)
+    result = run_discover(spec, folder, quiet=args.quiet)
+    for number, group in result["boxes"].groupby("box"):
+        limits = "; ".join(f"{r.input} in [{r.low:.3g}, {r.high:.3g}]" for r in group[group["restricted"]].itertuples())
+        print(
+            f"box {number + 1}: coverage {group['coverage'].iloc[0]:.1%}, density {group['density'].iloc[0]:.1%} "
+            f"(base rate {result['base_rate']:.1%}): {limits}"
+        )
+    if len(result["reproducibility"]):
+        jaccard = result["reproducibility"]["jaccard"].median()
+        print(f"box 1 reproducibility (median Jaccard overlap over resamples): {jaccard:.2f}")
+    print(f"{spec.name}: summary.md and figures in {folder}")
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument("spec", help=f"spec (TOML), e.g. {example}")
+    parser.add_argument("--out", default=None, help="output folder (default: results/<spec name>); rerun to resume")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_commands(sub: Any) -> None:
+    """Add the explore subcommands to the ``rupture-sim`` parser."""
+    compare = sub.add_parser("compare", help="paired scenario comparison on common random numbers (resumable)")
+    _common(compare, "experiments/compare_aft.toml")
+    compare.set_defaults(handler=cmd_compare)
+    trial = sub.add_parser("trial", help="virtual trials over sample sizes: power curves (resumable)")
+    _common(trial, "experiments/trial_resolution_r.toml")
+    trial.set_defaults(handler=cmd_trial)
+    sensitivity = sub.add_parser("sensitivity", help="Morris and Sobol sensitivity analysis via SALib (resumable)")
+    _common(sensitivity, "experiments/sensitivity_resolution.toml")
+    sensitivity.set_defaults(handler=cmd_sensitivity)
+    discover = sub.add_parser("discover", help="PRIM scenario discovery on failed courses of a sweep (resumable)")
+    _common(discover, "experiments/discover_failures.toml")
+    discover.set_defaults(handler=cmd_discover)

@@ -1,0 +1,94 @@
+"""What-if forks: a response imposed on the therapist at one segment, checked and parsed.
+
+A fork replays a course on the same random numbers (every draw is keyed by
+seed, patient, session, segment and stream) with the therapist's response at
+one segment replaced: a 3RS strategy, letting the marker pass, noticing it
+calmly, or reacting with hostility (``taxonomy.RESPONSES``). Before the fork
+every number is the same; after it, only what the mechanism changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulation.model.parameters import ParameterError
+from simulation.model.taxonomy import RESPONSE_ALIASES, RESPONSES, response_code
+from simulation.run.engine import OVERRIDE_COLUMNS, no_overrides
+
+
+@dataclass(frozen=True)
+class Fork:
+    """One imposed response.
+
+    Attributes:
+        patient_id: The patient.
+        session: Session number (1-based).
+        segment: Segment of the session (0-based, as in the events table).
+        response: Response code (``taxonomy.RESPONSES``).
+    """
+
+    patient_id: int
+    session: int
+    segment: int
+    response: int
+
+
+def response_names() -> str:
+    """The response names a user may type, for messages."""
+    return ", ".join([*RESPONSES, *RESPONSE_ALIASES])
+
+
+def parse_response(name: str) -> int:
+    """A response code from its name.
+
+    Raises:
+        ParameterError: For an unknown name (the message lists the allowed ones).
+    """
+    try:
+        return response_code(name)
+    except KeyError:
+        raise ParameterError(f"response must be one of {response_names()} (got {name!r}).") from None
+
+
+def parse_fork(text: str, patient_id: int = 0) -> Fork:
+    """``"SESSION.SEGMENT:RESPONSE"`` (e.g. ``"3.7:invite"``) as a ``Fork`` of ``patient_id``.
+
+    Raises:
+        ParameterError: If the text does not have that form.
+    """
+    where, _, name = text.partition(":")
+    session, _, segment = where.partition(".")
+    if not (name and session.strip().isdigit() and segment.strip().isdigit()):
+        raise ParameterError(f"fork must look like SESSION.SEGMENT:RESPONSE, e.g. 3.7:invite (got {text!r}).")
+    return Fork(patient_id, int(session), int(segment), parse_response(name))
+
+
+def override_table(forks: Iterable[Fork | Sequence[int]] | None, n_sessions: int, n_segments: int) -> np.ndarray:
+    """The forks as the engines' overrides table (``engine.OVERRIDE_COLUMNS``), checked.
+
+    Raises:
+        ParameterError: For a session, segment or response out of range, or two forks of one session.
+    """
+    rows = [tuple(f.__dict__.values()) if isinstance(f, Fork) else tuple(f) for f in forks or ()]
+    if not rows:
+        return no_overrides()
+    if any(len(row) != len(OVERRIDE_COLUMNS) for row in rows):
+        raise ParameterError(f"each override must have {len(OVERRIDE_COLUMNS)} values: {', '.join(OVERRIDE_COLUMNS)}.")
+    table = np.asarray(rows, dtype=np.int64)
+    codes = list(RESPONSES.values())
+    checks = (
+        (table[:, 0] >= 0, "a non-negative patient id"),
+        ((table[:, 1] >= 1) & (table[:, 1] <= n_sessions), f"a session from 1 to {n_sessions}"),
+        ((table[:, 2] >= 0) & (table[:, 2] < n_segments), f"a segment from 0 to {n_segments - 1}"),
+        (np.isin(table[:, 3], codes), f"a response code from {min(codes)} to {max(codes)}"),
+    )
+    for column, (ok, allowed) in enumerate(checks):
+        if not ok.all():
+            bad = int(table[~ok, column][0])
+            raise ParameterError(f"override {OVERRIDE_COLUMNS[column]} must be {allowed} (got {bad}).")
+    if len({(int(r[0]), int(r[1])) for r in table}) != len(table):
+        raise ParameterError("overrides allow one imposed response per patient and session.")
+    return table

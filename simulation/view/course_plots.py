@@ -1,0 +1,66 @@
+"""The figure of one course: alliance, symptoms and ruptures per session, with the what-if if there is one."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from simulation.style import DPI, apply_theme
+
+#: Colours of the original and the forked course.
+ORIGINAL, FORKED = "#1f4e79", "#c0504d"
+
+
+def course_figure(
+    original: pd.DataFrame,
+    forked: pd.DataFrame | None = None,
+    upto: int | None = None,
+    n_sessions: int | None = None,
+    stacked: bool = False,
+) -> plt.Figure:
+    """Three panels over sessions: latent alliance, symptom scale, markers (and those left unrepaired).
+
+    Args:
+        original: Session rows of one patient (``Results.sessions``).
+        forked: Session rows of the same patient in the what-if course, drawn in red.
+        upto: Show sessions up to this one only (the app's player); all if omitted.
+        n_sessions: Width of the session axis (the planned course); the sessions shown if omitted.
+        stacked: Panels one above the other (the app's narrow column) instead of side by side.
+    """
+    apply_theme()
+    fig, axes = plt.subplots(3, 1, figsize=(5.2, 7.2)) if stacked else plt.subplots(1, 3, figsize=(11, 3.1))
+    courses = [("original", original, ORIGINAL)] + ([("what-if", forked, FORKED)] if forked is not None else [])
+    last = n_sessions or (int(max(c[1].session.max() for c in courses)) if len(original) else 1)
+    for label, rows, colour in courses:
+        rows = rows if upto is None else rows[rows.session <= upto]
+        axes[0].plot(rows.session, rows.alliance, marker="o", ms=3, color=colour, label=label)
+        axes[1].plot(rows.session, rows.symptom, marker="o", ms=3, color=colour, label=label)
+        width = 0.4 if forked is not None else 0.8
+        shift = 0.0 if forked is None else (-0.2 if label == "original" else 0.2)
+        markers = rows.n_withdrawal + rows.n_confrontation
+        axes[2].bar(rows.session + shift, markers, width=width, color=colour, alpha=0.35, label=f"{label}: markers")
+        axes[2].bar(rows.session + shift, rows.n_unrepaired, width=width, color=colour, label=f"{label}: unrepaired")
+    titles = ("Alliance (latent, 0-1)", "Symptoms (scale, 0-4)", "Rupture markers per session")
+    for ax, title in zip(axes, titles, strict=True):
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("session")
+        ax.set_xlim(0.4, last + 0.6)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].set_ylim(0, 1)
+    axes[1].set_ylim(0, 4)
+    axes[2].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if forked is not None:
+        axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def figure_png(fig: plt.Figure) -> bytes:
+    """The figure as PNG bytes (and closed)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()

@@ -1,0 +1,248 @@
+"""The session player of the teaching app: one patient's course on the Mesa view, revealed segment by segment.
+
+``SessionPlayer`` is a Mesa model whose ``step`` reveals one segment of a
+session. Underneath, the course runs on the agent view (``RuptureModel``):
+when the player reaches a session not held yet, the patient's therapist holds
+it (one week of ``RuptureModel``). Going back only moves the cursor: every
+draw is keyed, so the course is the same however it is replayed. A fork
+replays the course with one response imposed (``forks.Fork``) in a second
+``RuptureModel`` that keeps pace with the first.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from simulation.model.parameters import Parameters
+from simulation.model.records import EVENT, SESSION
+from simulation.model.taxonomy import DIAGNOSES, response_label
+from simulation.run.api import resolve_parameters
+from simulation.run.engine import intake_therapists
+from simulation.run.forks import Fork, override_table
+from simulation.run.tables import events_table, sessions_table
+from simulation.view.chapters import CHAPTERS, chapter
+from simulation.view.model import RuptureModel
+from simulation.view.narration import SUMMARY, Line, narrate_course
+
+#: Patient fields the sliders set, and therapist fields.
+PATIENT_SLIDERS = ("pd_severity", "withdrawal_tendency", "confrontation_tendency", "insight")
+THERAPIST_SLIDERS = ("skill", "noticing", "reactivity")
+
+
+class SessionPlayer(mesa.Model):
+    """One patient's course, revealed one segment per step, with an optional what-if fork.
+
+    Args:
+        chapter_name: Teaching chapter (``chapters.CHAPTERS``): population, therapist, patient.
+        seed: Root seed.
+        n_sessions: Planned course length.
+        custom: Use the sliders below instead of the chapter's drawn patient and therapist.
+        diagnosis: Diagnosis group (``no_pd``, ``bpd``, ``other_pd``) when ``custom``.
+        pd_severity: PD severity (0-1) when ``custom``.
+        withdrawal_tendency: Proneness to withdrawal markers when ``custom``.
+        confrontation_tendency: Proneness to confrontation markers when ``custom``.
+        insight: Insight (0-1) when ``custom``.
+        skill: Therapist skill (0-1) when ``custom``.
+        noticing: Therapist noticing when ``custom``.
+        reactivity: Therapist reactivity when ``custom``.
+        exploratory: Therapist has the exploratory repertoire (metacommunication) when ``custom``.
+        aft_from: Session from which the therapist works with AFT (0 = never) when ``custom``.
+
+    Attributes:
+        session: Session of the cursor (1-based).
+        segment: Segment of the cursor (0 .. n_segments; n_segments = the session's end).
+        fork: The imposed response, if any.
+    """
+
+    def __init__(
+        self,
+        chapter_name: str = "hostile-vs-metacommunication",
+        seed: int = 3,
+        n_sessions: int = 12,
+        custom: bool = False,
+        diagnosis: str = "bpd",
+        pd_severity: float = 0.7,
+        withdrawal_tendency: float = 1.0,
+        confrontation_tendency: float = 1.0,
+        insight: float = 0.4,
+        skill: float = 0.5,
+        noticing: float = 0.3,
+        reactivity: float = 0.3,
+        exploratory: bool = True,
+        aft_from: int = 0,
+    ) -> None:
+        super().__init__(seed=seed)
+        self.chapter_name = chapter_name
+        self.chapter = chapter(chapter_name)
+        self.course_seed = int(seed)
+        self.n_sessions = int(n_sessions)
+        self.params: Parameters = resolve_parameters(self.chapter.population, self.chapter.therapists,
+                                                     self.chapter.params)  # fmt: skip
+        self.n_segments = int(self.params["n_segments"])
+        self.patient_id = self.chapter.patient_id
+        self._custom = None
+        if custom:
+            patient = {
+                "diagnosis": DIAGNOSES.index(diagnosis),
+                "pd_severity": pd_severity,
+                "insight": insight,
+                "withdrawal_tendency": withdrawal_tendency,
+                "confrontation_tendency": confrontation_tendency,
+            }
+            therapist = {"skill": skill, "noticing": noticing, "reactivity": reactivity,
+                         "exploratory_repertoire": float(exploratory), "aft_start_session": aft_from}  # fmt: skip
+            self._custom = (patient, therapist)
+        self._cache: dict[bool, tuple] = {}
+        self.original = self._new_course(None)
+        self.forked: RuptureModel | None = None
+        self.fork: Fork | None = None
+        self.session, self.segment = 1, -1
+        self._hold_sessions_up_to(1)
+
+    # --- the courses -----------------------------------------------------------------------------
+    def _new_course(self, fork: Fork | None) -> RuptureModel:
+        """A ``RuptureModel`` of the one patient (with the sliders' patient and therapist if custom)."""
+        therapists = None
+        if self._custom is not None:
+            tid = self.patient_id // int(self.params["caseload"])
+            therapists = intake_therapists(self.course_seed, np.arange(tid + 1), self.params)
+            for name, value in self._custom[1].items():
+                therapists[name][tid] = value
+        overrides = override_table([fork] if fork else None, self.n_sessions, self.n_segments)
+        course = RuptureModel(self.params, [self.patient_id], n_sessions=self.n_sessions, seed=self.course_seed,
+                              therapists=therapists, overrides=overrides)  # fmt: skip
+        if self._custom is not None:
+            state = course.patients[0].state
+            for name, value in self._custom[0].items():
+                state[name] = value
+        return course
+
+    def _hold_sessions_up_to(self, session: int) -> None:
+        """Hold the sessions (one week of each course) up to ``session``, if the patient is still in treatment."""
+        for course in (self.original, self.forked):
+            while course is not None and course.week < session and course.running:
+                course.step()
+
+    @property
+    def held(self) -> int:
+        """Sessions the original course has held."""
+        return self.original.week
+
+    @property
+    def course_over(self) -> bool:
+        """Whether the cursor is at the end of the last session held and no further session will be."""
+        return not self.original.running and self.session >= self.held and self.segment >= self.n_segments
+
+    # --- moving the cursor -----------------------------------------------------------------------
+    def step(self) -> None:
+        """Reveal the next segment (the first of the next session after a session's end)."""
+        if self.course_over:
+            self.running = False
+            return
+        if self.segment >= self.n_segments:
+            self.session, self.segment = self.session + 1, 0
+            self._hold_sessions_up_to(self.session)
+        else:
+            self.segment += 1
+        self.running = not self.course_over
+
+    def back(self) -> None:
+        """Go back one segment (to the previous session's end from its first segment)."""
+        if self.segment > 0:
+            self.segment -= 1
+        elif self.session > 1:
+            self.session, self.segment = self.session - 1, self.n_segments
+        self.running = True
+
+    def go_to(self, session: int, segment: int) -> None:
+        """Put the cursor at ``session``, ``segment`` (within the sessions the course holds)."""
+        self._hold_sessions_up_to(session)
+        self.session = max(1, min(int(session), self.held))
+        self.segment = max(0, min(int(segment), self.n_segments))
+        self.running = not self.course_over
+
+    def next_marker(self) -> None:
+        """Step until a segment with a rupture marker is revealed (or the course ends)."""
+        while not self.course_over:
+            self.step()
+            if any(line.kind == "marker" and line.segment == self.segment for line in self._lines_now()):
+                return
+
+    def _lines_now(self) -> list[Line]:
+        return [line for line in self.transcript() if line.session == self.session]
+
+    # --- what-if -------------------------------------------------------------------------------
+    def make_fork(self, session: int, segment: int, response: int) -> None:
+        """Replay the course with ``response`` imposed at ``session``, ``segment`` (side by side)."""
+        self.fork = Fork(self.patient_id, int(session), int(segment), int(response))
+        self.forked = self._new_course(self.fork)
+        self._hold_sessions_up_to(self.held)
+
+    def replay(self, session: int, segment: int, response: int, upto: int) -> np.ndarray:
+        """The session rows (``records.SESSION``) up to session ``upto`` of the course with ``response`` imposed."""
+        course = self._new_course(Fork(self.patient_id, int(session), int(segment), int(response)))
+        while course.week < upto and course.running:
+            course.step()
+        return np.array(course.patients[0].session_rows, dtype=SESSION)
+
+    def clear_fork(self) -> None:
+        """Drop the what-if."""
+        self.fork, self.forked = None, None
+
+    @property
+    def fork_label(self) -> str:
+        """The fork in words, or ''."""
+        if self.fork is None:
+            return ""
+        return f"at [{self.fork.session}.{self.fork.segment}] the therapist {response_label(self.fork.response)}"
+
+    # --- what the app shows --------------------------------------------------------------------
+    def tables(self, forked: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, list[Line]]:
+        """Session rows, events and narration of the sessions held so far (of the fork if ``forked``).
+
+        Kept until the course holds another session: a step within a session reuses them.
+        """
+        course = self.forked if forked else self.original
+        key = (id(course), course.week)
+        if self._cache.get(forked, (None,))[0] != key:
+            patient = course.patients[0]
+            rows = sessions_table(np.array(patient.session_rows, dtype=SESSION))
+            events = events_table(np.concatenate(patient.event_rows) if patient.event_rows else np.zeros(0, EVENT))
+            lines = narrate_course(rows, events, self.patient_id) if len(rows) else []
+            self._cache[forked] = (key, (rows, events, lines))
+        return self._cache[forked][1]
+
+    def transcript(self, forked: bool = False, upto_cursor: bool = True) -> list[Line]:
+        """The narrated lines up to the cursor (a session's summary once its end is reached)."""
+        lines = self.tables(forked)[2]
+        if not upto_cursor:
+            return lines
+        end = SUMMARY if self.segment >= self.n_segments else self.segment
+        return [line for line in lines if (line.session, line.segment) <= (self.session, end)]
+
+    def sessions_shown(self, forked: bool = False) -> pd.DataFrame:
+        """Session rows of the sessions whose end the cursor has passed (what the plots show)."""
+        sessions = self.tables(forked)[0]
+        done = self.session if self.segment >= self.n_segments else self.session - 1
+        return sessions[sessions.session <= done]
+
+    def markers_so_far(self) -> list[str]:
+        """``SESSION.SEGMENT`` of every marker revealed so far (where a fork can be made)."""
+        return [line.where for line in self.transcript() if line.kind == "marker"]
+
+    @property
+    def where(self) -> str:
+        """The cursor in words."""
+        if self.segment < 0:
+            return f"Session {self.session}, before the first segment"
+        if self.course_over:
+            left = "the patient dropped out" if self.original.patients[0].dropped_out else "the planned course ends"
+            return f"Session {self.session}, the session's end: {left} here"
+        if self.segment >= self.n_segments:
+            return f"Session {self.session}, after the last segment (the session's end)"
+        return f"Session {self.session}, segment {self.segment} (about minute {5 * self.segment})"
+
+
+CHAPTER_NAMES = tuple(CHAPTERS)

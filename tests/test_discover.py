@@ -1,0 +1,103 @@
+"""rupture-sim discover: PRIM boxes on a dataset with a planted failure region, and on a real sweep."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulation.tools.cli import main
+
+#: The planted failure region: high severity and low noticing.
+PLANTED = {"pd_severity": (0.7, 1.0), "noticing": (0.0, 0.3)}
+
+
+def _fake_sweep(folder: Path, n: int = 3000, seed: int = 0) -> None:
+    """A folder laid out like a finished sweep, whose failures sit in the planted box (plus 5% noise)."""
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(rng.random((n, 4)), columns=["noticing", "skill_mean", "pd_severity", "insight"])
+    planted = (x["pd_severity"] >= 0.7) & (x["noticing"] <= 0.3)
+    failed = planted | (rng.random(n) < 0.05)
+    patients = x.assign(dropped_out=failed & (rng.random(n) < 0.5), reliable_change=True)
+    patients.loc[failed & ~patients["dropped_out"], "reliable_change"] = False
+    (folder / "patients").mkdir(parents=True)
+    patients.to_parquet(folder / "patients" / "part-0000000.parquet", index=False)
+    (folder / "manifest.json").write_text(json.dumps({"varied": ["noticing", "skill_mean"], "chunks": {}}))
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("discover")
+    _fake_sweep(root / "data")
+    spec = root / "d.toml"
+    spec.write_text(
+        f'name = "planted"\ndata = "{root / "data"}"\nfailure = "dropout_or_no_reliable_change"\n'
+        'inputs = ["noticing", "skill_mean", "pd_severity", "insight"]\n'
+        "resamples = 10\nn_boxes = 1\nmin_density = 0.9\nseed = 3\n"
+    )
+    out = root / "out"
+    assert main(["discover", str(spec), "--out", str(out), "--quiet"]) == 0
+    data = pd.read_parquet(root / "data" / "patients")
+    return {
+        "out": out,
+        "data": data,
+        "boxes": pd.read_csv(out / "boxes.csv"),
+        "scores": pd.read_csv(out / "feature_scores.csv"),
+    }
+
+
+def test_prim_finds_a_box_that_covers_the_planted_region(planted: dict) -> None:
+    box = planted["boxes"].set_index("input")
+    assert set(box.index[box["restricted"]]) == set(PLANTED)
+    for name, (low, high) in PLANTED.items():
+        assert box.loc[name, "low"] == pytest.approx(low, abs=0.06)
+        assert box.loc[name, "high"] == pytest.approx(high, abs=0.06)
+    data = planted["data"]
+    region = np.ones(len(data), dtype=bool)
+    found = np.ones(len(data), dtype=bool)
+    for name in data.columns.drop(["dropped_out", "reliable_change"]):
+        found &= data[name].between(box.loc[name, "low"], box.loc[name, "high"]).to_numpy()
+    for name, (low, high) in PLANTED.items():
+        region &= data[name].between(low, high).to_numpy()
+    assert (found & region).sum() >= 0.9 * region.sum()  # the box covers the planted region ...
+    assert (found & ~region).sum() <= 0.15 * found.sum()  # ... and little else
+    # coverage is at most the planted share of all failures (the rest is 5% noise everywhere)
+    failed = (data["dropped_out"] | ~data["reliable_change"]).to_numpy()
+    assert box["coverage"].iloc[0] >= 0.9 * (failed & region).sum() / failed.sum()
+    assert box["density"].iloc[0] > 0.9
+
+
+def test_feature_scores_rank_the_planted_inputs_first(planted: dict) -> None:
+    scores = planted["scores"]
+    assert set(scores["input"].iloc[:2]) == set(PLANTED)
+    top, rest = scores.iloc[1], scores.iloc[2]
+    assert top["low"] > rest["high"]  # their intervals are clear of the others'
+
+
+def test_the_box_is_reproducible_and_the_report_says_so(planted: dict) -> None:
+    summary = (planted["out"] / "summary.md").read_text()
+    assert "coverage" in summary and "Reproducibility of box 1 over 10 resamples" in summary
+    median = float(summary.split("median ")[1].split(" ")[0])
+    assert median > 0.8
+    for name in ("tradeoff.png", "feature_scores.png"):
+        assert (planted["out"] / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_real_sweep_yields_boxes_with_coverage_and_density(tmp_path: Path, capsys) -> None:
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(
+        'name = "s"\npopulation = "mixed"\nn_patients = 40\nn_sessions = 12\nreplications = 1\nseed = 2\n'
+        '[design]\ntype = "lhs"\nsamples = 12\n[vary]\nskill_mean = { low = 0.2, high = 0.9 }\n'
+        "noticing = { low = 0.05, high = 0.7 }\n"
+    )
+    data = tmp_path / "data"
+    assert main(["sweep", str(sweep), "--out", str(data), "--quiet", "--backend", "inprocess", "--no-plots"]) == 0
+    spec = tmp_path / "d.toml"
+    spec.write_text(f'name = "real"\ndata = "{data}"\nresamples = 3\nmax_rows = 400\n')
+    assert main(["discover", str(spec), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert "coverage" in capsys.readouterr().out
+    boxes = pd.read_csv(tmp_path / "out" / "boxes.csv")
+    assert boxes["coverage"].between(0, 1).all() and boxes["density"].between(0, 1).all()

@@ -1,0 +1,78 @@
+"""What-if forks: a response imposed at one segment, on both engines, on the same random numbers."""
+
+import pandas as pd
+import pytest
+
+from simulation.model.parameters import ParameterError
+from simulation.run.api import simulate
+from simulation.run.forks import Fork, parse_fork
+
+SIZE = {"n_patients": 2, "n_sessions": 6, "seed": 3}
+
+
+def _before(table: pd.DataFrame, session: int, segment: int | None = None) -> pd.DataFrame:
+    keep = table["session"] < session
+    if segment is not None:
+        keep |= (table["session"] == session) & (table["segment"] < segment)
+    return table[keep].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def original():
+    return simulate("adult_bpd", "experienced", **SIZE)
+
+
+@pytest.fixture(scope="module")
+def fork_point(original):
+    """The first marker of patient 0 from session 2 on that the therapist missed or met with hostility."""
+    ev = original.events
+    bad = ev[(ev.patient_id == 0) & (ev.session >= 2) & ev.kind.isin(["missed", "negative"]) & (ev.salience > 0)]
+    row = bad.iloc[0]
+    return int(row.session), int(row.segment)
+
+
+@pytest.mark.parametrize("engine", ["cohort", "agents"])
+def test_a_fork_is_identical_before_and_differs_after(original, fork_point, engine):
+    session, segment = fork_point
+    forked = simulate("adult_bpd", "experienced", engine=engine, overrides=[Fork(0, session, segment, 4)], **SIZE)
+    for name in ("events", "sessions"):
+        mine, theirs = original.tables()[name], forked.tables()[name]
+        cut = segment if name == "events" else None
+        pd.testing.assert_frame_equal(_before(mine, session, cut), _before(theirs, session, cut))
+    ev = forked.events[(forked.events.patient_id == 0) & (forked.events.session == session)]
+    assert not (ev[ev.segment == segment].kind.isin(["missed", "negative"])).any()
+    strategy = ev[(ev.segment == segment + 1) & (ev.kind == "strategy")]
+    assert list(strategy.code) == ["S4"], "the imposed strategy (invite discussion) is the new episode's first"
+    after = forked.sessions[(forked.sessions.patient_id == 0) & (forked.sessions.session == session)]
+    before = original.sessions[(original.sessions.patient_id == 0) & (original.sessions.session == session)]
+    assert after.alliance.iloc[0] != before.alliance.iloc[0]
+    other = forked.sessions[forked.sessions.patient_id == 1].reset_index(drop=True)
+    pd.testing.assert_frame_equal(other, original.sessions[original.sessions.patient_id == 1].reset_index(drop=True))
+
+
+def test_both_engines_give_the_same_forked_course(fork_point):
+    session, segment = fork_point
+    forks = [(0, session, segment, 13), (1, 2, 3, 11)]
+    cohort = simulate("adult_bpd", "novice", engine="cohort", overrides=forks, **SIZE)
+    agents = simulate("adult_bpd", "novice", engine="agents", overrides=forks, **SIZE)
+    for name, table in cohort.tables().items():
+        pd.testing.assert_frame_equal(table, agents.tables()[name], obj=name)
+    hostile = cohort.events[(cohort.events.patient_id == 0) & (cohort.events.session == session)]
+    assert "N1" in set(hostile[hostile.segment == segment].code), "an imposed hostile response is logged"
+
+
+@pytest.mark.parametrize(
+    ("forks", "field"),
+    [([(0, 0, 1, 4)], "session"), ([(0, 2, 99, 4)], "segment"), ([(0, 2, 1, 42)], "response"), ([(0, 2)], "4 values")],
+)
+def test_bad_overrides_are_named(forks, field):
+    with pytest.raises(ParameterError, match=field):
+        simulate("adult_bpd", "novice", overrides=forks, **SIZE)
+
+
+def test_a_fork_is_parsed_from_text():
+    assert parse_fork("3.7:metacommunicate") == Fork(0, 3, 7, 4)
+    with pytest.raises(ParameterError, match="response must be one of"):
+        parse_fork("3.7:shout")
+    with pytest.raises(ParameterError, match=r"SESSION\.SEGMENT:RESPONSE"):
+        parse_fork("7:invite")

@@ -1,0 +1,51 @@
+"""The app's session player without a browser: stepping, going back, next marker, a fork."""
+
+from simulation.model.taxonomy import RESPONSES
+from simulation.view.player import SessionPlayer
+
+
+def test_steps_reveal_one_segment_and_back_returns_the_same_transcript():
+    player = SessionPlayer(n_sessions=4)
+    player.step()
+    assert (player.session, player.segment) == (1, 0)
+    for _ in range(player.n_segments + 1):
+        player.step()
+    assert (player.session, player.segment) == (2, 0) and player.held == 2
+    seen = player.transcript()
+    player.back()
+    assert (player.session, player.segment) == (1, player.n_segments)
+    assert [line.kind for line in player.transcript()][-2:] == ["summary", "report"]
+    player.step()
+    assert player.transcript() == seen
+
+
+def test_next_marker_stops_at_a_marker_and_the_course_ends():
+    player = SessionPlayer(n_sessions=3)
+    player.next_marker()
+    assert player.markers_so_far()[-1] == f"{player.session}.{player.segment}"
+    while player.running:
+        player.step()
+    assert player.course_over and "here" in player.where
+
+
+def test_a_fork_keeps_pace_and_is_identical_before_its_segment():
+    player = SessionPlayer(n_sessions=4)
+    for _ in range(3):
+        player.next_marker()
+    session, segment = (int(x) for x in player.markers_so_far()[-1].split("."))
+    player.make_fork(session, segment, RESPONSES["invite"])
+
+    def before(lines):
+        return [line for line in lines if (line.session, line.segment) < (session, segment)]
+
+    assert before(player.transcript()) == before(player.transcript(forked=True))
+    assert player.transcript() != player.transcript(forked=True)
+    player.go_to(player.session + 1, 0)
+    assert player.forked.week == player.held
+
+
+def test_custom_sliders_set_the_patient_and_the_therapist():
+    player = SessionPlayer(custom=True, pd_severity=0.2, insight=0.9, noticing=0.8, exploratory=False)
+    patient, therapist = player.original.patients[0], player.original.therapists[0]
+    assert patient.pd_severity == 0.2 and patient.insight == 0.9
+    assert therapist.noticing == 0.8 and not therapist.exploratory_repertoire

@@ -1,0 +1,20 @@
+"""Trainee feedback: the hidden truth and every alternative's consequences on the same random numbers."""
+
+from simulation.model.taxonomy import LET_PASS, RESPONSES
+from simulation.view.player import SessionPlayer
+from simulation.view.trainee import CHOICES, HORIZON, explain, feedback
+
+
+def test_feedback_compares_every_alternative_at_a_marker():
+    player = SessionPlayer(n_sessions=6)
+    for _ in range(3):
+        player.next_marker()
+    where = player.markers_so_far()[-1]
+    result = feedback(player, where, RESPONSES["invite"])
+    table = result.table
+    assert len(table) == len(CHOICES) == 11 and list(table.yours).count("<-") == 1
+    assert "true salience" in result.truth and "T6" in result.explanation and 1 <= result.rank <= 11
+    passed = table[table.response == "let-pass"].iloc[0]
+    assert passed.deepest_stage == 0, "a marker let pass opens no episode"
+    assert table[f"alliance_after_{HORIZON}_more"].nunique() > 1, "the alternatives differ"
+    assert "T13" in explain(LET_PASS)
