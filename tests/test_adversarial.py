@@ -38,6 +38,7 @@ from simulation.tools.cli import main
 from simulation.validation.designs import design_folder
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("patients", "trajectories", "sessions", "events")
 TINY = """
 name = "tiny"
@@ -97,6 +98,7 @@ def arena(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("arena")
     (root / "afile").write_text("not a folder\n")
     (root / "tiny.toml").write_text(TINY)
+    shutil.copy(ROOT / "experiments" / "compare_aft.toml", root / "compare.toml")
     with inside(root):
         code, _, err = run_cli(
             ["sweep", "tiny.toml", "--out", "ref", "--backend", "inprocess", "--quiet", "--no-plots"]
@@ -143,6 +145,7 @@ BASE = {
     "calibrate": ["--trials", "1", "--out", "cal_out"],
     "bench": ["--no-sweep", "--no-memory", "--quiet"],
     "docs": [],
+    "compare": ["compare.toml", "--out", "cmp_out", "--quiet"],
 }
 BAD_OPTIONS: dict[str, dict[str, list[str]]] = {
     "simulate": {
@@ -203,6 +206,7 @@ BAD_OPTIONS: dict[str, dict[str, list[str]]] = {
         "--json": ["afile/x.json", "/proc/nope/x.json", "ref"],
     },
     "docs": {"--out": PATH_BAD},
+    "compare": {"": ["nope.toml", "afile", "tiny.toml"], "--out": PATH_BAD},
 }
 UNKNOWN_FLAGS = ["--bogus", "--frob=3", "--outt", "--overwrite-everything"]
 

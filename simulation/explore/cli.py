@@ -12,9 +12,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from simulation.outputs import check_output
+
 
 def _folder(args: argparse.Namespace, name: str) -> Path:
-    return Path(args.out) if args.out else Path("results") / name
+    """The output folder, checked before any work (a file, ``.``, ``''`` or a read-only place is a sentence)."""
+    return check_output("--out", args.out if args.out is not None else Path("results") / name)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ from simulation.sweep.store import (
     compact,
     new_manifest,
     open_folder,
-    read_manifest,
+    read_sweep_manifest,
     record_chunk,
     record_derived,
     write_json_atomic,
@@ -140,7 +140,7 @@ def estimate(spec: SweepSpec, folder: Path, workers: int, chunk_replications: in
 def _finished(folder: Path, spec: SweepSpec) -> int:
     """Chunks recorded in ``folder`` for this spec (manifest and journal; 0 if none or another spec)."""
     try:
-        manifest = read_manifest(folder)
+        manifest = read_sweep_manifest(folder)
     except StoreError:
         return 0
     return len(manifest["chunks"]) if manifest["fingerprint"] == spec.fingerprint() else 0

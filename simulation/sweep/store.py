@@ -71,31 +71,40 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of a sweep folder, with the journal's chunk records folded in.
+    """The manifest of a results folder (a sweep's with the journal's chunk records folded in).
 
     Raises:
-        StoreError: If the folder holds no manifest, or one that is not a sweep manifest.
+        StoreError: If the folder holds no manifest, or one that is not a JSON object.
     """
     path = folder / MANIFEST
-    if not folder.is_dir():
-        raise StoreError(f"{folder} is not a folder.")
     try:
         manifest = json.loads(path.read_text())
     except FileNotFoundError:
         raise StoreError(f"{folder} is not a sweep folder (no {MANIFEST}).") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StoreError(f"{path} cannot be read ({exc.__class__.__name__}).") from None
-    problem = manifest_problem(manifest)
-    if problem:
-        raise StoreError(f"{path} is damaged: {problem}.")
-    manifest["chunks"].update(read_journal(folder))
+    if not isinstance(manifest, dict):
+        raise StoreError(f"{path} is damaged: it holds {type(manifest).__name__}, not an object.")
+    if isinstance(manifest.get("chunks"), dict):
+        manifest["chunks"].update(read_journal(folder))
     return manifest
 
 
-def manifest_problem(manifest: Any) -> str | None:
-    """What makes ``manifest`` unusable, or None."""
-    if not isinstance(manifest, dict):
-        return f"it holds {type(manifest).__name__}, not an object"
+def read_sweep_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a sweep folder, checked to hold what a sweep's manifest must.
+
+    Raises:
+        StoreError: If the folder holds no manifest, or one that is not a usable sweep manifest.
+    """
+    manifest = read_manifest(folder)
+    problem = manifest_problem(manifest)
+    if problem:
+        raise StoreError(f"{folder / MANIFEST} is damaged: {problem}.")
+    return manifest
+
+
+def manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """What makes ``manifest`` unusable as a sweep's, or None."""
     for key, kind in _MANIFEST_KEYS.items():
         if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool):
             return f"'{key}' is missing or not of type {kind.__name__}"
@@ -188,7 +197,7 @@ def open_folder(
 def _trusted_manifest(folder: Path, spec: SweepSpec, fresh: dict[str, Any]) -> dict[str, Any]:
     """The folder's manifest if it holds this spec; a fresh one if only ``spec.toml`` shows that; else refuse."""
     try:
-        manifest = read_manifest(folder)
+        manifest = read_sweep_manifest(folder)
     except StoreError as err:
         if not _spec_file_matches(folder, spec):
             if not (folder / MANIFEST).exists() and not (folder / SPEC_FILE).exists():
@@ -440,7 +449,7 @@ def verify(folder: Path) -> list[str]:
         StoreError: If ``folder`` is not a sweep folder at all (no manifest, spec or marker).
     """
     try:
-        manifest = read_manifest(folder)
+        manifest = read_sweep_manifest(folder)
     except StoreError as err:
         if any((folder / name).exists() for name in (MANIFEST, SPEC_FILE, MARKER)):
             return [str(err)]

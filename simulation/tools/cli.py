@@ -302,10 +302,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     """Figures and summary.md of a sweep folder."""
     from simulation.sweep.runner import write_derived
-    from simulation.sweep.store import read_manifest, verify
+    from simulation.sweep.store import read_sweep_manifest, verify
 
     folder = Path(args.folder)
-    manifest = read_manifest(folder)  # a clear message if this is not a sweep folder
+    manifest = read_sweep_manifest(folder)  # a clear message if this is not a sweep folder
     damage = [p for p in verify(folder) if not p.startswith(("incomplete", "derived file", "spec.toml"))]
     if damage:
         raise CliError(
