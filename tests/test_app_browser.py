@@ -164,6 +164,14 @@ def test_main_controls_work_by_keyboard(page):
     assert outline != "none", "the focused control shows a visible focus"
 
 
+def test_info_panel_explains_the_app(page):
+    page.get_by_role("tab", name="Page 3").click()
+    for heading in ("What it is", "How it works", "How to use it", "Things to notice", "Things to try",
+                    "How to extend it", "References"):  # fmt: skip
+        expect(page.get_by_text(heading, exact=True)).to_be_visible()
+    _shot(page, "app-info.png")
+
+
 def test_exported_page_opens_from_a_file_url(browser, tmp_path):
     out = tmp_path / "course.html"
     done = subprocess.run([sys.executable, "-m", "simulation.tools.cli", "export-session", "--out", str(out),

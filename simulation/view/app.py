@@ -60,7 +60,11 @@ def _refresh(action) -> None:
 
 
 def Player(model: SessionPlayer):
-    """The session player: where we are, back / next marker, the transcript up to the cursor."""
+    """The session player: where we are, back / next marker / go to a session, the transcript up to the cursor."""
+
+    def go_to(session: str) -> None:
+        _refresh(lambda: model.go_to(int(session), 0))
+
     with solara.Column(style={"padding": "8px"}):
         solara.Markdown(f"### Session player\n**{model.chapter.title}** · {model.where}")
         with solara.Row():
@@ -68,6 +72,9 @@ def Player(model: SessionPlayer):
             solara.Button("Next marker ▶▶", on_click=lambda: _refresh(model.next_marker), outlined=True)
             solara.Button("Session start", outlined=True,
                           on_click=lambda: _refresh(lambda: model.go_to(model.session, 0)))  # fmt: skip
+        with solara.Row(style={"max-width": "220px"}):
+            solara.Select("Go to session", values=[str(i) for i in range(1, model.held + 1)],
+                          value=str(model.session), on_value=go_to)  # fmt: skip
         solara.HTML(tag="div", unsafe_innerHTML=transcript_html(model.transcript()), classes=["rs-transcript"])
         solara.FileDownload(lambda: format_lines(model.transcript()), "transcript.txt", label="Transcript as text")
 
