@@ -147,6 +147,8 @@ def test_a_trainee_round_gives_feedback(page):
     expect(page.get_by_text(re.compile(r"true salience \d of 5"))).to_be_visible(timeout=20_000)
     expect(page.get_by_text(re.compile(r"ranks \d+ of 11"))).to_be_visible()
     assert page.locator("table.rs-table tr").count() == 12, "every alternative has its row"
+    page.get_by_role("button", name="Run my choices as a policy").click()
+    expect(page.get_by_text("aft_trained", exact=True)).to_be_visible(timeout=30_000)
     _shot(page, "app-trainee.png")
 
 
