@@ -1,5 +1,7 @@
 """Each rule pushes in the direction the literature says (unit tests of rules.py)."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -256,3 +258,81 @@ def test_segment_uniforms_are_uniform_and_independent_of_the_segments_other_draw
     others = np.array([kr.uniform(g, 5) for g in keys])
     corr = np.corrcoef(np.column_stack([triples, others]).T)
     assert np.abs(corr[np.triu_indices(4, 1)]).max() < 0.03
+
+
+def test_low_trust_turns_confrontation_into_withdrawal_and_trust_lets_it_be_voiced():
+    on = Parameters({"deference_voicing": 0.5}).model_params()
+    assert rules.voiced_tendencies(withdrawal=1.0, confrontation=0.4, open_=0.0, p=P) == (1.0, 0.4)  # off by default
+    w0, c0 = rules.voiced_tendencies(withdrawal=1.0, confrontation=0.4, open_=0.0, p=on)
+    w1, c1 = rules.voiced_tendencies(withdrawal=1.0, confrontation=0.4, open_=1.0, p=on)
+    assert c0 == pytest.approx(0.2) and w0 == pytest.approx(1.2)  # half the confrontation comes out as withdrawal
+    assert (w1, c1) == (1.0, 0.4)  # full trust: discontent is voiced as it is
+    assert w0 + c0 == pytest.approx(1.4)  # deference changes the form of a rupture, not how many
+
+
+def test_trust_grows_with_sessions_and_more_with_repaired_ruptures():
+    after_plain = rules.trust_update(trust=0.2, corrective=0.0, p=P)
+    after_repair = rules.trust_update(trust=0.2, corrective=1.0, p=P)
+    assert 0.2 < after_plain < after_repair <= 1.0
+    assert rules.trust_update(trust=1.0, corrective=3.0, p=P) == 1.0
+
+
+def test_a_good_enough_ending_needs_reliable_improvement():
+    on = Parameters({"good_enough_ending": 1.0}).model_params()
+    key = np.uint64(99)
+    assert not rules.ends_good_enough(key, symptom_reading=0.5, symptom_pre=2.5, p=P)  # off by default
+    assert rules.ends_good_enough(key, symptom_reading=0.5, symptom_pre=2.5, p=on)
+    assert not rules.ends_good_enough(key, symptom_reading=2.3, symptom_pre=2.5, p=on)  # not a reliable change
+    assert rules.reliable_change_index(-1.0, 0.6, 0.82) == pytest.approx(-1.0 / (2**0.5 * 0.6 * 0.18**0.5))
+
+
+def test_strain_closes_the_patient_off_only_when_disengagement_is_on():
+    on = Parameters({"disengagement_strain": 4.0}).model_params()
+    assert rules.openness(trust=0.8, strain=0.3, p=P) == 0.8
+    assert rules.openness(trust=0.8, strain=0.3, p=on) < rules.openness(trust=0.8, strain=0.0, p=on) == 0.8
+
+
+def test_working_through_challenges_more_as_the_alliance_can_bear_it():
+    on = Parameters({"working_through_gain": 1.5}).model_params()
+    assert rules.working_through_challenge(alliance=0.8, p=P) == 1.0
+    assert rules.working_through_challenge(alliance=0.8, p=on) > rules.working_through_challenge(alliance=0.3, p=on) > 1
+    state = patient()
+    calm = sum(rules.rupture_hazard(state, 0.6, 0.0, 0.0, P))
+    assert sum(rules.rupture_hazard(state, 0.6, 0.0, 0.0, P, 1.5)) == pytest.approx(1.5 * calm)
+
+
+def test_the_ending_phase_reactivates_only_in_the_last_planned_sessions():
+    on = Parameters({"ending_phase_sessions": 3}).model_params()
+    assert rules.ending_reactivation(session=28, course_length=30, severity=0.8, p=P) == 1.0  # off by default
+    assert rules.ending_reactivation(session=27, course_length=30, severity=0.8, p=on) == 1.0
+    assert rules.ending_reactivation(session=28, course_length=30, severity=0.8, p=on) > 1.0
+    assert rules.ending_reactivation(session=28, course_length=30, severity=0.2, p=on) < rules.ending_reactivation(
+        session=28, course_length=30, severity=0.8, p=on
+    )
+
+
+def test_remoralization_lifts_early_and_slows_down():
+    deficit, lifted = 0.8, []
+    for _ in range(5):
+        step = rules.remoralization(morale_deficit=deficit, alliance=0.6, p=P)
+        lifted.append(step)
+        deficit -= step
+    assert all(a > b > 0 for a, b in itertools.pairwise(lifted))  # negatively accelerated
+    with_relief = rules.symptom_update(2.0, 0.5, 0.0, 1.0, 0.0, 0.0, P, remoralized=0.2)
+    assert with_relief == pytest.approx(rules.symptom_update(2.0, 0.5, 0.0, 1.0, 0.0, 0.0, P) - 0.2)
+
+
+def test_a_symptom_gain_lifts_the_alliance_only_when_switched_on():
+    on = Parameters({"gain_alliance_effect": 0.2}).model_params()
+    assert rules.alliance_after_gain(alliance=0.5, gain=0.4, p=P) == 0.5
+    assert rules.alliance_after_gain(alliance=0.5, gain=0.4, p=on) == pytest.approx(0.58)
+    assert rules.alliance_after_gain(alliance=0.5, gain=-0.4, p=on) == 0.5  # a setback does not lower it here
+
+
+def test_therapists_are_blind_to_withdrawal_and_aft_helps():
+    on = Parameters({"therapist_withdrawal_blindness": 2.0}).model_params()
+    assert rules.therapist_perceived_salience(WITHDRAWAL, 3, False, P) == 3
+    assert rules.therapist_perceived_salience(CONFRONTATION, 3, False, on) == 3
+    untrained = rules.therapist_perceived_salience(WITHDRAWAL, 3, False, on)
+    trained = rules.therapist_perceived_salience(WITHDRAWAL, 3, True, on)
+    assert untrained < trained < 3

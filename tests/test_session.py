@@ -38,11 +38,10 @@ def test_set_up_session_sharpens_the_therapist_with_aft():
     therapist = record(THERAPIST, skill=0.5, noticing=0.3, reactivity=0.2, exploratory_repertoire=1,
                        exploratory_preference=0.4, aft_start_session=1)  # fmt: skip
     row, work = blank_session()
-    with_aft = steps.set_up_session(pid=3, tid=1, session=2, patient=patient, therapist=therapist, p=P,
-                                    row=row, work=work, detail=DETAIL_EVENTS)  # fmt: skip
+    who = {"pid": 3, "tid": 1, "session": 2, "course_length": 30, "patient": patient, "therapist": therapist}
+    with_aft = steps.set_up_session(**who, p=P, row=row, work=work, detail=DETAIL_EVENTS)
     therapist["aft_start_session"] = 0
-    without = steps.set_up_session(pid=3, tid=1, session=2, patient=patient, therapist=therapist, p=P,
-                                   row=row, work=work, detail=DETAIL_EVENTS)  # fmt: skip
+    without = steps.set_up_session(**who, p=P, row=row, work=work, detail=DETAIL_EVENTS)
     assert with_aft.aft and not without.aft
     assert with_aft.noticing > without.noticing
     assert with_aft.reactivity < without.reactivity

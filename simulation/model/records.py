@@ -60,6 +60,7 @@ PATIENT_FIELDS = (
     "diagnosis", "pd_severity", "withdrawal_tendency", "confrontation_tendency", "insight",
     "symptom_true", "alliance", "strain", "pattern",
     "symptom_true_pre", "symptom_pre", "alliance_intake", "sessions_attended", "dropped_out",
+    "trust", "ended_good_enough", "morale_deficit", "alliance_therapist_view",
 )  # fmt: skip
 PATIENT = record_dtype(PATIENT_FIELDS)
 
@@ -83,7 +84,8 @@ SESSION_FIELDS = (
     "therapist_positive", "therapist_supportive", "therapist_expressive", "collaborative",
     "patient_rupture_reported", "patient_rupture_intensity", "patient_resolution", "therapist_rupture_reported",
     "alliance_start", "alliance", "wai_patient", "wai_therapist", "strain", "pattern", "corrective",
-    "symptom_true", "symptom", "dropped_out",
+    "symptom_true", "symptom", "dropped_out", "trust", "ended_good_enough", "morale_deficit",
+    "alliance_therapist_view",
 )  # fmt: skip
 SESSION = record_dtype(SESSION_FIELDS)
 
@@ -141,6 +143,7 @@ IN_SESSION = np.dtype(
         # what the session adds up: alliance lost and given back, strain to carry, corrective value
         ("dips", np.float64),
         ("marker_dips", np.float64),
+        ("seen_dips", np.float64),  # the part of the dips the therapist saw (their view of the alliance)
         ("repairs", np.float64),
         ("repaired_dip", np.float64),
         ("unresolved_dip", np.float64),

@@ -30,6 +30,7 @@ from simulation.model.streams import (
     R_ALLIANCE_INTAKE,
     R_CONFRONTATION,
     R_DIAGNOSIS,
+    R_GOOD_ENOUGH,
     R_INSIGHT,
     R_MARKER_TYPE,
     R_SEVERITY,
@@ -127,6 +128,8 @@ def patient_intake(seed: int, pid: int, shares: np.ndarray, profiles: np.ndarray
     patient.pattern = 1.0
     patient.sessions_attended = 0.0
     patient.dropped_out = 0.0
+    patient.morale_deficit = p.demoralization_share * (1.0 - severity) * symptom
+    patient.alliance_therapist_view = alliance
 
 
 @njit(cache=True)
@@ -145,11 +148,40 @@ def therapist_intake(seed: int, tid: int, p, therapist) -> None:
 # Ruptures
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)
-def rupture_hazard(patient, alliance: float, strain: float, provoked: float, p) -> tuple[float, float]:
+def openness(trust: float, strain: float, p) -> float:
+    """How openly the patient voices discontent: trust, closed off again by carried-over strain.
+
+    A patient on the way out voices fewer ruptures while the alliance sinks
+    (silent disengagement, S8): unrepaired strain, mostly from unnoticed
+    withdrawal, closes them off.
+    """
+    return trust / (1.0 + p.disengagement_strain * strain)
+
+
+@njit(cache=True)
+def voiced_tendencies(withdrawal: float, confrontation: float, open_: float, p) -> tuple[float, float]:
+    """Proneness to withdrawal and confrontation markers as they come out, given the patient's openness.
+
+    While openness (``openness``: trust, less strain) is low the patient defers: a share
+    ``deference_voicing * (1 - open_)`` of the discontent that would be confronted comes out
+    as withdrawal instead (S8). As trust grows, discontent can be voiced: the withdrawal path
+    ends in self-assertion (S4).
+    """
+    shifted = confrontation * p.deference_voicing * (1.0 - open_)
+    return withdrawal + shifted, confrontation - shifted
+
+
+@njit(cache=True)
+def rupture_hazard(
+    patient, alliance: float, strain: float, provoked: float, p, challenge: float = 1.0
+) -> tuple[float, float]:
     """Expected withdrawal and confrontation markers in one segment.
 
     Proneness grows with PD severity, a weak alliance, unresolved strain and a
-    rigid relational pattern; a provocation in the previous segment adds to it.
+    rigid relational pattern; a provocation in the previous segment adds to it;
+    openness decides how much of it comes out as confrontation (``voiced_tendencies``).
+    ``challenge`` is how hard the therapist works on core patterns this session
+    (``working_through_challenge``, ``ending_reactivation``; 1 = as the calibration of T1-T14).
     """
     base = (
         p.rupture_base_rate
@@ -159,10 +191,34 @@ def rupture_hazard(patient, alliance: float, strain: float, provoked: float, p) 
             + p.alliance_rupture_gain * (p.alliance_reference - alliance)
             + p.strain_rupture_gain * strain
         )
+        * challenge
     )
-    w = patient.withdrawal_tendency
-    c = patient.confrontation_tendency
+    open_ = openness(patient.trust, strain, p)
+    w, c = voiced_tendencies(patient.withdrawal_tendency, patient.confrontation_tendency, open_, p)
     return provoked_hazard(base * w, base * c, w, c, provoked)
+
+
+@njit(cache=True)
+def working_through_challenge(alliance: float, p) -> float:
+    """How hard the therapist challenges core patterns: as much as the alliance can bear (S8, working through).
+
+    A relative factor on the rupture hazard, 1 without working through; the
+    patient's proneness (the relational pattern) is the other factor, so a
+    challenge opens ruptures only where the pattern is still rigid.
+    """
+    return 1.0 + p.working_through_gain * alliance
+
+
+@njit(cache=True)
+def ending_reactivation(session: int, course_length: int, severity: float, p) -> float:
+    """In the last ``ending_phase_sessions`` planned sessions the approaching end reactivates abandonment themes.
+
+    A relative factor on the rupture hazard (1 outside the ending phase), larger with PD severity
+    (S8: Mann; small and switchable, since a fixed phase sequence has weak support).
+    """
+    if session <= course_length - p.ending_phase_sessions:
+        return 1.0
+    return 1.0 + p.ending_reactivation * severity
 
 
 @njit(cache=True)
@@ -392,6 +448,12 @@ def corrective_experience(outcome: int, deepest: int, p) -> float:
 # Between sessions: alliance, pattern, symptoms, dropout
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)
+def alliance_after_gain(alliance: float, gain: float, p) -> float:
+    """A symptom gain in the session lifts the alliance (S8: Tang & DeRubeis 1999; lagged effects run both ways)."""
+    return clip(alliance + p.gain_alliance_effect * max(gain, 0.0), 0.0, 1.0)
+
+
+@njit(cache=True)
 def alliance_update(alliance: float, severity: float, dips: float, repairs: float, collaborative: int, p) -> float:
     """Alliance after a session: growth toward a ceiling, minus dips, plus repairs.
 
@@ -417,6 +479,16 @@ def relational_pattern_update(pattern: float, corrective: float, unresolved: flo
 
 
 @njit(cache=True)
+def trust_update(trust: float, corrective: float, p) -> float:
+    """Trust grows with every session attended and more with every repaired rupture.
+
+    Early in a course patients defer (S8); a rupture whose discontent was voiced
+    and repaired shows that it can be voiced safely (S4).
+    """
+    return clip(trust + (p.trust_growth + p.trust_repair_gain * corrective) * (1.0 - trust), 0.0, 1.0)
+
+
+@njit(cache=True)
 def pattern_change(pattern: float, p) -> float:
     """How far the relational pattern has changed: 0 at intake, 1 at ``pattern_floor``."""
     if p.pattern_floor >= 1.0:
@@ -425,22 +497,62 @@ def pattern_change(pattern: float, p) -> float:
 
 
 @njit(cache=True)
+def remoralization(morale_deficit: float, alliance: float, p) -> float:
+    """Symptom relief from hope: a share of the remaining demoralization lifts with a working alliance.
+
+    Needs no rupture work (S8: the phase model, Howard et al. 1993); proportional
+    to what is left, so it comes early and slows down (T15).
+    """
+    return morale_deficit * clip(p.remoralization_rate * alliance, 0.0, 1.0)
+
+
+@njit(cache=True)
 def symptom_update(
-    symptom: float, alliance: float, corrective: float, pattern: float, strain: float, z: float, p
-) -> float:
-    """Symptoms improve through the alliance, corrective experiences and a changed pattern; worsen with strain.
+    symptom: float, alliance: float, corrective: float, pattern: float, strain: float, z: float, p,
+    remoralized: float = 0.0,
+) -> float:  # fmt: skip
+    """Symptoms improve through the alliance, corrective experiences, a changed pattern and remoralization.
 
     A loosened relational pattern keeps giving relief between sessions: what
     was learned in repaired ruptures generalises to the patient's other
     relationships (S4: the corrective experience), so relief compounds for the
-    patients who resolve often.
+    patients who resolve often. Unresolved strain worsens symptoms.
     """
     relief = symptom * (
         p.alliance_symptom_effect * alliance
         + p.corrective_symptom_effect * corrective
         + p.pattern_symptom_effect * pattern_change(pattern, p)
     )
-    return clip(symptom - relief + p.strain_symptom_effect * strain + p.symptom_noise_sd * z, 0.0, SCALE_MAX)
+    worsening = p.strain_symptom_effect * strain
+    return clip(symptom - relief - remoralized + worsening + p.symptom_noise_sd * z, 0.0, SCALE_MAX)
+
+
+#: Reliable change index below which a patient has reliably improved (Jacobson & Truax 1991).
+RCI_CRITICAL = -1.96
+
+
+@njit(cache=True)
+def reliable_change_index(change, scale_sd: float, reliability: float):
+    """Jacobson-Truax reliable change index of a change on the symptom scale (negative = improvement).
+
+    ``SEM = scale_sd * sqrt(1 - reliability)``, ``RCI = change / (sqrt(2) * SEM)``; for a
+    number or an array of changes (the outcomes of ``run.outcomes`` call it too).
+    """
+    sem = scale_sd * math.sqrt(1.0 - reliability)
+    return change / (math.sqrt(2.0) * sem)
+
+
+@njit(cache=True)
+def ends_good_enough(key: np.uint64, symptom_reading: float, symptom_pre: float, p) -> bool:
+    """Whether the patient ends therapy as good enough after this session (S8: Barkham et al. 2006).
+
+    Only a patient whose symptom reading shows reliable improvement over intake
+    may stop; the chance ``good_enough_ending`` per session (0 = never).
+    """
+    if p.good_enough_ending <= 0.0:
+        return False
+    rci = reliable_change_index(symptom_reading - symptom_pre, p.symptom_scale_sd, p.symptom_reliability)
+    return rci < RCI_CRITICAL and uniform(key, R_GOOD_ENOUGH) < p.good_enough_ending
 
 
 @njit(cache=True)
@@ -488,6 +600,24 @@ def felt_intensity(kind: int, salience: int, severity: float, p) -> float:
     """How intense a marker feels to the patient: own withdrawal is often not registered."""
     blind = p.patient_withdrawal_blindness if kind == WITHDRAWAL else 0.0
     return salience + p.patient_intensity_bias - blind + p.patient_intensity_severity_gain * severity
+
+
+@njit(cache=True)
+def therapist_alliance_rating_basis(alliance: float, therapist_view: float, p) -> float:
+    """What the therapist's WAI-SR rests on: the latent alliance, or (``therapist_perception``) their own view."""
+    return alliance + p.therapist_perception * (therapist_view - alliance)
+
+
+@njit(cache=True)
+def therapist_perceived_salience(kind: int, salience: int, aft: bool, p) -> float:
+    """How salient a noticed marker is to the therapist's post-session report.
+
+    Therapists miss withdrawal above all (S8: Eubanks-Carter et al. 2015); AFT
+    trains awareness of it (``aft_awareness_gain`` of the blindness removed).
+    """
+    if kind != WITHDRAWAL:
+        return salience
+    return salience - p.therapist_withdrawal_blindness * (1.0 - aft * p.aft_awareness_gain)
 
 
 @njit(cache=True)

@@ -39,6 +39,7 @@ R_DROPOUT = 22
 # Added later (appended, as every new stream must be).
 R_FLARE_UP = 23
 R_UPTAKE = 24
+R_GOOD_ENOUGH = 25
 
 
 def stream_table() -> dict[str, int]:

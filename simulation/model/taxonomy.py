@@ -86,6 +86,9 @@ DEEPEST_STAGE = 5
 RESOLVED, PARTLY_RESOLVED, UNRESOLVED = 1, 2, 3
 OUTCOMES = ("none", "resolved", "partly resolved", "unresolved")
 
+# How a course ends (patients table, ``exit_reason``).
+EXIT_REASONS = ("completed", "dropout", "good_enough")
+
 # Event kinds (rows of the events table).
 EV_MARKER, EV_MISSED, EV_STRATEGY, EV_NEGATIVE, EV_STAGE, EV_EPISODE_END = 1, 2, 3, 4, 5, 6
 EVENT_KINDS = ("", "marker", "missed", "strategy", "negative", "stage", "episode_end")

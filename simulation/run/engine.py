@@ -33,7 +33,7 @@ from simulation.model.records import (
     new_records,
 )
 from simulation.model.rules import patient_intake, therapist_intake
-from simulation.model.session import run_session
+from simulation.model.session import left_therapy, run_session
 
 #: Rows of the event buffer per compiled call (about 9 MB).
 EVENT_BUFFER_ROWS = 100_000
@@ -206,7 +206,7 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
             if keep_sessions:
                 sessions[n_rows] = row
                 n_rows += 1
-            if patient.dropped_out > 0:
+            if left_therapy(patient):
                 break
     return patient_ids.shape[0], n_rows, n_events
 

@@ -20,14 +20,14 @@ Conventions, stated once:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-#: Reliable change index below which a patient has reliably improved (Jacobson & Truax 1991).
-RCI_CRITICAL = -1.96
+from simulation.model.rules import RCI_CRITICAL
+from simulation.model.rules import reliable_change_index as reliable_change_index_rule
+
 #: Complexity groups by the mean resolution stage, in order (see ``complexity_group``).
 COMPLEXITY_GROUPS = ("none", "shallow (<2.5)", "middle (2.5-3)", "deep (>=3)")
 #: Names of the group outcomes of ``group_outcomes``, in the order of tables and figures.
@@ -40,14 +40,15 @@ def reliable_change_index(symptom_change: np.ndarray | pd.Series, params: Mappin
     """Jacobson & Truax reliable change index of a symptom change (negative = improvement).
 
     ``SEM = symptom_scale_sd * sqrt(1 - symptom_reliability)``,
-    ``RCI = (post - pre) / (sqrt(2) * SEM)``.
+    ``RCI = (post - pre) / (sqrt(2) * SEM)``: the model's own rule
+    (``rules.reliable_change_index``, which the good-enough ending reads too).
 
     Args:
         symptom_change: ``symptom_post - symptom_pre`` of each patient.
         params: Parameter values with ``symptom_scale_sd`` and ``symptom_reliability``.
     """
-    sem = params["symptom_scale_sd"] * math.sqrt(1.0 - params["symptom_reliability"])
-    return symptom_change / (math.sqrt(2.0) * sem)
+    change = np.asarray(symptom_change, dtype=np.float64)
+    return reliable_change_index_rule(change, float(params["symptom_scale_sd"]), float(params["symptom_reliability"]))
 
 
 def reliably_improved(rci: np.ndarray | pd.Series) -> np.ndarray:

@@ -14,6 +14,7 @@ import pandas as pd
 from simulation.model import taxonomy as tx
 from simulation.model.parameters import Parameters
 from simulation.model.records import EARLY_SESSIONS, EVENT_FIELDS, SESSION_FIELDS, as_matrix
+from simulation.model.taxonomy import EXIT_REASONS
 from simulation.run import outcomes
 from simulation.run.engine import RawCohort
 from simulation.run.outcomes import RCI_CRITICAL
@@ -28,6 +29,9 @@ SESSION_FLOAT = {
     "corrective",
     "symptom_true",
     "symptom",
+    "trust",
+    "morale_deficit",
+    "alliance_therapist_view",
 }
 SESSION_BOOL = {
     "aft_active",
@@ -36,6 +40,7 @@ SESSION_BOOL = {
     "patient_rupture_reported",
     "therapist_rupture_reported",
     "dropped_out",
+    "ended_good_enough",
 }
 
 DATA_DICTIONARY: dict[str, dict[str, str]] = {
@@ -81,7 +86,12 @@ DATA_DICTIONARY: dict[str, dict[str, str]] = {
         "corrective": "Corrective experience: sum over resolved episodes of their depth past resolution (0-1 each).",
         "symptom_true": "Latent symptom severity after the session (0-4).",
         "symptom": "Symptom scale reading after the session (true score plus measurement error, 0-4).",
-        "dropped_out": "Patient left therapy after this session.",
+        "dropped_out": "Patient left therapy after this session (dropout).",
+        "trust": "Patient's trust in the therapist after the session (0-1; grows with sessions and repaired ruptures).",
+        "ended_good_enough": "Patient ended therapy after this session as good enough (after reliable improvement).",
+        "alliance_therapist_view": "The therapist's own view of the alliance after the session (0-1): its growth, "
+        "less only the ruptures the therapist noticed.",
+        "morale_deficit": "Demoralization left after the session (symptom points; 0 unless demoralization_share > 0).",
     },
     "patients": {
         "patient_id": "Patient id.",
@@ -102,7 +112,9 @@ DATA_DICTIONARY: dict[str, dict[str, str]] = {
         "reliable_change": f"Reliable improvement: rci < {RCI_CRITICAL}.",
         "recovered": "Reliable improvement and symptom_post below recovery_cutoff.",
         "sessions_attended": "Sessions attended.",
-        "dropped_out": "Left therapy before the planned end (no dropout after the last planned session).",
+        "dropped_out": "Left therapy before the planned end, dissatisfied (no dropout after the last planned session).",
+        "exit_reason": "How the course ended: completed (all planned sessions), dropout, or good_enough (ended early "
+        "after reliable improvement).",
         "n_markers": "Observer-coded markers over the course.",
         "n_sessions_rupture_observed": "Sessions with an observer-coded salient rupture.",
         "n_episodes": "Resolution episodes over the course.",
@@ -211,6 +223,7 @@ def patients_table(raw: RawCohort, params: Parameters) -> pd.DataFrame:
             "symptom_post": np.where(attended > 0, course["symptom_post"], intake["symptom_pre"]),
             "sessions_attended": attended.astype(np.int64),
             "dropped_out": final["dropped_out"] > 0,
+            "exit_reason": exit_reason(final),
             "n_markers": (course["n_withdrawal"] + course["n_confrontation"]).astype(np.int64),
             "n_sessions_rupture_observed": course["n_sessions_rupture_observed"].astype(np.int64),
             "n_episodes": course["n_episodes"].astype(np.int64),
@@ -228,6 +241,12 @@ def patients_table(raw: RawCohort, params: Parameters) -> pd.DataFrame:
         df["n_episodes"].to_numpy(), df["mean_resolution_stage"].to_numpy()
     )
     return df[list(DATA_DICTIONARY["patients"])]  # in the order of the cohort's patient ids
+
+
+def exit_reason(final: np.ndarray) -> pd.Categorical:
+    """completed, dropout or good_enough, from the patients' records after the course."""
+    codes = np.select([final["dropped_out"] > 0, final["ended_good_enough"] > 0], [1, 2], 0)
+    return pd.Categorical.from_codes(codes, EXIT_REASONS)
 
 
 def _ratio(total: np.ndarray, count: np.ndarray) -> np.ndarray:

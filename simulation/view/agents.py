@@ -156,14 +156,24 @@ class Patient(mesa.Agent):
         return bool(self.state["dropped_out"] > 0)
 
     @property
+    def ended_good_enough(self) -> bool:
+        """Whether the patient ended therapy early as good enough (after reliable improvement)."""
+        return bool(self.state["ended_good_enough"] > 0)
+
+    @property
+    def trust(self) -> float:
+        """Trust in the therapist (0-1): grows with sessions attended and repaired ruptures."""
+        return float(self.state["trust"])
+
+    @property
     def course_finished(self) -> bool:
         """Whether all planned sessions have been held."""
         return self.sessions_attended >= self.model.n_sessions
 
     @property
     def in_treatment(self) -> bool:
-        """Whether the patient will attend another session (not dropped out, course not finished)."""
-        return not self.dropped_out and not self.course_finished
+        """Whether the patient will attend another session (not left early, course not finished)."""
+        return not self.dropped_out and not self.ended_good_enough and not self.course_finished
 
     # --- records -------------------------------------------------------------------------------
     def record_session(self, row: np.record, events: np.ndarray) -> None:

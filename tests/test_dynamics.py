@@ -1,0 +1,102 @@
+"""Dynamics over a course (issue 9, first mechanisms): trust and deference, two ways to leave early.
+
+The mechanisms are switched off by default until they are calibrated together with T15-T17; these
+tests switch them on and check what they do over a course, on both engines.
+"""
+
+import pandas as pd
+import pytest
+
+from simulation import simulate
+
+DEFERENCE = {"deference_voicing": 0.6, "deference_unvoiced": 1.0, "deference_leniency": 0.1}
+
+
+@pytest.fixture(scope="module")
+def with_deference():
+    return simulate("adult_bpd", "experienced", n_patients=400, n_sessions=30, seed=5, params=DEFERENCE)
+
+
+def _confrontation_share(sessions: pd.DataFrame, first: int, last: int) -> float:
+    s = sessions[sessions["session"].between(first, last)]
+    return s["n_confrontation"].sum() / (s["n_withdrawal"].sum() + s["n_confrontation"].sum())
+
+
+def test_trust_rises_over_a_course_and_confrontation_with_it(with_deference):
+    s = with_deference.sessions
+    trust = s.groupby("session")["trust"].mean()
+    assert trust.iloc[0] < 0.3 < 0.8 < trust.iloc[-1]
+    early, late = _confrontation_share(s, 1, 5), _confrontation_share(s, 26, 30)
+    assert late > early + 0.05  # discontent comes out as confrontation once it can be voiced
+    off = simulate("adult_bpd", "experienced", n_patients=400, n_sessions=30, seed=5).sessions
+    assert _confrontation_share(off, 1, 5) > early  # without deference the early sessions confront more
+
+
+def test_low_trust_under_reports_ruptures_on_the_patient_questionnaire(with_deference):
+    off = simulate("adult_bpd", "experienced", n_patients=400, n_sessions=30, seed=5).sessions
+    early_on = with_deference.sessions.query("session <= 3")["patient_rupture_reported"].mean()
+    early_off = off.query("session <= 3")["patient_rupture_reported"].mean()
+    assert early_on < early_off - 0.05
+
+
+def test_two_ways_to_leave_early_are_told_apart():
+    res = simulate(
+        "adult_bpd", "experienced", n_patients=300, n_sessions=30, seed=8, params={"good_enough_ending": 0.3}
+    )
+    p = res.patients
+    assert set(p["exit_reason"].unique()) == {"completed", "dropout", "good_enough"}
+    good = p[p["exit_reason"] == "good_enough"]
+    assert good["reliable_change"].all()  # only after reliable improvement
+    assert (good["sessions_attended"] < 30).all() and not good["dropped_out"].any()
+    assert (p.loc[p["exit_reason"] == "dropout", "dropped_out"]).all()
+    default = simulate("adult_bpd", "experienced", n_patients=300, n_sessions=30, seed=8).patients
+    assert (default["exit_reason"] != "good_enough").all()  # off by default
+
+
+def test_both_engines_agree_with_the_mechanisms_on():
+    kwargs = {"n_patients": 24, "n_sessions": 20, "seed": 3, "params": {**DEFERENCE, "good_enough_ending": 0.4}}
+    cohort = simulate("adult_bpd", "experienced", engine="cohort", **kwargs)
+    agents = simulate("adult_bpd", "experienced", engine="agents", **kwargs)
+    pd.testing.assert_frame_equal(cohort.sessions, agents.sessions, check_exact=True)
+    pd.testing.assert_frame_equal(cohort.patients, agents.patients, check_exact=True)
+
+
+def test_remoralization_makes_change_negatively_accelerated_and_pd_slower():
+    params = {"demoralization_share": 0.5}
+    by_diagnosis = {}
+    for population in ("depression", "adult_bpd"):
+        s = simulate(population, "experienced", n_patients=300, n_sessions=30, seed=4, params=params).sessions
+        mean = s.groupby("session")["symptom_true"].mean()
+        by_diagnosis[population] = mean
+        early, late = mean[1] - mean[10], mean[20] - mean[30]
+        assert early > late  # most change comes early
+    depression, bpd = by_diagnosis["depression"], by_diagnosis["adult_bpd"]
+    assert (depression[1] - depression[10]) / depression[1] > (bpd[1] - bpd[10]) / bpd[1]  # PD slower
+
+
+def _voicing_gap(disengagement: float) -> float:
+    """Report rate of observed ruptures after high minus after low carried-over strain (sessions 4+)."""
+    params = {**DEFERENCE, "disengagement_strain": disengagement}
+    s = simulate("adult_bpd", "novice", n_patients=600, n_sessions=30, seed=9, params=params).sessions.copy()
+    s["strain_before"] = s.groupby("patient_id")["strain"].shift(1).fillna(0.0)
+    r = s[s["rupture_observed"] & (s["session"] > 3)]
+    high = r[r["strain_before"] > r["strain_before"].quantile(0.75)]
+    low = r[r["strain_before"] < r["strain_before"].quantile(0.25)]
+    return high["patient_rupture_reported"].mean() - low["patient_rupture_reported"].mean()
+
+
+def test_strain_silences_the_patient_when_disengagement_is_on():
+    # Strained patients have more intense ruptures and report more of them; disengagement closes
+    # them off, so the gap shrinks (silent disengagement before dropout, S8).
+    assert _voicing_gap(6.0) < _voicing_gap(0.0) - 0.02
+
+
+def test_the_therapists_view_of_the_alliance_misses_what_they_did_not_see():
+    base = {"n_patients": 300, "n_sessions": 20, "seed": 12}
+    latent = simulate("adult_bpd", "novice", **base).sessions
+    own = simulate("adult_bpd", "novice", params={"therapist_perception": 1.0}, **base).sessions
+    # Novices miss many ruptures, so their own view stays above the latent alliance ...
+    assert (latent["alliance_therapist_view"] - latent["alliance"]).mean() > 0.02
+    # ... and their WAI-SR, resting on that view, rises above the one resting on the latent alliance.
+    assert own["wai_therapist"].mean() > latent["wai_therapist"].mean() + 1
+    assert (own["wai_patient"] == latent["wai_patient"]).all()  # the patient's channel is untouched
