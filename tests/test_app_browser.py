@@ -37,6 +37,10 @@ def _shot(page, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def server():
+    # Compile the kernels first (cached on disk), so that no click waits for numba in the server.
+    warm = subprocess.run([sys.executable, "-m", "simulation.tools.cli", "demo", "--sessions", "1"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert warm.returncode == 0, warm.stderr
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "simulation.tools.cli", "app", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
@@ -148,7 +152,7 @@ def test_a_trainee_round_gives_feedback(page):
     expect(page.get_by_text(re.compile(r"ranks \d+ of 11"))).to_be_visible()
     assert page.locator("table.rs-table tr").count() == 12, "every alternative has its row"
     page.get_by_role("button", name="Run my choices as a policy").click()
-    expect(page.get_by_text("aft_trained", exact=True)).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("aft_trained", exact=True)).to_be_visible(timeout=60_000)
     _shot(page, "app-trainee.png")
 
 
