@@ -212,7 +212,7 @@ A new chapter is an entry of `CHAPTERS` in `simulation/view/chapters.py`; a new 
 
 ### References
 Eubanks, Muran & Safran (2015), 3RS manual; Safran & Muran (1996, 2000), resolution stages;
-alliance-focused training: T8, T9 of `docs/MODEL.md` (literature ids S1-S7, T1-T14 there).
+alliance-focused training: T8, T9 of `docs/MODEL.md` (literature ids S1-S8, T1-T17 there).
 """
 
 
