@@ -232,3 +232,16 @@ def test_discover_checks_failure_and_inputs_against_the_dataset(tmp_path: Path, 
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and words in err, err
         assert not (tmp_path / "out").exists()
+
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+SHIPPED = sorted(
+    p for p in [*EXPERIMENTS.glob("explore/*.toml"), *EXPERIMENTS.glob("hypotheses/*.toml")] if "discover" not in p.name
+)
+LOADERS = {"compare": load_compare_spec, "trial": load_trial_spec, "sensitivity": load_sensitivity_spec}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_explore_spec_parses(path: Path) -> None:
+    kind = "compare" if path.parent.name == "hypotheses" else path.stem.split("_")[0]
+    assert LOADERS[kind](path).name == path.stem

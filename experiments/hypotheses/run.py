@@ -55,7 +55,7 @@ TEXT = {
         "unnoticed rupture cannot be repaired at any depth; depth matters more for PD patients.",
         "change": "The two levers are moved by amounts chosen here (+0.20 noticing, +0.40 exploratory "
         "preference); other steps, or a different `immediate_stage_cap` / `resolved_stage`, change their "
-        "relative size. The sensitivity analysis (`experiments/sensitivity_resolution.toml`) gives the "
+        "relative size. The sensitivity analysis (`experiments/explore/sensitivity_resolution.toml`) gives the "
         "variance-based view over whole ranges.",
     },
     "d_skill_paths": {

@@ -90,14 +90,14 @@ def _common(parser: argparse.ArgumentParser, example: str) -> None:
 def add_commands(sub: Any) -> None:
     """Add the explore subcommands to the ``rupture-sim`` parser."""
     compare = sub.add_parser("compare", help="paired scenario comparison on common random numbers (resumable)")
-    _common(compare, "experiments/compare_aft.toml")
+    _common(compare, "experiments/explore/compare_aft.toml")
     compare.set_defaults(handler=cmd_compare)
     trial = sub.add_parser("trial", help="virtual trials over sample sizes: power curves (resumable)")
-    _common(trial, "experiments/trial_resolution_r.toml")
+    _common(trial, "experiments/explore/trial_resolution_r.toml")
     trial.set_defaults(handler=cmd_trial)
     sensitivity = sub.add_parser("sensitivity", help="Morris and Sobol sensitivity analysis via SALib (resumable)")
-    _common(sensitivity, "experiments/sensitivity_resolution.toml")
+    _common(sensitivity, "experiments/explore/sensitivity_resolution.toml")
     sensitivity.set_defaults(handler=cmd_sensitivity)
     discover = sub.add_parser("discover", help="PRIM scenario discovery on failed courses of a sweep (resumable)")
-    _common(discover, "experiments/discover_failures.toml")
+    _common(discover, "experiments/explore/discover_failures.toml")
     discover.set_defaults(handler=cmd_discover)
