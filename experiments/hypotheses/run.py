@@ -223,7 +223,10 @@ def headline_d(effects: pd.DataFrame, who: pd.DataFrame) -> list[str]:
     resolution_only = get(effects, "high_skill_no_unclear", "symptom_change")
     causal_share = resolution_only["difference"] / both["difference"]
     _mediation_figure(med)
-    fmt = lambda k: f"{med[k][0]:+.3f} [{med[k][1]:+.3f}, {med[k][2]:+.3f}]"  # noqa: E731
+
+    def fmt(k: str) -> str:
+        return f"{med[k][0]:+.3f} [{med[k][1]:+.3f}, {med[k][2]:+.3f}]"
+
     return [
         "Mediation on 2,400 simulated courses (skill varies between therapists, SD 0.2; per unit of skill; "
         "patients with at least one resolution episode; 95% bootstrap CI over therapists):",
