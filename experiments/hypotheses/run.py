@@ -243,8 +243,9 @@ def headline_d(effects: pd.DataFrame, who: pd.DataFrame) -> list[str]:
         "The regression understates the mediated share: the mean resolution stage is only one summary of what "
         "skill does to resolution (it also changes how often ruptures get resolved at all, and how much alliance "
         "a repair restores), so part of the resolution path shows up as a 'direct' effect. On real data, where "
-        "no causal check exists, a mediation estimate like this is a lower bound only if the mediator is "
-        "measured this completely.",
+        "no such check exists, an incomplete summary of the mediator makes a regression mediation understate the "
+        "mediated share. (The check itself compares the skill effect with the other path closed in both arms; "
+        "closing it also raises the baseline, so the share is approximate.)",
         "",
         "![mediation](figures/d_mediation.png)",
     ]
