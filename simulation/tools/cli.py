@@ -9,6 +9,7 @@ Subcommands:
 - ``docs``: regenerate the documentation (``simulation.docs.write_docs``).
 - ``validate``: the virtual studies of the published findings and the fit report.
 - ``calibrate``: fit the free parameters to the targets (resumable Optuna study).
+- ``compare``, ``trial``, ``sensitivity``, ``discover``: exploring hypotheses (``simulation.explore.cli``).
 
 Bad input ends with one sentence on stderr and exit code 2, never a traceback.
 """
