@@ -37,6 +37,10 @@ def _shot(page, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def server():
+    # Compile the kernels first (cached on disk), so that no click waits for numba in the server.
+    warm = subprocess.run([sys.executable, "-m", "simulation.tools.cli", "demo", "--sessions", "1"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert warm.returncode == 0, warm.stderr
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "simulation.tools.cli", "app", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
@@ -147,6 +151,8 @@ def test_a_trainee_round_gives_feedback(page):
     expect(page.get_by_text(re.compile(r"true salience \d of 5"))).to_be_visible(timeout=20_000)
     expect(page.get_by_text(re.compile(r"ranks \d+ of 11"))).to_be_visible()
     assert page.locator("table.rs-table tr").count() == 12, "every alternative has its row"
+    page.get_by_role("button", name="Run my choices as a policy").click()
+    expect(page.get_by_text("aft_trained", exact=True)).to_be_visible(timeout=60_000)
     _shot(page, "app-trainee.png")
 
 
@@ -162,6 +168,14 @@ def test_main_controls_work_by_keyboard(page):
     page.keyboard.press("Enter")
     expect(page.get_by_text(re.compile(r"· Session \d+"))).not_to_have_text(before)
     assert outline != "none", "the focused control shows a visible focus"
+
+
+def test_info_panel_explains_the_app(page):
+    page.get_by_role("tab", name="Page 3").click()
+    for heading in ("What it is", "How it works", "How to use it", "Things to notice", "Things to try",
+                    "How to extend it", "References"):  # fmt: skip
+        expect(page.get_by_text(heading, exact=True)).to_be_visible()
+    _shot(page, "app-info.png")
 
 
 def test_exported_page_opens_from_a_file_url(browser, tmp_path):

@@ -118,3 +118,18 @@ def test_model_function_aligns_outcomes_with_designs_by_row() -> None:
     assert list(outcomes.index) == [10, 11, 12] and list(outcomes.columns) == list(model.outcomes)
     pd.testing.assert_series_equal(outcomes.loc[10], outcomes.loc[12], check_names=False)  # same row, same numbers
     assert not np.isclose(outcomes.loc[10, "rupture_rate"], outcomes.loc[11, "rupture_rate"])
+
+
+def test_ctrl_c_keeps_finished_tasks_and_says_how_to_resume(run: dict, tmp_path: Path, monkeypatch, capsys) -> None:
+    real = compare.compute_replication
+
+    def interrupted(spec_: compare.CompareSpec, replication: int) -> dict:
+        if replication == 2:
+            raise KeyboardInterrupt
+        return real(spec_, replication)
+
+    monkeypatch.setattr(compare, "compute_replication", interrupted)
+    out = tmp_path / "out"
+    assert main(["compare", str(_spec(run["root"])), "--out", str(out), "--quiet"]) == 130
+    assert "rerun the command to resume" in capsys.readouterr().err
+    assert len(json.loads((out / "manifest.json").read_text())["tasks"]) == 2

@@ -101,3 +101,23 @@ def test_a_real_sweep_yields_boxes_with_coverage_and_density(tmp_path: Path, cap
     assert "coverage" in capsys.readouterr().out
     boxes = pd.read_csv(tmp_path / "out" / "boxes.csv")
     assert boxes["coverage"].between(0, 1).all() and boxes["density"].between(0, 1).all()
+
+
+def test_a_sensitivity_dataset_works_as_input(tmp_path: Path, capsys) -> None:
+    sens = tmp_path / "sens.toml"
+    sens.write_text(
+        'name = "s"\nn_patients = 20\nn_sessions = 6\nreplications = 1\nseed = 2\noutcomes = ["symptom_change"]\n'
+        "morris_trajectories = 2\nsobol_samples = 32\noat_steps = 2\n[factors]\n"
+        "noticing = { low = 0.05, high = 0.8 }\nskill_mean = { low = 0.2, high = 0.9 }\n"
+    )
+    data = tmp_path / "data"
+    assert main(["sensitivity", str(sens), "--out", str(data), "--quiet"]) == 0
+    median = pd.read_parquet(data / "runs")["symptom_change"].median()
+    spec = tmp_path / "d.toml"
+    spec.write_text(f'name = "d"\ndata = "{data}"\nfailure = "symptom_change"\nabove = {median}\nresamples = 3\n')
+    assert main(["discover", str(spec), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert f"failure `symptom_change` > {median:g}" in summary and "base rate" in summary
+    # too little improvement comes with low noticing: the first box restricts it
+    boxes = pd.read_csv(tmp_path / "out" / "boxes.csv").set_index("input")
+    assert boxes.loc["noticing", "restricted"] and boxes.loc["noticing", "high"] < 0.8

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulation.explore.compare import load_compare_spec
+from simulation.explore.discover import load_discover_spec
 from simulation.explore.sensitivity import load_sensitivity_spec
 from simulation.explore.spec import ExploreSpecError
 from simulation.explore.trial import load_trial_spec
@@ -232,3 +233,48 @@ def test_discover_checks_failure_and_inputs_against_the_dataset(tmp_path: Path, 
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and words in err, err
         assert not (tmp_path / "out").exists()
+
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+SHIPPED = sorted(
+    p for p in [*EXPERIMENTS.glob("explore/*.toml"), *EXPERIMENTS.glob("hypotheses/*.toml")] if "discover" not in p.name
+)
+LOADERS = {"compare": load_compare_spec, "trial": load_trial_spec, "sensitivity": load_sensitivity_spec}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_explore_spec_parses(path: Path) -> None:
+    kind = "compare" if path.parent.name == "hypotheses" else path.stem.split("_")[0]
+    assert LOADERS[kind](path).name == path.stem
+
+
+def test_mutated_discover_specs_parse_or_raise_one_sentence(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "manifest.json").write_text(json.dumps({"varied": ["noticing", "skill_mean"], "chunks": {}}))
+    base = {
+        "name": "d",
+        "data": str(data),
+        "failure": "dropout",
+        "inputs": ["noticing", "pd_severity"],
+        "n_boxes": 2,
+        "peel_alpha": 0.05,
+        "resamples": 5,
+        "max_rows": 1000,
+        "seed": 1,
+    }
+    path = tmp_path / "fuzz.toml"
+    path.write_text(to_toml(base))
+    assert load_discover_spec(path).failure == "dropout"
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(mutated(base))
+    def check(doc: dict) -> None:
+        path.write_text(to_toml(doc))
+        try:
+            load_discover_spec(path)
+        except ExploreSpecError as err:
+            message = str(err)
+            assert message.startswith(f"{path}: ") and len(message.splitlines()) == 1, message
+
+    check()

@@ -18,3 +18,14 @@ def test_feedback_compares_every_alternative_at_a_marker():
     assert passed.deepest_stage == 0, "a marker let pass opens no episode"
     assert table[f"alliance_after_{HORIZON}_more"].nunique() > 1, "the alternatives differ"
     assert "T13" in explain(LET_PASS)
+
+
+def test_choices_become_a_policy_run_on_the_same_patients():
+    from simulation.view.trainee import choices_as_policy, policy_on_caseload
+
+    policy = choices_as_policy([RESPONSES["invite"], RESPONSES["clarify"], LET_PASS, RESPONSES["validate"]])
+    assert policy == {"noticing": 0.7 * 3 / 4, "exploratory_repertoire": 1, "exploratory_preference": 1 / 3,
+                      "other_strategy_share": 0.5}  # fmt: skip
+    table = policy_on_caseload([RESPONSES["invite"]] * 3, "adult_bpd", n_patients=60, n_sessions=12, seed=1)
+    assert list(table.therapist) == ["your choices", "novice", "aft_trained"]
+    assert table["dropout (95% CI)"].str.match(r"\d+% \(\d+%-\d+%\)").all()

@@ -55,7 +55,7 @@ TEXT = {
         "unnoticed rupture cannot be repaired at any depth; depth matters more for PD patients.",
         "change": "The two levers are moved by amounts chosen here (+0.20 noticing, +0.40 exploratory "
         "preference); other steps, or a different `immediate_stage_cap` / `resolved_stage`, change their "
-        "relative size. The sensitivity analysis (`experiments/sensitivity_resolution.toml`) gives the "
+        "relative size. The sensitivity analysis (`experiments/explore/sensitivity_resolution.toml`) gives the "
         "variance-based view over whole ranges.",
     },
     "d_skill_paths": {
@@ -223,7 +223,10 @@ def headline_d(effects: pd.DataFrame, who: pd.DataFrame) -> list[str]:
     resolution_only = get(effects, "high_skill_no_unclear", "symptom_change")
     causal_share = resolution_only["difference"] / both["difference"]
     _mediation_figure(med)
-    fmt = lambda k: f"{med[k][0]:+.3f} [{med[k][1]:+.3f}, {med[k][2]:+.3f}]"  # noqa: E731
+
+    def fmt(k: str) -> str:
+        return f"{med[k][0]:+.3f} [{med[k][1]:+.3f}, {med[k][2]:+.3f}]"
+
     return [
         "Mediation on 2,400 simulated courses (skill varies between therapists, SD 0.2; per unit of skill; "
         "patients with at least one resolution episode; 95% bootstrap CI over therapists):",
@@ -240,8 +243,9 @@ def headline_d(effects: pd.DataFrame, who: pd.DataFrame) -> list[str]:
         "The regression understates the mediated share: the mean resolution stage is only one summary of what "
         "skill does to resolution (it also changes how often ruptures get resolved at all, and how much alliance "
         "a repair restores), so part of the resolution path shows up as a 'direct' effect. On real data, where "
-        "no causal check exists, a mediation estimate like this is a lower bound only if the mediator is "
-        "measured this completely.",
+        "no such check exists, an incomplete summary of the mediator makes a regression mediation understate the "
+        "mediated share. (The check itself compares the skill effect with the other path closed in both arms; "
+        "closing it also raises the baseline, so the share is approximate.)",
         "",
         "![mediation](figures/d_mediation.png)",
     ]

@@ -9,6 +9,9 @@ line answers with one sentence and exit code 2), runs into the output folder
 from __future__ import annotations
 
 import argparse
+import functools
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,20 @@ from simulation.outputs import check_output
 def _folder(args: argparse.Namespace, name: str) -> Path:
     """The output folder, checked before any work (a file, ``.``, ``''`` or a read-only place is a sentence)."""
     return check_output("--out", args.out if args.out is not None else Path("results") / name)
+
+
+def _resumable(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """On Ctrl-C, say that finished tasks are kept and a rerun resumes (exit code 130)."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except KeyboardInterrupt:
+            print("rupture-sim: interrupted; finished tasks are kept, rerun the command to resume.", file=sys.stderr)
+            return 130
+
+    return run
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -93,14 +110,14 @@ def _common(parser: argparse.ArgumentParser, example: str) -> None:
 def add_commands(sub: Any) -> None:
     """Add the explore subcommands to the ``rupture-sim`` parser."""
     compare = sub.add_parser("compare", help="paired scenario comparison on common random numbers (resumable)")
-    _common(compare, "experiments/compare_aft.toml")
-    compare.set_defaults(handler=cmd_compare)
+    _common(compare, "experiments/explore/compare_aft.toml")
+    compare.set_defaults(handler=_resumable(cmd_compare))
     trial = sub.add_parser("trial", help="virtual trials over sample sizes: power curves (resumable)")
-    _common(trial, "experiments/trial_resolution_r.toml")
-    trial.set_defaults(handler=cmd_trial)
+    _common(trial, "experiments/explore/trial_resolution_r.toml")
+    trial.set_defaults(handler=_resumable(cmd_trial))
     sensitivity = sub.add_parser("sensitivity", help="Morris and Sobol sensitivity analysis via SALib (resumable)")
-    _common(sensitivity, "experiments/sensitivity_resolution.toml")
-    sensitivity.set_defaults(handler=cmd_sensitivity)
+    _common(sensitivity, "experiments/explore/sensitivity_resolution.toml")
+    sensitivity.set_defaults(handler=_resumable(cmd_sensitivity))
     discover = sub.add_parser("discover", help="PRIM scenario discovery on failed courses of a sweep (resumable)")
-    _common(discover, "experiments/discover_failures.toml")
-    discover.set_defaults(handler=cmd_discover)
+    _common(discover, "experiments/explore/discover_failures.toml")
+    discover.set_defaults(handler=_resumable(cmd_discover))

@@ -59,6 +59,7 @@ from simulation.explore.model_function import (
     Scenario,
     derived_seed,
     simulate_scenario,
+    summarize,
 )
 from simulation.explore.store import load_table, run_tasks
 
@@ -173,8 +174,6 @@ def independent_seed(spec: CompareSpec, replication: int, scenario: str) -> int:
 
 def compute_replication(spec: CompareSpec, replication: int) -> dict[str, pd.DataFrame]:
     """The tables of one replication: runs (run-level outcomes), patients and trajectories."""
-    from simulation.explore.model_function import summarize
-
     runs, patients, trajectories = [], [], []
     for label, scenario in spec.scenarios.items():
         seed = replication_seed(spec, replication)

@@ -148,6 +148,8 @@ def dataset_kind(folder: Path) -> tuple[str, list[str]]:
         manifest = read_manifest(folder)
     except StoreError as err:
         raise checks.ExploreSpecError(f"data: {err}") from None
+    except ValueError:  # e.g. a NUL byte in the path
+        raise checks.ExploreSpecError(f"data: {show(str(folder))} is not a usable folder name.") from None
     if manifest.get("command") == "sensitivity":
         factors = list(manifest["spec"]["factors"])
         return "sensitivity", [*factors, *manifest["spec"]["outcomes"]]

@@ -29,6 +29,7 @@ from simulation.run.outcomes import group_outcomes, group_sums, stage_where_epis
 OUTCOMES = (
     "rupture_rate",
     "patient_rupture_rate",
+    "therapist_rupture_rate",
     "resolution_rate",
     "resolution_stage",
     "alliance_final",
@@ -137,11 +138,14 @@ def simulate_scenario(
     by_patient = s.groupby("patient_id")
     coded = s[s["session"].isin(coded_sessions)] if coded_sessions else s
     out = p[list(INTAKE)].copy()
-    out["n_sessions_patient_rupture"] = by_patient["patient_rupture_reported"].sum().reindex(p["patient_id"]).values
+    for channel in ("patient", "therapist"):
+        reported = by_patient[f"{channel}_rupture_reported"].sum().reindex(p["patient_id"]).values
+        out[f"n_sessions_{channel}_rupture"] = reported
     out["patient_resolution"] = coded.groupby("patient_id")["patient_resolution"].mean().reindex(p["patient_id"]).values
     out[list(SUM_COLUMNS)] = p[list(SUM_COLUMNS)]
     out["rupture_rate"] = p["n_sessions_rupture_observed"] / p["sessions_attended"]
     out["patient_rupture_rate"] = out["n_sessions_patient_rupture"] / p["sessions_attended"]
+    out["therapist_rupture_rate"] = out["n_sessions_therapist_rupture"] / p["sessions_attended"]
     out["resolution_rate"] = p["n_resolved"] / p["n_episodes"].where(p["n_episodes"] > 0)
     out["resolution_stage"] = stage_where_episode(p["mean_resolution_stage"].to_numpy(), p["n_episodes"].to_numpy())
     out["mean_resolution_stage"] = p["mean_resolution_stage"]
@@ -167,8 +171,9 @@ def summarize(patients: pd.DataFrame) -> dict[str, float]:
     """The group ``OUTCOMES`` of one run from its ``patient_outcomes`` rows.
 
     Rates are pooled (ratios of sums, ``outcomes.group_outcomes``); alliance
-    and reliable change are means over patients; the patient-reported rupture
-    rate is pooled over attended sessions like the observer's.
+    and reliable change are means over patients; the patient- and
+    therapist-reported rupture rates are pooled over attended sessions like
+    the observer's (three informant channels).
     """
     needed = [*SUM_COLUMNS, "dropped_out", "recovered", "mean_resolution_stage"]
     sums = group_sums(patients[needed].assign(_all=0), ["_all"])
@@ -177,6 +182,7 @@ def summarize(patients: pd.DataFrame) -> dict[str, float]:
     return {
         "rupture_rate": float(group["rupture_rate"]),
         "patient_rupture_rate": float(patients["n_sessions_patient_rupture"].sum() / attended),
+        "therapist_rupture_rate": float(patients["n_sessions_therapist_rupture"].sum() / attended),
         "resolution_rate": float(group["resolution_rate"]),
         "resolution_stage": float(group["resolution_stage"]),
         "alliance_final": float(patients["alliance_final"].mean()),

@@ -57,6 +57,7 @@ PREDICTORS = (
     "resolution_rate",
     "rupture_rate",
     "patient_rupture_rate",
+    "therapist_rupture_rate",
     "alliance_final",
 )
 TRIAL_OUTCOMES = ("symptom_change", "alliance_final", "reliable_change", "recovery", "dropout")

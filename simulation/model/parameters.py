@@ -6,7 +6,7 @@ names and out-of-range values are rejected with one clear sentence. The
 compiled rules receive the values as the named tuple ``ModelParams`` and the
 per-diagnosis profiles as a small array (``Parameters.profiles``).
 
-Sources are target ids of ``literature.md`` (T1-T14, or a section such as
+Sources are target ids of ``literature.md`` (T1-T17, or a section such as
 S5) or the word "assumption" where no finding fixes the value. Each
 declaration also says how the calibration treats it: ``Free`` (fitted to the
 targets, within a search range) or ``Fixed`` (and why); the defaults are the

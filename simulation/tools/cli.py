@@ -9,6 +9,7 @@ Subcommands:
 - ``docs``: regenerate the documentation (``simulation.docs.write_docs``).
 - ``validate``: the virtual studies of the published findings and the fit report.
 - ``calibrate``: fit the free parameters to the targets (resumable Optuna study).
+- ``compare``, ``trial``, ``sensitivity``, ``discover``: exploring hypotheses (``simulation.explore.cli``).
 
 Bad input (including an unusable output path) ends with one sentence on stderr
 and exit code 2, checked before any computation, never a traceback. SIGINT
@@ -350,7 +351,7 @@ def format_designs() -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Virtual studies of the published findings (T1-T14): print the table, write the report."""
+    """Virtual studies of the findings (T1-T14 calibrated, T15-T17 held out): print the table, write the report."""
     from simulation.validation.designs import load_design
     from simulation.validation.report import format_table, summary_line, targets_line, write_report
     from simulation.validation.runner import run_validation
@@ -382,7 +383,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _add_validate(sub: Any) -> None:
     from simulation.validation.runner import DEFAULT_SEED
 
-    val = sub.add_parser("validate", help="virtual studies of the published findings (T1-T14) and a fit report")
+    val = sub.add_parser("validate", help="virtual studies of the findings (T1-T17, T15-T17 held out) and a fit report")
     val.add_argument("--quick", action="store_true", help="fewer replications (a first look)")
     val.add_argument(
         "--seed", type=_count(0, 2**63 - 1), default=DEFAULT_SEED, help=f"root seed (default: {DEFAULT_SEED})"

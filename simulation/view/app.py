@@ -20,7 +20,7 @@ from simulation.model.taxonomy import RESPONSES, response_label
 from simulation.view.course_plots import course_figure, figure_png
 from simulation.view.narration import SUMMARY, Line, format_lines
 from simulation.view.player import CHAPTER_NAMES, SessionPlayer
-from simulation.view.trainee import CHOICES, HORIZON, feedback
+from simulation.view.trainee import CHOICES, HORIZON, feedback, policy_on_caseload
 
 CSS = """
 .rs-transcript { display: flex; flex-direction: column-reverse; max-height: 560px; overflow-y: auto;
@@ -60,7 +60,11 @@ def _refresh(action) -> None:
 
 
 def Player(model: SessionPlayer):
-    """The session player: where we are, back / next marker, the transcript up to the cursor."""
+    """The session player: where we are, back / next marker / go to a session, the transcript up to the cursor."""
+
+    def go_to(session: str) -> None:
+        _refresh(lambda: model.go_to(int(session), 0))
+
     with solara.Column(style={"padding": "8px"}):
         solara.Markdown(f"### Session player\n**{model.chapter.title}** · {model.where}")
         with solara.Row():
@@ -68,6 +72,9 @@ def Player(model: SessionPlayer):
             solara.Button("Next marker ▶▶", on_click=lambda: _refresh(model.next_marker), outlined=True)
             solara.Button("Session start", outlined=True,
                           on_click=lambda: _refresh(lambda: model.go_to(model.session, 0)))  # fmt: skip
+        with solara.Row(style={"max-width": "220px"}):
+            solara.Select("Go to session", values=[str(i) for i in range(1, model.held + 1)],
+                          value=str(model.session), on_value=go_to)  # fmt: skip
         solara.HTML(tag="div", unsafe_innerHTML=transcript_html(model.transcript()), classes=["rs-transcript"])
         solara.FileDownload(lambda: format_lines(model.transcript()), "transcript.txt", label="Transcript as text")
 
@@ -134,6 +141,15 @@ def Trainee(model: SessionPlayer):
     markers = model.markers_so_far()
     choice = solara.use_reactive("invite")
     result = solara.use_reactive(None)
+    policy = solara.use_reactive(None)
+
+    def decide(where: str) -> None:
+        result.set(feedback(model, where, CHOICES[choice.value]))
+        model.trainee_choices[where] = CHOICES[choice.value]
+
+    def run_policy() -> None:
+        policy.set(policy_on_caseload(list(model.trainee_choices.values()), model.chapter.population))
+
     with solara.Column(style={"padding": "8px"}):
         solara.Markdown("### Trainee: what would you do at this marker?")
         if not markers:
@@ -144,16 +160,23 @@ def Trainee(model: SessionPlayer):
         solara.Markdown(f"**[{where}]** {seen.text} What do you do?")
         with solara.Row():
             solara.Select("Your response", values=list(CHOICES), value=choice)
-            solara.Button("Decide", color="primary",
-                          on_click=lambda: result.set(feedback(model, where, CHOICES[choice.value])))  # fmt: skip
+            solara.Button("Decide", color="primary", on_click=lambda: decide(where))
         shown = result.value
         if shown is None or shown.where != where:
             return
         n = len(shown.table)
         solara.Markdown(f"**What the model knows:** {shown.truth}\n\n**Your choice** "
                         f"({response_label(shown.choice)}) ranks {shown.rank} of {n} by the alliance "
-                        f"{HORIZON} sessions later, on the same random numbers. {shown.explanation}")  # fmt: skip
+                        f"{HORIZON} sessions later (ties share a rank), on the same random numbers. "
+                        f"{shown.explanation}")  # fmt: skip
         solara.HTML(tag="div", unsafe_innerHTML=shown.table.to_html(index=False, classes="rs-table"))
+        solara.Markdown(f"**Your choices as a policy** ({len(model.trainee_choices)} so far): the share of markers "
+                        "you attended to sets the noticing, your share of exploratory strategies the preference "
+                        "for metacommunication; run on 300 patients of this chapter's population against the "
+                        "novice and AFT-trained presets, on the same patients.")  # fmt: skip
+        solara.Button("Run my choices as a policy", on_click=run_policy, outlined=True)
+        if policy.value is not None:
+            solara.HTML(tag="div", unsafe_innerHTML=policy.value.to_html(index=False, classes="rs-table"))
 
 
 INFO = """
@@ -189,7 +212,7 @@ A new chapter is an entry of `CHAPTERS` in `simulation/view/chapters.py`; a new 
 
 ### References
 Eubanks, Muran & Safran (2015), 3RS manual; Safran & Muran (1996, 2000), resolution stages;
-alliance-focused training: T8, T9 of `docs/MODEL.md` (literature ids S1-S7, T1-T14 there).
+alliance-focused training: T8, T9 of `docs/MODEL.md` (literature ids S1-S8, T1-T17 there).
 """
 
 

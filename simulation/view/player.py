@@ -95,6 +95,7 @@ class SessionPlayer(mesa.Model):
                          "exploratory_repertoire": float(exploratory), "aft_start_session": aft_from}  # fmt: skip
             self._custom = (patient, therapist)
         self._cache: dict[bool, tuple] = {}
+        self.trainee_choices: dict[str, int] = {}  # the trainee's response by marker (SESSION.SEGMENT)
         self.original = self._new_course(None)
         self.forked: RuptureModel | None = None
         self.fork: Fork | None = None

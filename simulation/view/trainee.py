@@ -11,6 +11,8 @@ cites the literature ids of ``docs/MODEL.md``.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -99,3 +101,57 @@ def feedback(player, where: str, choice: int) -> Feedback:
     mine = list(CHOICES.values()).index(choice)
     table.insert(0, "yours", ["<-" if i == mine else "" for i in range(len(table))])
     return Feedback(where, choice, truth, table, explain(choice), int(order.iloc[mine]))
+
+
+#: Noticing of a trainee who attends to every marker: twice the experienced default (0.35 per salience point).
+FULL_NOTICING = 0.7
+
+
+def choices_as_policy(choices: Sequence[int]) -> dict[str, float]:
+    """The trainee's choices as therapist parameters (a policy the model can run on a caseload).
+
+    Noticing scales with the share of markers the trainee attended to (all:
+    ``FULL_NOTICING``, none: 0); the exploratory preference is the share of
+    exploratory strategies among the strategies chosen (the repertoire is
+    there if any was chosen); the share of other strategies (validate,
+    redirect) among the rest. Skill and reactivity stay the experienced
+    defaults.
+
+    Raises:
+        ValueError: Without any choice.
+    """
+    if not choices:
+        raise ValueError("make at least one choice before running your choices as a policy")
+    strategies = [c for c in choices if c < LET_PASS]
+    exploratory = [c for c in strategies if FIRST_EXPLORATORY <= c < FIRST_OTHER]
+    others = [c for c in strategies if c >= FIRST_OTHER]
+    rest = len(strategies) - len(exploratory)
+    return {
+        "noticing": FULL_NOTICING * len(strategies) / len(choices),
+        "exploratory_repertoire": int(bool(exploratory)),
+        "exploratory_preference": len(exploratory) / len(strategies) if strategies else 0.0,
+        "other_strategy_share": len(others) / rest if rest else 0.0,
+    }
+
+
+def _share_with_ci(hits: pd.Series) -> str:
+    """A share with its 95% Wilson interval, as text."""
+    n, share, z = len(hits), float(hits.mean()), 1.96
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return f"{share:.0%} ({max(0.0, centre - half):.0%}-{min(1.0, centre + half):.0%})"
+
+
+def policy_on_caseload(choices: Sequence[int], population: str, n_patients: int = 300, n_sessions: int = 24,
+                       seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """Dropout and recovery of the trainee's policy vs the novice and AFT-trained presets, on the same patients."""
+    from simulation.run.api import simulate
+
+    mine = choices_as_policy(choices)
+    rows = []
+    for name, therapists in (("your choices", mine), ("novice", "novice"), ("aft_trained", "aft_trained")):
+        patients = simulate(population, therapists, n_patients=n_patients, n_sessions=n_sessions, seed=seed,
+                            events=False).patients  # fmt: skip
+        rows.append({"therapist": name, "dropout (95% CI)": _share_with_ci(patients.dropped_out),
+                     "recovered (95% CI)": _share_with_ci(patients.recovered)})  # fmt: skip
+    return pd.DataFrame(rows)

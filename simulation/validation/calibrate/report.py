@@ -40,6 +40,7 @@ from simulation.validation.calibrate.search import (
     STARTUP_TRIALS,
     completed,
 )
+from simulation.validation.targets import CALIBRATED, HELD_OUT
 
 #: Smallest |Spearman rho| shown in the "which targets constrain which parameters" table.
 RHO_SHOWN = 0.3
@@ -228,7 +229,10 @@ def write_report(
     (folder / "best.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     lines = [
-        "# Calibration of the free parameters to the validation targets (T1-T14)",
+        f"# Calibration of the free parameters to the validation targets ({CALIBRATED[0]}-{CALIBRATED[-1]})",
+        "",
+        f"Held-out targets ({', '.join(HELD_OUT)}) are out of sample: neither run nor scored here; "
+        "`rupture-sim validate` reports them.",
         "",
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `rupture-sim calibrate`: {len(frame)} complete trials "
         f"(Optuna TPE, journal `{JOURNAL}`), {sig.get('replications')} replications per study and trial, root seed "
