@@ -98,7 +98,7 @@ def arena(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("arena")
     (root / "afile").write_text("not a folder\n")
     (root / "tiny.toml").write_text(TINY)
-    shutil.copy(ROOT / "experiments" / "compare_aft.toml", root / "compare.toml")
+    shutil.copy(next(ROOT.glob("experiments/**/compare_*.toml")), root / "compare.toml")
     with inside(root):
         code, _, err = run_cli(
             ["sweep", "tiny.toml", "--out", "ref", "--backend", "inprocess", "--quiet", "--no-plots"]
