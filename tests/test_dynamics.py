@@ -53,8 +53,20 @@ def test_two_ways_to_leave_early_are_told_apart():
     assert (default["exit_reason"] != "good_enough").all()  # off by default
 
 
-def test_both_engines_agree_with_the_mechanisms_on():
-    kwargs = {"n_patients": 24, "n_sessions": 20, "seed": 3, "params": {**DEFERENCE, "good_enough_ending": 0.4}}
+def test_both_engines_agree_with_every_mechanism_on():
+    every_mechanism = {
+        **DEFERENCE,
+        "good_enough_ending": 0.4,
+        "disengagement_strain": 3.0,
+        "working_through_gain": 1.0,
+        "ending_phase_sessions": 4,
+        "demoralization_share": 0.4,
+        "gain_alliance_effect": 0.2,
+        "therapist_withdrawal_blindness": 1.0,
+        "therapist_perception": 1.0,
+        "wai_item_sd": 0.17,
+    }
+    kwargs = {"n_patients": 24, "n_sessions": 20, "seed": 3, "params": every_mechanism}
     cohort = simulate("adult_bpd", "experienced", engine="cohort", **kwargs)
     agents = simulate("adult_bpd", "experienced", engine="agents", **kwargs)
     pd.testing.assert_frame_equal(cohort.sessions, agents.sessions, check_exact=True)

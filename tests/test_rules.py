@@ -336,3 +336,17 @@ def test_therapists_are_blind_to_withdrawal_and_aft_helps():
     untrained = rules.therapist_perceived_salience(WITHDRAWAL, 3, False, on)
     trained = rules.therapist_perceived_salience(WITHDRAWAL, 3, True, on)
     assert untrained < trained < 3
+
+
+def test_wai_items_sum_to_the_scale_with_a_ceiling_and_noise_that_averages_out():
+    on = Parameters({"wai_item_sd": 0.17}).model_params()
+    assert rules.wai_rating(0.6, 0.05, 0.3, P) == round(12 + 48 * (0.6 + 0.05 + P.wai_noise_sd * 0.3))
+    keys = [np.uint64(k * 7919 + 1) for k in range(400)]
+    totals = np.array([rules.wai_rating(0.6, 0.0, 0.0, on, key, 26) for key in keys])
+    assert totals.min() >= 12 and totals.max() <= 60
+    assert abs(totals.mean() - (12 + 48 * 0.6)) < 1.0  # item noise averages out over 12 items
+    at_top = np.array([rules.wai_rating(1.0, 0.1, 0.0, on, key, 26) for key in keys])
+    assert at_top.max() == 60 and (at_top >= 55).mean() > 0.9  # the ceiling of the scale
+    noisier = Parameters({"wai_item_sd": 0.4}).model_params()
+    spread = np.std([rules.wai_rating(0.6, 0.0, 0.0, noisier, key, 26) for key in keys])
+    assert spread > totals.std()

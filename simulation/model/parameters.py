@@ -500,6 +500,11 @@ PARAMETERS: tuple[Param, ...] = (
        literature("therapists rate the alliance lower (S6)")),
     _p("measurement", "wai_noise_sd", 0.06, 0, 0.5, "0-1 alliance", "noise of a WAI-SR rating", "assumption",
        secondary("T10")),
+    _p("measurement", "wai_item_sd", 0.0, 0, 1, "0-1 alliance per item",
+       "noise of each of the 12 WAI-SR items (rated 1-5 and summed); 0 = one rating with noise and a ceiling, "
+       "as calibrated. About 0.17 gives an internal consistency near .90 for a between-patient alliance SD of .15",
+       "S6, S8 (WAI-SR: 12 items rated 1-5, high internal consistency, patient ratings near the ceiling)",
+       Fixed("off until the dynamics are calibrated with T15-T17")),
     _p("measurement", "symptom_reliability", 0.82, 0.1, 0.99, "reliability",
        "test-retest reliability of the symptom scale (the one Jacobson-Truax uses)",
        "S6, assumption (about the one-week retest r reported for the BSL-23)",

@@ -620,7 +620,23 @@ def therapist_perceived_salience(kind: int, salience: int, aft: bool, p) -> floa
     return salience - p.therapist_withdrawal_blindness * (1.0 - aft * p.aft_awareness_gain)
 
 
+#: Items of the WAI-SR, each rated 1-5 (S6).
+WAI_ITEMS = 12
+
+
 @njit(cache=True)
-def wai_rating(alliance: float, bias: float, z: float, p) -> int:
-    """WAI-SR total 12-60 from the latent alliance and the rater's bias."""
-    return int(round(12.0 + 48.0 * clip(alliance + bias + p.wai_noise_sd * z, 0.0, 1.0)))
+def wai_rating(alliance: float, bias: float, z: float, p, items_key: np.uint64 = 0, items_stream: int = 0) -> int:
+    """WAI-SR total 12-60 from the alliance as the rater sees it, their bias and the session's noise ``z``.
+
+    With ``wai_item_sd`` > 0 the total is the sum of 12 items rated 1-5, each with its own noise
+    (draws under ``items_key``, one key per item): the scale's ceiling and internal consistency
+    then come from the items. Otherwise one rating with noise, clipped to the scale.
+    """
+    level = alliance + bias + p.wai_noise_sd * z
+    if p.wai_item_sd <= 0.0:
+        return int(round(12.0 + 48.0 * clip(level, 0.0, 1.0)))
+    total = 0
+    for item in range(WAI_ITEMS):
+        z_item = normal(segment_key(items_key, item), items_stream)
+        total += int(clip(round(1.0 + 4.0 * (level + p.wai_item_sd * z_item)), 1.0, 5.0))
+    return total

@@ -90,7 +90,9 @@ from simulation.model.streams import (
     R_SYMPTOM_MEASURE,
     R_UPTAKE,
     R_WAI_PATIENT,
+    R_WAI_PATIENT_ITEMS,
     R_WAI_THERAPIST,
+    R_WAI_THERAPIST_ITEMS,
 )
 from simulation.model.taxonomy import (
     CONFRONTATION,
@@ -589,9 +591,10 @@ def take_measures(end, patient, row, work, detail, p) -> None:
             resolution = 1.0 + 4.0 * share + 0.5 * normal(end, R_PATIENT_RESOLUTION)
             row.patient_resolution = clip(round(resolution), 1.0, 5.0)
         lenient = p.wai_patient_bias + p.deference_leniency * deference
-        row.wai_patient = wai_rating(row.alliance, lenient, normal(end, R_WAI_PATIENT), p)
+        row.wai_patient = wai_rating(row.alliance, lenient, normal(end, R_WAI_PATIENT), p, end, R_WAI_PATIENT_ITEMS)
         basis = therapist_alliance_rating_basis(row.alliance, row.alliance_therapist_view, p)
-        row.wai_therapist = wai_rating(basis, p.wai_therapist_bias, normal(end, R_WAI_THERAPIST), p)
+        z = normal(end, R_WAI_THERAPIST)
+        row.wai_therapist = wai_rating(basis, p.wai_therapist_bias, z, p, end, R_WAI_THERAPIST_ITEMS)
     row.symptom = observe_symptom(row.symptom_true, normal(end, R_SYMPTOM_MEASURE), p)
 
 

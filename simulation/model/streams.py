@@ -40,6 +40,8 @@ R_DROPOUT = 22
 R_FLARE_UP = 23
 R_UPTAKE = 24
 R_GOOD_ENOUGH = 25
+R_WAI_PATIENT_ITEMS = 26
+R_WAI_THERAPIST_ITEMS = 27
 
 
 def stream_table() -> dict[str, int]:
