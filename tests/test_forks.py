@@ -76,3 +76,46 @@ def test_a_fork_is_parsed_from_text():
         parse_fork("3.7:shout")
     with pytest.raises(ParameterError, match=r"SESSION\.SEGMENT:RESPONSE"):
         parse_fork("7:invite")
+
+
+# --- a therapist policy: the response as a function of what the therapist can observe ------------
+def _episode_openings(events, rupture_type):
+    opened = events[(events["kind"] == "stage") & (events["stage"] == 1) & (events["detail"] == 1)]
+    return opened[opened["rupture_type"] == rupture_type]
+
+
+def test_a_policy_that_lets_withdrawal_pass_opens_no_withdrawal_episode_on_both_engines():
+    kwargs = {"n_patients": 24, "n_sessions": 8, "seed": 5, "policy": {"withdrawal": "let-pass"}}
+    cohort = simulate("adult_bpd", "experienced", engine="cohort", **kwargs)
+    agents = simulate("adult_bpd", "experienced", engine="agents", **kwargs)
+    pd.testing.assert_frame_equal(cohort.events, agents.events, check_exact=True)
+    assert _episode_openings(cohort.events, "withdrawal").empty
+    default = simulate("adult_bpd", "experienced", n_patients=24, n_sessions=8, seed=5)
+    assert not _episode_openings(default.events, "withdrawal").empty
+    assert len(_episode_openings(cohort.events, "confrontation")) > 0  # confrontation is left to the rules
+
+
+def test_a_policy_strategy_is_the_strategy_of_the_episodes_it_opens():
+    res = simulate("adult_bpd", "experienced", n_patients=24, n_sessions=6, seed=2,
+                   policy={"confrontation": "invite", ("confrontation", 5): "acknowledge"})  # fmt: skip
+    ev = res.events
+    openings = _episode_openings(ev, "confrontation")
+    assert len(openings) > 5
+    for index in openings.index:
+        same = ev.loc[index + 1 :]
+        same = same[(same["patient_id"] == ev.loc[index, "patient_id"]) & (same["session"] == ev.loc[index, "session"])]
+        episode = same.iloc[: next((k for k, kind in enumerate(same["kind"]) if kind == "episode_end"), len(same))]
+        strategies = episode[episode["kind"] == "strategy"]["code"]
+        assert strategies.isin(["S4", "S5"]).all()  # the policy's strategy holds for the whole episode
+
+
+def test_bad_policies_are_one_sentence():
+    for policy, field in (
+        ({"anger": "invite"}, "policy keys"),
+        ({("withdrawal", 6): "invite"}, "policy keys"),
+        ({"withdrawal": "shout"}, "response must be one of"),
+        ({"withdrawal": 99}, "policy responses"),
+        (["withdrawal"], "policy must be a mapping"),
+    ):
+        with pytest.raises(ParameterError, match=field):
+            simulate("adult_bpd", "experienced", n_patients=2, n_sessions=2, policy=policy)

@@ -162,6 +162,10 @@ IN_SESSION = np.dtype(
         # set by the caller before the session: a teacher's or trainee's what-if fork
         ("override_segment", np.int64),
         ("override_response", np.int64),
+        ("imposed_strategy", np.int64),  # the strategy imposed for the open episode (0 = the rules choose)
+        # a therapist policy: the response to a marker by what the therapist can observe, its type
+        # (1 withdrawal, 2 confrontation) and salience (1-5); 0 = the rules decide (set once per run)
+        ("policy", np.int64, (3, 6)),
     ]
 )
 

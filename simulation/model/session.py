@@ -253,6 +253,7 @@ def start_session_work(work, detail) -> None:
     """No episode open, nothing lost or repaired yet, no marker felt (PSQ 1 = none), no event logged."""
     work.episode_open = False
     work.episode_stage = 0
+    work.imposed_strategy = 0
     work.dips = 0.0
     work.marker_dips = 0.0
     work.seen_dips = 0.0
@@ -316,10 +317,11 @@ def work_through_episode(g, u_work, segment, patient, setting, row, work, p) -> 
     deeper means the patient took up the work (a collaborative process, CIS-R).
     """
     stage = work.episode_stage
-    strategy = choose_strategy(g, u_work, stage, setting.explore_preference, p)
     if told_at(work, segment) and work.override_response <= N_STRATEGIES:
-        strategy = work.override_response  # the strategy a teacher or trainee chose ...
-        work.override_segment = segment + 1  # ... holds for the rest of the episode
+        work.imposed_strategy = work.override_response  # a teacher's or trainee's strategy holds for the episode
+    strategy = choose_strategy(g, u_work, stage, setting.explore_preference, p)
+    if work.imposed_strategy != 0:
+        strategy = work.imposed_strategy
     family = strategy_family(strategy)
     count_strategy(row, family)
     stance = strategy_stance(strategy)
@@ -364,8 +366,7 @@ def close_episode(segment, row, work, p) -> None:
               detail=work.episode_stage)  # fmt: skip
     work.episode_open = False
     work.episode_stage = 0
-    if work.override_segment > segment:  # an imposed strategy ends with its episode
-        work.override_segment = -1
+    work.imposed_strategy = 0  # an imposed strategy ends with its episode
 
 
 # ------------------------------------------------------------------------------------------------
@@ -441,10 +442,14 @@ def therapist_responds(g, marker, segment, patient, setting, row, work, p) -> fl
     resolution episode; one missed or met with hostility stays unrepaired.
     Returns the provocation the response carries into the next segment.
     """
-    told = told_at(work, segment)  # a response imposed for this segment replaces both draws (keyed: no other moves)
+    # A response imposed for this segment (a fork), or the policy's response to what the therapist
+    # can observe (the marker's type and salience), replaces both draws; 0 leaves it to the rules.
+    told = told_at(work, segment)
+    response = work.override_response if told else work.policy[marker.kind, marker.salience]
+    decided = response != 0
     if not work.episode_open and (
-        work.override_response == LET_PASS
-        if told
+        response == LET_PASS
+        if decided
         else uniform(g, R_NOTICE) >= notice_probability(setting.noticing, marker.salience)
     ):
         marker_missed(marker, segment, row, work)
@@ -454,8 +459,8 @@ def therapist_responds(g, marker, segment, patient, setting, row, work, p) -> fl
     if therapist_perceived_salience(marker.kind, marker.salience, setting.aft, p) >= p.therapist_report_threshold:
         work.therapist_saw = True
     hostile = (
-        work.override_response == REACT_WITH_HOSTILITY
-        if told
+        response == REACT_WITH_HOSTILITY
+        if decided
         else uniform(g, R_REACTION) < negative_response_probability(setting.reactivity, patient.pd_severity,
                                                                      marker.kind, p)
     )  # fmt: skip
@@ -467,8 +472,8 @@ def therapist_responds(g, marker, segment, patient, setting, row, work, p) -> fl
         left_unrepaired(marker, row, work)
     else:
         open_episode(marker, segment, row, work)
-        if told and work.override_response <= N_STRATEGIES:  # an imposed strategy is the new episode's
-            work.override_segment = segment + 1
+        if decided and response <= N_STRATEGIES:
+            work.imposed_strategy = response  # an imposed or policy strategy is the new episode's
     return p.provocation_rate if hostile else 0.0
 
 

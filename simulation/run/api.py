@@ -15,7 +15,7 @@ from simulation.model.parameters import ParameterError, Parameters
 from simulation.model.presets import preset_values
 from simulation.model.records import THERAPIST, THERAPIST_FIELDS
 from simulation.run.engine import simulate_cohort
-from simulation.run.forks import Fork, override_table
+from simulation.run.forks import Fork, override_table, policy_table
 from simulation.run.tables import build_tables
 
 ENGINES = ("cohort", "agents")
@@ -103,6 +103,7 @@ def simulate(
     patient_ids: Sequence[int] | None = None,
     therapist_states: np.ndarray | None = None,
     overrides: Sequence[Fork | Sequence[int]] | None = None,
+    policy: Mapping[Any, str | int] | None = None,
 ) -> Results:
     """Simulate courses of therapy and return tidy tables.
 
@@ -125,6 +126,10 @@ def simulate(
             ``(patient_id, session, segment, response)`` each, response a code of
             ``taxonomy.RESPONSES``; at most one per patient and session. With none, every number
             is the rules' own.
+        policy: A therapist policy, a function of what the therapist can observe: the response
+            (a name or code of ``taxonomy.RESPONSES``) to a marker by its rupture type, for every
+            salience (``{"withdrawal": "invite"}``) or one (``{("confrontation", 4): "hostile"}``);
+            markers it does not name are left to the rules. A fork wins over the policy.
 
     Returns:
         The ``Results`` with ``sessions``, ``patients``, ``events`` and ``therapists``.
@@ -163,9 +168,10 @@ def simulate(
                 f"matrix with that many rows and {len(THERAPIST_FIELDS)} columns ({', '.join(THERAPIST_FIELDS)})."
             )
     imposed = override_table(overrides, n_sessions, int(parameters["n_segments"]))
+    responses = policy_table(policy)
     if engine == "cohort":
         raw = simulate_cohort(parameters, ids, n_sessions, seed, record_events=events, therapists=therapist_states,
-                              overrides=imposed)  # fmt: skip
+                              overrides=imposed, policy=responses)  # fmt: skip
     else:
         from simulation.view.model import RuptureModel  # Mesa is only imported when asked for
 
@@ -177,6 +183,7 @@ def simulate(
             record_events=events,
             therapists=therapist_states,
             overrides=imposed,
+            policy=responses,
         )
         model.run()
         raw = model.raw()

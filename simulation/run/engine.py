@@ -158,6 +158,16 @@ def no_overrides() -> np.ndarray:
     return np.zeros((0, len(OVERRIDE_COLUMNS)), dtype=np.int64)
 
 
+def no_policy() -> np.ndarray:
+    """An empty therapist policy (``records.IN_SESSION.policy``): the rules decide every response."""
+    return np.zeros(records_policy_shape(), dtype=np.int64)
+
+
+def records_policy_shape() -> tuple[int, ...]:
+    """Shape of a therapist policy: rupture type (0 unused, 1 withdrawal, 2 confrontation) by salience (0-5)."""
+    return IN_SESSION.fields["policy"][0].shape
+
+
 @njit(cache=True)
 def impose_response(work, overrides, patient_id, session) -> None:
     """Set the session's imposed response (``records.IN_SESSION``) from the overrides table, or none."""
@@ -172,7 +182,7 @@ def impose_response(work, overrides, patient_id, session) -> None:
 @njit(cache=True)
 def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapist_rows, p, n_sessions, sessions,
                 keep_sessions, events, detail, course_event_bound, courses, trajectory, row_buffer, work,
-                overrides):  # fmt: skip
+                overrides, policy):  # fmt: skip
     """Run the courses of a block of patients; ``patients``, ``courses`` and ``trajectory`` are updated in place.
 
     Session records go to consecutive rows of ``sessions`` if ``keep_sessions``
@@ -187,6 +197,7 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
     n_rows = 0
     n_events = 0
     impose_response(work, overrides, -1, 0)  # none yet
+    work.policy[:, :] = policy
     imposing = overrides.shape[0] > 0
     for i in range(patient_ids.shape[0]):
         if detail >= DETAIL_EVENTS and n_events + course_event_bound > events.shape[0]:
@@ -221,6 +232,7 @@ def simulate_cohort(
     chunk_size: int = 4096,
     keep_sessions: bool = True,
     overrides: np.ndarray | None = None,
+    policy: np.ndarray | None = None,
 ) -> RawCohort:
     """Simulate the courses of ``patient_ids`` with the compiled engine.
 
@@ -239,12 +251,15 @@ def simulate_cohort(
             the trajectory are always kept).
         overrides: Responses imposed on the therapist, one row per (patient id,
             session, segment, response code; ``OVERRIDE_COLUMNS``); none if omitted.
+        policy: A therapist policy (``no_policy`` shape: the response code by rupture type and
+            salience, 0 = the rules decide); none if omitted.
 
     Returns:
         The raw arrays of the cohort.
     """
     patient_ids = np.asarray(patient_ids, dtype=np.int64)
     overrides = no_overrides() if overrides is None else np.asarray(overrides, dtype=np.int64).reshape(-1, 4)
+    policy = no_policy() if policy is None else np.asarray(policy, dtype=np.int64)
     therapist_ids = assign_therapists(patient_ids, int(params["caseload"]))
     therapist_index = np.unique(therapist_ids)
     if therapists is None:
@@ -274,7 +289,7 @@ def simulate_cohort(
         done, n_rows, n_events = run_courses(seed, patient_ids[block], therapist_ids[block], final[block],
                                              therapist_table, therapist_rows[block], p, n_sessions, sessions,
                                              keep_sessions, events, detail, course_bound, courses[block],
-                                             trajectory, row_buffer, work, overrides)  # fmt: skip
+                                             trajectory, row_buffer, work, overrides, policy)  # fmt: skip
         session_blocks.append(sessions[:n_rows].copy())
         event_blocks.append(events[:n_events].copy())
         start += done

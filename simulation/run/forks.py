@@ -9,14 +9,15 @@ every number is the same; after it, only what the mechanism changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from simulation.model.parameters import ParameterError
-from simulation.model.taxonomy import RESPONSE_ALIASES, RESPONSES, response_code
-from simulation.run.engine import OVERRIDE_COLUMNS, no_overrides
+from simulation.model.taxonomy import RESPONSE_ALIASES, RESPONSES, RUPTURE_TYPES, response_code
+from simulation.run.engine import OVERRIDE_COLUMNS, no_overrides, no_policy
 
 
 @dataclass(frozen=True)
@@ -92,3 +93,48 @@ def override_table(forks: Iterable[Fork | Sequence[int]] | None, n_sessions: int
     if len({(int(r[0]), int(r[1])) for r in table}) != len(table):
         raise ParameterError("overrides allow one imposed response per patient and session.")
     return table
+
+
+def policy_table(policy: Mapping[Any, str | int] | None) -> np.ndarray:
+    """A therapist policy as the engines' table: the response by rupture type and salience (0 = the rules).
+
+    Keys are a rupture type (``"withdrawal"``, ``"confrontation"``: every salience) or a
+    ``(type, salience)`` pair (salience 1-5, which wins over the type); values are response
+    names or codes (``taxonomy.RESPONSES``).
+
+    Raises:
+        ParameterError: For a key or response the model does not know.
+    """
+    table = no_policy()
+    if policy is None:
+        return table
+    if not isinstance(policy, Mapping):
+        raise ParameterError("policy must be a mapping from a rupture type or (type, salience) to a response.")
+    for key, value in sorted(policy.items(), key=lambda item: not isinstance(item[0], str)):  # pairs win
+        kind, saliences = _policy_key(key)
+        table[kind, saliences] = _policy_response(value)
+    return table
+
+
+_TYPES = {name: code for code, name in enumerate(RUPTURE_TYPES) if code > 0}
+
+
+def _policy_key(key: Any) -> tuple[int, slice | int]:
+    """The rupture type code and the salience(s) a policy key names."""
+    if isinstance(key, str) and key in _TYPES:
+        return _TYPES[key], slice(1, None)
+    pair = isinstance(key, tuple) and len(key) == 2
+    if pair and key[0] in _TYPES and isinstance(key[1], int) and not isinstance(key[1], bool) and 1 <= key[1] <= 5:
+        return _TYPES[key[0]], key[1]
+    raise ParameterError(
+        f"policy keys must be a rupture type ({', '.join(_TYPES)}) or a (type, salience 1-5) pair (got {key!r})."
+    )
+
+
+def _policy_response(value: Any) -> int:
+    """A policy's response code from its name or code."""
+    if isinstance(value, str):
+        return parse_response(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value in RESPONSES.values():
+        return value
+    raise ParameterError(f"policy responses must be one of {response_names()} (got {value!r}).")

@@ -38,6 +38,7 @@ from simulation.run.engine import (
     intake_patients,
     intake_therapists,
     no_overrides,
+    no_policy,
 )
 from simulation.run.tables import events_table, sessions_table
 from simulation.view.agents import Patient, Therapist
@@ -74,6 +75,8 @@ class RuptureModel(mesa.Model):
             to the largest id needed (as in ``engine.simulate_cohort``); drawn
             from ``params`` if omitted.
         overrides: Responses imposed on the therapist (``engine.OVERRIDE_COLUMNS``), as in
+            ``engine.simulate_cohort``; none if omitted.
+        policy: A therapist policy (response by rupture type and salience), as in
             ``engine.simulate_cohort``; none if omitted.
 
     Attributes:
@@ -113,6 +116,7 @@ class RuptureModel(mesa.Model):
         record_events: bool = True,
         therapists: np.ndarray | None = None,
         overrides: np.ndarray | None = None,
+        policy: np.ndarray | None = None,
     ) -> None:
         super().__init__(seed=seed)
         if int(n_sessions) < 1:
@@ -124,6 +128,7 @@ class RuptureModel(mesa.Model):
         self.record_events = bool(record_events)
         self.overrides = no_overrides() if overrides is None else np.asarray(overrides, np.int64).reshape(-1, 4)
         self.work = new_records(1, IN_SESSION)[0]  # the session in progress (scratch of run_session)
+        self.work.policy[:, :] = no_policy() if policy is None else np.asarray(policy, np.int64)
         ids = np.asarray(patient_ids, dtype=np.int64).reshape(-1)
         self.therapists = self._create_therapists(ids, therapists)
         self.patients = self._create_patients(ids)
