@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from simulation.model.parameters import ParameterError
+from simulation.model.taxonomy import RESPONSES
 from simulation.run.api import simulate
 from simulation.run.forks import Fork, parse_fork
 
@@ -119,3 +120,15 @@ def test_bad_policies_are_one_sentence():
     ):
         with pytest.raises(ParameterError, match=field):
             simulate("adult_bpd", "experienced", n_patients=2, n_sessions=2, policy=policy)
+
+
+def test_a_fork_after_an_episode_closed_in_the_same_session_still_applies():
+    # Patient 0, session 1 (seed 1): an episode closes at segment 4; the marker at segment 8 is noticed.
+    kwargs = {"patient_ids": [0], "n_sessions": 2, "seed": 1}
+    original = simulate("adult_bpd", "experienced", **kwargs).events
+    forked = simulate("adult_bpd", "experienced", overrides=[(0, 1, 8, RESPONSES["let-pass"])], **kwargs).events
+    first = original[original["session"] == 1]
+    assert (first[first["kind"] == "episode_end"]["segment"] < 8).any()
+    assert not ((first["segment"] == 8) & (first["kind"] == "missed")).any()
+    after = forked[(forked["session"] == 1) & (forked["segment"] == 8)]
+    assert (after["kind"] == "missed").any()  # the fork at segment 8 was not cancelled by the earlier close
