@@ -23,9 +23,14 @@ def test_feedback_compares_every_alternative_at_a_marker():
 def test_choices_become_a_policy_run_on_the_same_patients():
     from simulation.view.trainee import choices_as_policy, policy_on_caseload
 
-    policy = choices_as_policy([RESPONSES["invite"], RESPONSES["clarify"], LET_PASS, RESPONSES["validate"]])
-    assert policy == {"noticing": 0.7 * 3 / 4, "exploratory_repertoire": 1, "exploratory_preference": 1 / 3,
-                      "other_strategy_share": 0.5}  # fmt: skip
-    table = policy_on_caseload([RESPONSES["invite"]] * 3, "adult_bpd", n_patients=60, n_sessions=12, seed=1)
+    choices = {("withdrawal", 2): LET_PASS, ("withdrawal", 4): RESPONSES["invite"],
+               ("withdrawal", 5): RESPONSES["invite"], ("confrontation", 4): RESPONSES["validate"]}  # fmt: skip
+    policy = choices_as_policy(choices)
+    assert policy == {**choices, "withdrawal": RESPONSES["invite"], "confrontation": RESPONSES["validate"]}
+    table = policy_on_caseload({("withdrawal", 3): LET_PASS, ("confrontation", 4): LET_PASS}, "adult_bpd",
+                               n_patients=60, n_sessions=12, seed=1)  # fmt: skip
     assert list(table.therapist) == ["your choices", "novice", "aft_trained"]
     assert table["dropout (95% CI)"].str.match(r"\d+% \(\d+%-\d+%\)").all()
+    # A trainee who lets every marker pass repairs nothing: more dropout than AFT-trained therapists.
+    share = table["dropout (95% CI)"].str.extract(r"^(\d+)%")[0].astype(int)
+    assert share.iloc[0] > share.iloc[2]

@@ -20,7 +20,7 @@ from simulation.model.taxonomy import RESPONSES, response_label
 from simulation.view.course_plots import course_figure, figure_png
 from simulation.view.narration import SUMMARY, Line, format_lines
 from simulation.view.player import CHAPTER_NAMES, SessionPlayer
-from simulation.view.trainee import CHOICES, HORIZON, feedback, policy_on_caseload
+from simulation.view.trainee import CHOICES, HORIZON, choices_by_marker, feedback, policy_on_caseload
 
 CSS = """
 .rs-transcript { display: flex; flex-direction: column-reverse; max-height: 560px; overflow-y: auto;
@@ -148,7 +148,8 @@ def Trainee(model: SessionPlayer):
         model.trainee_choices[where] = CHOICES[choice.value]
 
     def run_policy() -> None:
-        policy.set(policy_on_caseload(list(model.trainee_choices.values()), model.chapter.population))
+        mine = choices_by_marker(model, model.trainee_choices)
+        policy.set(policy_on_caseload(mine, model.chapter.population))
 
     with solara.Column(style={"padding": "8px"}):
         solara.Markdown("### Trainee: what would you do at this marker?")
@@ -170,10 +171,12 @@ def Trainee(model: SessionPlayer):
                         f"{HORIZON} sessions later (ties share a rank), on the same random numbers. "
                         f"{shown.explanation}")  # fmt: skip
         solara.HTML(tag="div", unsafe_innerHTML=shown.table.to_html(index=False, classes="rs-table"))
-        solara.Markdown(f"**Your choices as a policy** ({len(model.trainee_choices)} so far): the share of markers "
-                        "you attended to sets the noticing, your share of exploratory strategies the preference "
-                        "for metacommunication; run on 300 patients of this chapter's population against the "
-                        "novice and AFT-trained presets, on the same patients.")  # fmt: skip
+        solara.Markdown(
+            f"**Your choices as a policy** ({len(model.trainee_choices)} so far): a therapist who answers each "
+            "kind of marker you answered (its type and salience) as you did, and the other saliences of that type "
+            "with your most frequent answer; run on 300 patients of this chapter's population against the novice "
+            "and AFT-trained presets, on the same patients."
+        )
         solara.Button("Run my choices as a policy", on_click=run_policy, outlined=True)
         if policy.value is not None:
             solara.HTML(tag="div", unsafe_innerHTML=policy.value.to_html(index=False, classes="rs-table"))

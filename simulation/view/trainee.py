@@ -12,7 +12,8 @@ cites the literature ids of ``docs/MODEL.md``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -103,35 +104,41 @@ def feedback(player, where: str, choice: int) -> Feedback:
     return Feedback(where, choice, truth, table, explain(choice), int(order.iloc[mine]))
 
 
-#: Noticing of a trainee who attends to every marker: twice the experienced default (0.35 per salience point).
-FULL_NOTICING = 0.7
+def choices_by_marker(player, choices: Mapping[str, int]) -> dict[tuple[str, int], int]:
+    """The trainee's choices by what they saw: the marker's rupture type and salience.
+
+    Args:
+        player: The ``player.SessionPlayer`` whose markers were answered.
+        choices: The response chosen at each marker, by ``SESSION.SEGMENT``.
+    """
+    _, events, _ = player.tables()
+    markers = events[events.kind == "marker"]
+    by_marker = {}
+    for where, code in choices.items():
+        session, segment = (int(x) for x in where.split("."))
+        marker = markers[(markers.session == session) & (markers.segment == segment)].iloc[0]
+        by_marker[(str(marker.rupture_type), int(marker.salience))] = code
+    return by_marker
 
 
-def choices_as_policy(choices: Sequence[int]) -> dict[str, float]:
-    """The trainee's choices as therapist parameters (a policy the model can run on a caseload).
+def choices_as_policy(choices: Mapping[tuple[str, int], int]) -> dict[str | tuple[str, int], int]:
+    """The trainee's choices as a therapist policy (``simulate(policy=...)``): a response to what a therapist sees.
 
-    Noticing scales with the share of markers the trainee attended to (all:
-    ``FULL_NOTICING``, none: 0); the exploratory preference is the share of
-    exploratory strategies among the strategies chosen (the repertoire is
-    there if any was chosen); the share of other strategies (validate,
-    redirect) among the rest. Skill and reactivity stay the experienced
-    defaults.
+    Each kind of marker the trainee answered (rupture type and salience) gets the trainee's
+    response; the other saliences of a type the trainee answered get their most frequent
+    response to that type; a type never answered is left to the rules.
 
     Raises:
         ValueError: Without any choice.
     """
     if not choices:
         raise ValueError("make at least one choice before running your choices as a policy")
-    strategies = [c for c in choices if c < LET_PASS]
-    exploratory = [c for c in strategies if FIRST_EXPLORATORY <= c < FIRST_OTHER]
-    others = [c for c in strategies if c >= FIRST_OTHER]
-    rest = len(strategies) - len(exploratory)
-    return {
-        "noticing": FULL_NOTICING * len(strategies) / len(choices),
-        "exploratory_repertoire": int(bool(exploratory)),
-        "exploratory_preference": len(exploratory) / len(strategies) if strategies else 0.0,
-        "other_strategy_share": len(others) / rest if rest else 0.0,
-    }
+    policy: dict[str | tuple[str, int], int] = {}
+    for kind in sorted({kind for kind, _ in choices}):
+        answers = [code for (k, _), code in choices.items() if k == kind]
+        policy[kind] = Counter(answers).most_common(1)[0][0]
+    policy.update(choices)
+    return policy
 
 
 def _share_with_ci(hits: pd.Series) -> str:
@@ -142,16 +149,21 @@ def _share_with_ci(hits: pd.Series) -> str:
     return f"{share:.0%} ({max(0.0, centre - half):.0%}-{min(1.0, centre + half):.0%})"
 
 
-def policy_on_caseload(choices: Sequence[int], population: str, n_patients: int = 300, n_sessions: int = 24,
-                       seed: int = 0) -> pd.DataFrame:  # fmt: skip
-    """Dropout and recovery of the trainee's policy vs the novice and AFT-trained presets, on the same patients."""
+def policy_on_caseload(choices: Mapping[tuple[str, int], int], population: str, n_patients: int = 300,
+                       n_sessions: int = 24, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """Dropout and recovery of the trainee's policy vs the novice and AFT-trained presets, on the same patients.
+
+    The trainee's policy (``choices_as_policy``) answers the markers; everything else about the
+    therapist (skill, noticing of the markers the policy leaves to the rules) is the experienced preset.
+    """
     from simulation.run.api import simulate
 
-    mine = choices_as_policy(choices)
+    arms = (("your choices", "experienced", choices_as_policy(choices)), ("novice", "novice", None),
+            ("aft_trained", "aft_trained", None))  # fmt: skip
     rows = []
-    for name, therapists in (("your choices", mine), ("novice", "novice"), ("aft_trained", "aft_trained")):
+    for name, therapists, policy in arms:
         patients = simulate(population, therapists, n_patients=n_patients, n_sessions=n_sessions, seed=seed,
-                            events=False).patients  # fmt: skip
+                            events=False, policy=policy).patients  # fmt: skip
         rows.append({"therapist": name, "dropout (95% CI)": _share_with_ci(patients.dropped_out),
                      "recovered (95% CI)": _share_with_ci(patients.recovered)})  # fmt: skip
     return pd.DataFrame(rows)
