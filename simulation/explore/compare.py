@@ -64,14 +64,7 @@ from simulation.explore.model_function import (
 from simulation.explore.store import load_table, run_tasks
 
 KEYS = (
-    "name",
-    "description",
-    "population",
-    "therapists",
-    "n_patients",
-    "n_sessions",
-    "replications",
-    "seed",
+    *checks.COHORT_KEYS,
     "baseline",
     "outcomes",
     "contrasts",

@@ -47,14 +47,7 @@ from simulation.model.parameters import SPECS
 from simulation.schema import show
 
 KEYS = (
-    "name",
-    "description",
-    "population",
-    "therapists",
-    "n_patients",
-    "n_sessions",
-    "replications",
-    "seed",
+    *checks.COHORT_KEYS,
     "outcomes",
     "morris_trajectories",
     "sobol_samples",

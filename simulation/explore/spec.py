@@ -23,6 +23,8 @@ from simulation.sweep.spec import SpecError
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 SCENARIO_KEYS = ("population", "therapists", "params")
+#: Keys every cohort-based explore spec starts with (compare, sensitivity).
+COHORT_KEYS = ("name", "description", "population", "therapists", "n_patients", "n_sessions", "replications", "seed")
 
 
 class ExploreSpecError(SpecError):

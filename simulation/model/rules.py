@@ -172,18 +172,15 @@ def voiced_tendencies(withdrawal: float, confrontation: float, open_: float, p) 
 
 
 @njit(cache=True)
-def rupture_hazard(
-    patient, alliance: float, strain: float, provoked: float, p, challenge: float = 1.0
-) -> tuple[float, float]:
-    """Expected withdrawal and confrontation markers in one segment.
+def rupture_base(patient, alliance: float, strain: float, p, challenge: float = 1.0) -> float:
+    """Expected markers in one segment of a patient with proneness 1, before provocation.
 
-    Proneness grows with PD severity, a weak alliance, unresolved strain and a
-    rigid relational pattern; a provocation in the previous segment adds to it;
-    openness decides how much of it comes out as confrontation (``voiced_tendencies``).
-    ``challenge`` is how hard the therapist works on core patterns this session
-    (``working_through_challenge``, ``ending_reactivation``; 1 = as the calibration of T1-T14).
+    Grows with PD severity, a weak alliance, unresolved strain and a rigid
+    relational pattern. ``challenge`` is how hard the therapist works on core
+    patterns this session (``working_through_challenge``, ``ending_reactivation``;
+    1 = as the calibration of T1-T14).
     """
-    base = (
+    return (
         p.rupture_base_rate
         * patient.pattern
         * math.exp(
@@ -193,6 +190,19 @@ def rupture_hazard(
         )
         * challenge
     )
+
+
+@njit(cache=True)
+def rupture_hazard(
+    patient, alliance: float, strain: float, provoked: float, p, challenge: float = 1.0
+) -> tuple[float, float]:
+    """Expected withdrawal and confrontation markers in one segment.
+
+    The base rate (``rupture_base``) times the patient's proneness to each type as it
+    comes out (``voiced_tendencies``: openness decides how much is confrontation); a
+    provocation in the previous segment adds to it (``provoked_hazard``).
+    """
+    base = rupture_base(patient, alliance, strain, p, challenge)
     open_ = openness(patient.trust, strain, p)
     w, c = voiced_tendencies(patient.withdrawal_tendency, patient.confrontation_tendency, open_, p)
     return provoked_hazard(base * w, base * c, w, c, provoked)

@@ -62,8 +62,8 @@ from simulation.model.rules import (
     relational_pattern_update,
     remoralization,
     resolution_stage_step,
+    rupture_base,
     rupture_dip,
-    rupture_hazard,
     stage_cap,
     strategy_family,
     strategy_stance,
@@ -120,7 +120,7 @@ Setting = namedtuple(
     "Setting",
     "aft noticing skill reactivity explore_preference repertoire_cap n_segments collaboration "
     "upto_unclear upto_expressive upto_supportive calm_withdrawal calm_confrontation "
-    "voiced_withdrawal voiced_confrontation",
+    "voiced_withdrawal voiced_confrontation openness",
 )
 #: Number of 3RS strategies: imposed responses up to it are strategies (``taxonomy.RESPONSES``).
 N_STRATEGIES = len(STRATEGIES)
@@ -179,7 +179,7 @@ def run_session(seed, pid, tid, session, patient, therapist, p, course_length, r
 
     sum_up_session(row, work)
     between_sessions(end, patient, row, work, p)
-    take_measures(end, patient, row, work, detail, p)
+    take_measures(end, setting, row, work, detail, p)
     decide_ending(end, session, course_length, patient, row, p)
     carry_over(patient, row)
     return work.n_events
@@ -213,7 +213,8 @@ def set_up_session(pid, tid, session, course_length, patient, therapist, p, row,
     p_unclear, p_expressive, p_supportive = therapist_work_mix(skill, patient.pd_severity, aft, p)
     challenge = working_through_challenge(patient.alliance, p)
     challenge *= ending_reactivation(session, course_length, patient.pd_severity, p)
-    calm_w, calm_c = rupture_hazard(patient, patient.alliance, patient.strain, 0.0, p, challenge)
+    # The unprovoked hazard of every segment (rules.rupture_hazard with no provocation), its parts kept.
+    base = rupture_base(patient, patient.alliance, patient.strain, p, challenge)
     open_ = openness(patient.trust, patient.strain, p)
     voiced_w, voiced_c = voiced_tendencies(patient.withdrawal_tendency, patient.confrontation_tendency, open_, p)
     setting = Setting(
@@ -228,10 +229,11 @@ def set_up_session(pid, tid, session, course_length, patient, therapist, p, row,
         p_unclear,
         p_unclear + p_expressive,  # the work draw's thresholds, summed as the rule reads
         p_unclear + p_expressive + p_supportive,
-        calm_w,
-        calm_c,
+        base * voiced_w,
+        base * voiced_c,
         voiced_w,
         voiced_c,
+        open_,
     )
     start_session_record(pid, tid, session, aft, patient.alliance, row)
     start_session_work(work, detail)
@@ -575,13 +577,13 @@ def ruptures_left_unresolved(row) -> float:
 
 
 @njit(cache=True, inline="always")
-def take_measures(end, patient, row, work, detail, p) -> None:
+def take_measures(end, setting, row, work, detail, p) -> None:
     """What each informant reports: the patient's PSQ, the therapist's PSQ, WAI-SR of both, the symptom scale.
 
     A patient who is not open (low trust, or closed off by strain) rates a rupture lower and
     the alliance higher (deference, S8).
     """
-    deference = 1.0 - openness(patient.trust, patient.strain, p)
+    deference = 1.0 - setting.openness  # the patient is as open as at the session's start
     intensity = 1  # PSQ 1 = none or very low: a session without a marker feels like none
     if work.marker_dips > 0.0:
         voiced = work.felt_max - p.deference_unvoiced * deference
