@@ -86,6 +86,29 @@ def test_remoralization_makes_change_negatively_accelerated_and_pd_slower():
     assert (depression[1] - depression[10]) / depression[1] > (bpd[1] - bpd[10]) / bpd[1]  # PD slower
 
 
+def test_the_characterological_floor_holds_pd_symptoms_until_the_pattern_changes():
+    # Relief reaches no lower than the floor, which falls only as the relational pattern changes.
+    from simulation.model.parameters import Parameters
+    from simulation.model.rules import characterological_floor, symptom_update
+
+    p = Parameters({"characterological_share": 0.6}).model_params()
+    rigid, loosened = 1.0, 0.5 * (1 + p.pattern_floor)
+    floor = characterological_floor(2.5, 0.8, rigid, p)
+    assert floor == pytest.approx(0.6 * 0.8 * 2.5)
+    assert characterological_floor(2.5, 0.8, loosened, p) == pytest.approx(floor / 2)
+    assert characterological_floor(2.5, 0.8, p.pattern_floor, p) == 0.0  # a fully changed pattern holds nothing up
+    at_floor = symptom_update(floor, 1.0, 1.0, rigid, 0.0, 0.0, p, 0.0, floor)
+    above = symptom_update(floor + 0.5, 1.0, 1.0, rigid, 0.0, 0.0, p, 0.0, floor)
+    assert at_floor == pytest.approx(floor) and floor < above < floor + 0.5
+    # Over a course: adults with BPD recover (reliable change, below the cut-off) far less often with the floor.
+    recovered = {
+        share: simulate("adult_bpd", "experienced", n_patients=400, n_sessions=40, seed=5,
+                        params={"characterological_share": share}).patients["recovered"].mean()
+        for share in (0.0, 0.8)
+    }  # fmt: skip
+    assert recovered[0.8] < recovered[0.0] - 0.05
+
+
 def _voicing_gap(disengagement: float) -> float:
     """Report rate of observed ruptures after high minus after low carried-over strain (sessions 4+)."""
     params = {**DEFERENCE, "disengagement_strain": disengagement}

@@ -517,18 +517,32 @@ def remoralization(morale_deficit: float, alliance: float, p) -> float:
 
 
 @njit(cache=True)
+def characterological_floor(symptom_intake: float, severity: float, pattern: float, p) -> float:
+    """The symptoms that belong to the personality: no relief reaches below them until the pattern changes.
+
+    In the phase model (S8, Howard et al. 1993) characterological problems change
+    last: a share ``characterological_share * severity`` of the intake symptoms is
+    held up by the relational pattern and falls only as far as the pattern has
+    changed (``pattern_change``), so PD patients recover much more slowly (T15).
+    """
+    return p.characterological_share * severity * symptom_intake * (1.0 - pattern_change(pattern, p))
+
+
+@njit(cache=True)
 def symptom_update(
     symptom: float, alliance: float, corrective: float, pattern: float, strain: float, z: float, p,
-    remoralized: float = 0.0,
+    remoralized: float = 0.0, floor: float = 0.0,
 ) -> float:  # fmt: skip
     """Symptoms improve through the alliance, corrective experiences, a changed pattern and remoralization.
 
     A loosened relational pattern keeps giving relief between sessions: what
     was learned in repaired ruptures generalises to the patient's other
     relationships (S4: the corrective experience), so relief compounds for the
-    patients who resolve often. Unresolved strain worsens symptoms.
+    patients who resolve often. Relief acts on the symptoms above the
+    characterological ``floor`` (``characterological_floor``). Unresolved strain
+    worsens symptoms.
     """
-    relief = symptom * (
+    relief = max(symptom - floor, 0.0) * (
         p.alliance_symptom_effect * alliance
         + p.corrective_symptom_effect * corrective
         + p.pattern_symptom_effect * pattern_change(pattern, p)

@@ -41,6 +41,7 @@ from simulation.model.rules import (
     INTERPRETIVE,
     alliance_after_gain,
     alliance_update,
+    characterological_floor,
     choose_strategy,
     clip,
     corrective_experience,
@@ -552,7 +553,8 @@ def sum_up_session(row, work) -> None:
 def between_sessions(end, patient, row, work, p) -> None:
     """The consequences, in order: alliance, strain, relational pattern, symptoms, trust (into the session row).
 
-    Symptoms also lift with remoralization; a symptom gain then lifts the alliance (S8).
+    Symptoms also lift with remoralization, but not below what the pattern still holds up (the
+    characterological floor); a symptom gain then lifts the alliance (S8).
     """
     row.alliance = alliance_update(patient.alliance, patient.pd_severity, work.dips, work.repairs,
                                    int(row.collaborative), p)  # fmt: skip
@@ -560,8 +562,9 @@ def between_sessions(end, patient, row, work, p) -> None:
     row.pattern = relational_pattern_update(patient.pattern, work.corrective, ruptures_left_unresolved(row), p)
     remoralized = remoralization(patient.morale_deficit, row.alliance, p)
     row.morale_deficit = patient.morale_deficit - remoralized
+    floor = characterological_floor(patient.symptom_true_pre, patient.pd_severity, row.pattern, p)
     row.symptom_true = symptom_update(patient.symptom_true, row.alliance, work.corrective, row.pattern, row.strain,
-                                      normal(end, R_SYMPTOM_CHANGE), p, remoralized)  # fmt: skip
+                                      normal(end, R_SYMPTOM_CHANGE), p, remoralized, floor)  # fmt: skip
     row.alliance = alliance_after_gain(row.alliance, patient.symptom_true - row.symptom_true, p)
     row.corrective = work.corrective
     row.trust = trust_update(patient.trust, work.corrective, p)

@@ -423,6 +423,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             args.timeout,
             args.size_factor,
             progress=lambda line: print(line, flush=True),
+            with_held_out=args.with_held_out,
+            start_from=args.start,
         )
     except CalibrationError as err:
         raise CliError(str(err)) from None
@@ -451,6 +453,14 @@ def _add_calibrate(sub: Any) -> None:
     cal.add_argument("--workers", type=_count(1, 1024), default=2, help="worker processes (default: 2)")
     cal.add_argument(
         "--timeout", type=_real(0, 10**7), default=None, metavar="SECONDS", help="start no trial after this"
+    )
+    cal.add_argument(
+        "--with-held-out",
+        action="store_true",
+        help="fit every target, T15-T17 included (the second calibration, after the out-of-sample test)",
+    )
+    cal.add_argument(
+        "--start", metavar="FOLDER", default=None, help="try this earlier calibration's best as a new study's 2nd trial"
     )
     cal.add_argument("--size-factor", type=_real(0, 10), default=1.0, help=argparse.SUPPRESS)
     cal.set_defaults(handler=cmd_calibrate)

@@ -17,6 +17,8 @@ Held-out targets (``Target.held_out``, ``targets.HELD_OUT``: T15-T17) are out of
 sample: the calibration runs only the studies of the calibrated targets
 (``targets.CALIBRATED``), in its trials and in its final quick validations, and
 its loss has no term for them; ``rupture-sim validate`` reports how they fare.
+``with_held_out`` makes the second calibration, which fits every target; ``start_from``
+tries an earlier calibration's best as its second trial (a warm start).
 """
 
 from __future__ import annotations
@@ -50,13 +52,14 @@ from simulation.validation.calibrate.search import (
     FREE_PARAMETERS,
     JOURNAL,
     CalibrationError,
+    best_of,
     completed,
+    fitted_targets,
     open_study,
     record,
     suggest,
 )
 from simulation.validation.runner import DEFAULT_SEED, QUICK_REPLICATIONS, run_validation
-from simulation.validation.targets import CALIBRATED
 
 __all__ = [
     "CALIBRATION_REPLICATIONS",
@@ -92,6 +95,8 @@ def calibrate(
     check_replications: int | None = QUICK_REPLICATIONS,
     check_seed: int = DEFAULT_SEED,
     progress: Callable[[str], None] | None = None,
+    with_held_out: bool = False,
+    start_from: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run or resume the calibration stored in ``folder`` and write its report.
 
@@ -107,6 +112,10 @@ def calibrate(
             (root seed ``check_seed``); ``None`` skips it.
         check_seed: Root seed of the final quick validation (out of sample when it differs from ``seed``).
         progress: Called with one line per finished trial (e.g. ``print``).
+        with_held_out: Fit every target, T15-T17 included (the second calibration); by default the held-out
+            targets are neither run nor scored.
+        start_from: Folder of an earlier calibration whose best parameters a new study tries second (after the
+            defaults); ignored when the study is resumed.
 
     Returns:
         The summary written to ``best.json``.
@@ -116,7 +125,10 @@ def calibrate(
     """
     folder = Path(folder)
     start = time.perf_counter()
-    study = open_study(folder, seed, replications, size_factor)
+    fitted = fitted_targets(with_held_out)
+    study = open_study(
+        folder, seed, replications, size_factor, with_held_out, best_of(start_from) if start_from else None
+    )
     done = len(completed(study))
     todo = max(0, n_trials - done)
     say = progress or (lambda _line: None)
@@ -135,9 +147,9 @@ def calibrate(
                 workers=workers,
                 replications=replications,
                 size_factor=size_factor,
-                targets=CALIBRATED,
+                targets=fitted,
             )
-            return record(trial, table, time.perf_counter() - t0)
+            return record(trial, table, time.perf_counter() - t0, with_held_out)
 
         def report_trial(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             if trial.state != TrialState.COMPLETE:
@@ -165,7 +177,7 @@ def calibrate(
             f"Quick validation of the best and default parameters ({check_replications} replications, "
             f"seed {check_seed}) ..."
         )
-        kwargs = {"seed": check_seed, "workers": workers, "replications": check_replications, "targets": CALIBRATED}
+        kwargs = {"seed": check_seed, "workers": workers, "replications": check_replications, "targets": fitted}
         validation_best = run_validation(params=study.best_params, size_factor=size_factor, **kwargs)
         validation_defaults = run_validation(params=None, size_factor=size_factor, **kwargs)
     summary = write_report(study, folder, validation_best, validation_defaults, time.perf_counter() - start)

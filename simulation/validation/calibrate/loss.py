@@ -95,24 +95,25 @@ def check_term(check: Check, row: Mapping[str, Any]) -> float:
     return check_weight(check.id) * (huber(z) + FAIL_PENALTY * failed)
 
 
-def loss_terms(table: pd.DataFrame) -> pd.Series:
-    """Every calibrated check's term of the loss, indexed by check id (checks read from ``targets.CHECKS``).
+def loss_terms(table: pd.DataFrame, with_held_out: bool = False) -> pd.Series:
+    """Every fitted check's term of the loss, indexed by check id (checks read from ``targets.CHECKS``).
 
-    Rows of held-out targets (``Target.held_out``) are skipped: they are out of sample.
+    Rows of held-out targets (``Target.held_out``) are skipped, as out of sample, unless ``with_held_out``
+    (the second calibration, which fits every target).
     """
-    checks, held_out = targets_module.CHECKS, set(targets_module.HELD_OUT)
+    checks, skipped = targets_module.CHECKS, set() if with_held_out else set(targets_module.HELD_OUT)
     terms = {
         r["check"]: check_term(checks[r["check"]], r)
         for _, r in table.iterrows()
-        if targets_module.TARGET_OF[r["check"]].id not in held_out
+        if targets_module.TARGET_OF[r["check"]].id not in skipped
     }
     return pd.Series(terms, dtype=float)
 
 
-def loss(table: pd.DataFrame) -> float:
+def loss(table: pd.DataFrame, with_held_out: bool = False) -> float:
     """The calibration loss of one validation table: the sum of ``loss_terms``.
 
     0 when every check passes with its median on the published value (inside the band or range, a quarter of
     the spread past 0 for directions); every failing check adds at least its weight (1 firm, 0.5 soft).
     """
-    return float(loss_terms(table).sum())
+    return float(loss_terms(table, with_held_out).sum())

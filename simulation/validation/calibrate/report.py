@@ -25,6 +25,7 @@ import pandas as pd
 import seaborn as sns
 
 from simulation.model.parameters import SPECS
+from simulation.validation import targets as targets_module
 from simulation.validation.calibrate.loss import (
     DIRECTION_MARGIN,
     FAIL_PENALTY,
@@ -41,6 +42,8 @@ from simulation.validation.calibrate.search import (
     completed,
 )
 from simulation.validation.targets import CALIBRATED, HELD_OUT
+
+TARGET_IDS = tuple(t.id for t in targets_module.TARGETS)
 
 #: Smallest |Spearman rho| shown in the "which targets constrain which parameters" table.
 RHO_SHOWN = 0.3
@@ -191,6 +194,7 @@ def write_report(
 ) -> dict[str, Any]:
     """Write ``best.json``, ``trials.csv``, ``constraints.png`` and ``report.md``; return the summary (best.json)."""
     sig = study.user_attrs.get("signature", {})
+    with_held_out = any(targets_module.TARGET_OF[c].held_out for c in sig.get("checks", {}))
     frame = trials_frame(study)
     frame.to_csv(folder / "trials.csv", index=False)
     best = study.best_trial
@@ -220,19 +224,27 @@ def write_report(
             "seed": meta.get("seed"),
             "n_passed": int(validation_best["passed"].sum()),
             "n_checks": len(validation_best),
-            "loss": loss(validation_best),
+            "loss": loss(validation_best, with_held_out),
             "passed": {r["check"]: bool(r["passed"]) for _, r in validation_best.iterrows()},
         }
         if validation_defaults is not None:
             summary["validation"]["defaults_n_passed"] = int(validation_defaults["passed"].sum())
-            summary["validation"]["defaults_loss"] = loss(validation_defaults)
+            summary["validation"]["defaults_loss"] = loss(validation_defaults, with_held_out)
     (folder / "best.json").write_text(json.dumps(summary, indent=2) + "\n")
 
+    first, last = (TARGET_IDS[0], TARGET_IDS[-1]) if with_held_out else (CALIBRATED[0], CALIBRATED[-1])
+    fitted = f"every target ({first}-{last})" if with_held_out else f"{first}-{last}"
+    held_out_line = (
+        f"The targets held out of the first calibration ({', '.join(HELD_OUT)}) are fitted too: this is the second "
+        "calibration, after the out-of-sample test."
+        if with_held_out
+        else f"Held-out targets ({', '.join(HELD_OUT)}) are out of sample: neither run nor scored here; "
+        "`rupture-sim validate` reports them."
+    )
     lines = [
-        f"# Calibration of the free parameters to the validation targets ({CALIBRATED[0]}-{CALIBRATED[-1]})",
+        f"# Calibration of the free parameters to the validation targets ({fitted})",
         "",
-        f"Held-out targets ({', '.join(HELD_OUT)}) are out of sample: neither run nor scored here; "
-        "`rupture-sim validate` reports them.",
+        held_out_line,
         "",
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `rupture-sim calibrate`: {len(frame)} complete trials "
         f"(Optuna TPE, journal `{JOURNAL}`), {sig.get('replications')} replications per study and trial, root seed "

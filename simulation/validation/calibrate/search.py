@@ -8,6 +8,7 @@ version) must match to resume it.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,14 +56,19 @@ def _json_float(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def signature(seed: int, replications: int, size_factor: float) -> dict[str, Any]:
+def fitted_targets(with_held_out: bool) -> tuple[str, ...]:
+    """The targets a calibration runs and scores: T1-T14, or every target with ``with_held_out``."""
+    return tuple(t.id for t in targets_module.TARGETS) if with_held_out else targets_module.CALIBRATED
+
+
+def signature(seed: int, replications: int, size_factor: float, with_held_out: bool = False) -> dict[str, Any]:
     """What makes trials comparable: the free parameters and ranges, the checks and rules, seeds and sizes, loss."""
     return {
         "free_parameters": {n: [p.low, p.high, p.log] for n, p in FREE_PARAMETERS.items()},
         "checks": {
             c.id: [c.study, c.statistic, c.rule, c.published, list(c.interval or ()), c.sign]
             for t in targets_module.TARGETS
-            if not t.held_out  # out of sample: not part of what the trials are scored on
+            if with_held_out or not t.held_out  # out of sample: not part of what the trials are scored on
             for c in t.checks
         },
         "seed": int(seed),
@@ -89,8 +95,14 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "other settings"
 
 
-def open_study(folder: Path, seed: int, replications: int, size_factor: float) -> optuna.Study:
+def open_study(
+    folder: Path, seed: int, replications: int, size_factor: float, with_held_out: bool = False,
+    start: dict[str, float] | None = None,
+) -> optuna.Study:  # fmt: skip
     """Create or resume the study stored in ``folder`` (journal file storage).
+
+    A new study's first trial is the current defaults; ``start`` (e.g. the best of an earlier
+    calibration) is its second.
 
     Raises:
         CalibrationError: If the folder holds a calibration with another signature.
@@ -98,7 +110,7 @@ def open_study(folder: Path, seed: int, replications: int, size_factor: float) -
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress is reported by ``calibrate``
     folder.mkdir(parents=True, exist_ok=True)
     storage = JournalStorage(JournalFileBackend(str(folder / JOURNAL)))
-    wanted = signature(seed, replications, size_factor)
+    wanted = signature(seed, replications, size_factor, with_held_out)
     existing = optuna.study.get_all_study_names(storage)
     if existing and STUDY_NAME not in existing:
         raise CalibrationError(f"{folder} holds Optuna studies {existing}, not a calibration; choose another --out.")
@@ -125,7 +137,27 @@ def open_study(folder: Path, seed: int, replications: int, size_factor: float) -
         study.tell(trial.number, state=TrialState.FAIL)
     if not study.get_trials(deepcopy=False):
         study.enqueue_trial(default_values(), user_attrs={"defaults": True})
+        if start:
+            study.enqueue_trial(start_values(start), user_attrs={"start": True})
     return study
+
+
+def start_values(start: dict[str, float]) -> dict[str, float]:
+    """A starting point for the free parameters: ``start`` where it names them, inside the search ranges."""
+    defaults = default_values()
+    return {n: min(max(float(start.get(n, defaults[n])), p.low), p.high) for n, p in FREE_PARAMETERS.items()}
+
+
+def best_of(folder: Path) -> dict[str, float]:
+    """The best parameters of the calibration in ``folder`` (its ``best.json``).
+
+    Raises:
+        CalibrationError: If the folder has no finished calibration.
+    """
+    path = Path(folder) / "best.json"
+    if not path.is_file():
+        raise CalibrationError(f"{folder} has no best.json (a finished calibration); give --start such a folder.")
+    return {str(k): float(v) for k, v in json.loads(path.read_text())["params"].items()}
 
 
 def default_values() -> dict[str, float]:
@@ -138,9 +170,9 @@ def suggest(trial: optuna.Trial) -> dict[str, float]:
     return {n: trial.suggest_float(n, p.low, p.high, log=p.log) for n, p in FREE_PARAMETERS.items()}
 
 
-def record(trial: optuna.Trial, table: pd.DataFrame, seconds: float) -> float:
+def record(trial: optuna.Trial, table: pd.DataFrame, seconds: float, with_held_out: bool = False) -> float:
     """Store the loss, every check's median, pass and loss term as user attributes of the trial; return the loss."""
-    terms = loss_terms(table)
+    terms = loss_terms(table, with_held_out)
     trial.set_user_attr("medians", {r["check"]: _json_float(r["median"]) for _, r in table.iterrows()})
     trial.set_user_attr("passed", {r["check"]: bool(r["passed"]) for _, r in table.iterrows()})
     trial.set_user_attr("terms", {k: round(float(v), 6) for k, v in terms.items()})
