@@ -295,10 +295,15 @@ def test_strain_closes_the_patient_off_only_when_disengagement_is_on():
 def test_working_through_challenges_more_as_the_alliance_can_bear_it():
     on = Parameters({"working_through_gain": 1.5}).model_params()
     assert rules.working_through_challenge(alliance=0.8, p=P) == 1.0
-    assert rules.working_through_challenge(alliance=0.8, p=on) > rules.working_through_challenge(alliance=0.3, p=on) > 1
+    assert rules.working_through_challenge(alliance=0.8, p=on) > 1 > rules.working_through_challenge(alliance=0.3, p=on)
+    assert rules.working_through_challenge(alliance=P.alliance_reference, p=on) == 1.0
+    # The challenge scales the PD part of the hazard: more for severe PD, nothing without PD.
+    severe, no_pd = patient(severity=0.8), patient(severity=0.0)
+    gain = [rules.rupture_base(x, 0.6, 0.0, P, 1.5) / rules.rupture_base(x, 0.6, 0.0, P) for x in (severe, no_pd)]
+    assert gain[0] > 2 and gain[1] == pytest.approx(1.0)
     state = patient()
     calm = sum(rules.rupture_hazard(state, 0.6, 0.0, 0.0, P))
-    assert sum(rules.rupture_hazard(state, 0.6, 0.0, 0.0, P, 1.5)) == pytest.approx(1.5 * calm)
+    assert sum(rules.rupture_hazard(state, 0.6, 0.0, 0.0, P, 1.0, 1.5)) == pytest.approx(1.5 * calm)  # reactivation
 
 
 def test_the_ending_phase_reactivates_only_in_the_last_planned_sessions():

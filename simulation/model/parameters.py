@@ -394,8 +394,9 @@ PARAMETERS: tuple[Param, ...] = (
        "how much carried-over strain closes the patient off: openness = trust / (1 + this * strain) (0 = off)",
        "S8 (Gulum, Soygut & Safran 2018: fewer voiced ruptures before dropout), assumption",
        Free(0.0, 10.0, targets="T16, T13 (silent disengagement before dropout)")),
-    _p("dynamics", "working_through_gain", 0.0, 0, 5, "relative hazard per alliance unit",
-       "how much more the therapist challenges core patterns as the alliance can bear it (0 = off)",
+    _p("dynamics", "working_through_gain", 0.0, 0, 5, "relative severity effect per alliance unit",
+       "how much more the therapist challenges core patterns as the alliance can bear it: the PD part of the "
+       "rupture hazard is scaled by 1 + this * (alliance - alliance_reference) (0 = off)",
        "S8 (Safran & Muran 2000: ruptures open a window onto core schemas), T17, assumption",
        Free(0.0, 2.0, targets="T17 (ruptures rise over a course), T1, T14")),
     _p("dynamics", "ending_phase_sessions", 0, 0, 20, "sessions",

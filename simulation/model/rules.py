@@ -172,29 +172,31 @@ def voiced_tendencies(withdrawal: float, confrontation: float, open_: float, p) 
 
 
 @njit(cache=True)
-def rupture_base(patient, alliance: float, strain: float, p, challenge: float = 1.0) -> float:
+def rupture_base(
+    patient, alliance: float, strain: float, p, challenge: float = 1.0, reactivation: float = 1.0
+) -> float:
     """Expected markers in one segment of a patient with proneness 1, before provocation.
 
     Grows with PD severity, a weak alliance, unresolved strain and a rigid
-    relational pattern. ``challenge`` is how hard the therapist works on core
-    patterns this session (``working_through_challenge``, ``ending_reactivation``;
-    1 = as the calibration of T1-T14).
+    relational pattern. The PD part shows itself in the relationship as far as the
+    therapist challenges core patterns (``challenge``, ``working_through_challenge``);
+    ``reactivation`` is the ending phase's (``ending_reactivation``). Both 1 by default.
     """
     return (
         p.rupture_base_rate
         * patient.pattern
         * math.exp(
-            p.severity_rupture_gain * patient.pd_severity
+            p.severity_rupture_gain * patient.pd_severity * challenge
             + p.alliance_rupture_gain * (p.alliance_reference - alliance)
             + p.strain_rupture_gain * strain
         )
-        * challenge
+        * reactivation
     )
 
 
 @njit(cache=True)
 def rupture_hazard(
-    patient, alliance: float, strain: float, provoked: float, p, challenge: float = 1.0
+    patient, alliance: float, strain: float, provoked: float, p, challenge: float = 1.0, reactivation: float = 1.0
 ) -> tuple[float, float]:
     """Expected withdrawal and confrontation markers in one segment.
 
@@ -202,7 +204,7 @@ def rupture_hazard(
     comes out (``voiced_tendencies``: openness decides how much is confrontation); a
     provocation in the previous segment adds to it (``provoked_hazard``).
     """
-    base = rupture_base(patient, alliance, strain, p, challenge)
+    base = rupture_base(patient, alliance, strain, p, challenge, reactivation)
     open_ = openness(patient.trust, strain, p)
     w, c = voiced_tendencies(patient.withdrawal_tendency, patient.confrontation_tendency, open_, p)
     return provoked_hazard(base * w, base * c, w, c, provoked)
@@ -212,11 +214,13 @@ def rupture_hazard(
 def working_through_challenge(alliance: float, p) -> float:
     """How hard the therapist challenges core patterns: as much as the alliance can bear (S8, working through).
 
-    A relative factor on the rupture hazard, 1 without working through; the
-    patient's proneness (the relational pattern) is the other factor, so a
-    challenge opens ruptures only where the pattern is still rigid.
+    A factor on the PD part of the rupture hazard (``rupture_base``): the patient's
+    pattern shows itself in the relationship as far as it is challenged, more with
+    a stronger alliance than ``alliance_reference``, less with a weaker one; 1
+    without working through. The pattern (which repaired ruptures loosen) is the
+    other factor, so a challenge opens ruptures only where it is still rigid.
     """
-    return 1.0 + p.working_through_gain * alliance
+    return max(0.0, 1.0 + p.working_through_gain * (alliance - p.alliance_reference))
 
 
 @njit(cache=True)

@@ -213,9 +213,9 @@ def set_up_session(pid, tid, session, course_length, patient, therapist, p, row,
         explore_preference = min(1.0, therapist.exploratory_preference + aft * p.aft_exploratory_gain)
     p_unclear, p_expressive, p_supportive = therapist_work_mix(skill, patient.pd_severity, aft, p)
     challenge = working_through_challenge(patient.alliance, p)
-    challenge *= ending_reactivation(session, course_length, patient.pd_severity, p)
+    reactivation = ending_reactivation(session, course_length, patient.pd_severity, p)
     # The unprovoked hazard of every segment (rules.rupture_hazard with no provocation), its parts kept.
-    base = rupture_base(patient, patient.alliance, patient.strain, p, challenge)
+    base = rupture_base(patient, patient.alliance, patient.strain, p, challenge, reactivation)
     open_ = openness(patient.trust, patient.strain, p)
     voiced_w, voiced_c = voiced_tendencies(patient.withdrawal_tendency, patient.confrontation_tendency, open_, p)
     setting = Setting(
