@@ -180,3 +180,25 @@ def test_calibrate_command_prints_progress_and_summary(tmp_path: Path, capsys):
     text = capsys.readouterr().out
     assert "trial 1 (2/2): loss" in text and "Best loss" in text and "Report:" in text
     assert (out / "report.md").is_file()
+
+
+def test_the_second_calibration_fits_the_held_out_targets_and_starts_from_the_first(tmp_path: Path, capsys):
+    first = tmp_path / "first"
+    cal.calibrate(first, n_trials=2, **{**TINY, "check_replications": None})
+    best = json.loads((first / "best.json").read_text())["params"]
+    second = tmp_path / "second"
+    argv = ["calibrate", "--out", str(second), "--trials", "2", "--replications", "2", "--workers", "1", "--seed", "3"]
+    argv += ["--size-factor", "0.1", "--with-held-out", "--start", str(first)]
+    assert main(argv) == 0
+    trials = pd.read_csv(second / "trials.csv")
+    held_out = {c for c in CHECKS if TARGET_OF[c].id in HELD_OUT}
+    assert {f"median_{c}" for c in held_out} <= set(trials.columns)  # run and scored
+    assert bool(trials["defaults"].iloc[0])
+    started = trials.iloc[1]
+    assert all(started[n] == pytest.approx(v) for n, v in best.items())  # the first calibration's best, tried second
+    assert "every target (T1-T17)" in (second / "report.md").read_text()
+    capsys.readouterr()
+    assert main([*argv[:-3], "--start", str(first)]) == 2  # the same folder without --with-held-out: other targets
+    assert "other targets" in capsys.readouterr().err
+    assert main(["calibrate", "--out", str(tmp_path / "third"), "--start", str(tmp_path / "none")]) == 2
+    assert "no best.json" in capsys.readouterr().err

@@ -9,6 +9,7 @@ Subcommands:
 - ``docs``: regenerate the documentation (``simulation.docs.write_docs``).
 - ``validate``: the virtual studies of the published findings and the fit report.
 - ``calibrate``: fit the free parameters to the targets (resumable Optuna study).
+- ``robustness``: which free parameters, changed by ±10% one at a time, move a target out of its band.
 - ``compare``, ``trial``, ``sensitivity``, ``discover``: exploring hypotheses (``simulation.explore.cli``).
 
 Bad input (including an unusable output path) ends with one sentence on stderr
@@ -435,6 +436,62 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_robustness(args: argparse.Namespace) -> int:
+    """Change each free parameter by ±10% one at a time; print and write which checks leave their band."""
+    from simulation.validation.calibrate import FREE_PARAMETERS
+    from simulation.validation.robustness import RobustnessError, robustness
+
+    names = None
+    if args.only:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in names if n not in FREE_PARAMETERS]
+        if unknown:
+            raise CliError(
+                f"--only: {', '.join(unknown)} is not a free parameter; allowed: {', '.join(FREE_PARAMETERS)}."
+            )
+    out = check_output("--out", args.out)
+    try:
+        table = robustness(
+            out, names, args.replications, args.seed, args.step, args.workers, args.size_factor,
+            progress=lambda line: print(line, flush=True),
+        )  # fmt: skip
+    except RobustnessError as err:
+        raise CliError(str(err)) from None
+    except KeyboardInterrupt as err:
+        print(f"{PROG}: interrupted; finished runs are kept in {out}, rerun to resume.", file=sys.stderr)
+        return _interrupted(err)
+    flagged = table[table["fragile"]]
+    print(
+        f"{int(table['passes'].sum())} of {len(table)} checks pass with the defaults; {len(flagged)} hang on one "
+        f"parameter{': ' + ', '.join(flagged['check']) if len(flagged) else ''}. Report: {out / 'robustness.md'}"
+    )
+    return 0
+
+
+def _add_robustness(sub: Any) -> None:
+    from simulation.validation.robustness import ROBUSTNESS_REPLICATIONS, STEP
+    from simulation.validation.runner import DEFAULT_SEED
+
+    rob = sub.add_parser("robustness", help="which free parameters, changed by ±10%%, move a target out of its band")
+    rob.add_argument("--out", default="results/robustness", help="folder (default: results/robustness); resumable")
+    rob.add_argument(
+        "--replications",
+        type=_count(1, 10**6),
+        default=ROBUSTNESS_REPLICATIONS,
+        help=f"replications per study and run (default: {ROBUSTNESS_REPLICATIONS})",
+    )
+    rob.add_argument(
+        "--seed", type=_count(0, 2**63 - 1), default=DEFAULT_SEED, help=f"root seed (default: {DEFAULT_SEED})"
+    )
+    rob.add_argument("--step", type=_real(0.001, 1), default=STEP, help=f"relative change (default: {STEP})")
+    rob.add_argument("--workers", type=_count(1, 1024), default=2, help="worker processes (default: 2)")
+    rob.add_argument(
+        "--only", metavar="NAMES", default=None, help="change only these free parameters (comma-separated)"
+    )
+    rob.add_argument("--size-factor", type=_real(0, 10), default=1.0, help=argparse.SUPPRESS)
+    rob.set_defaults(handler=cmd_robustness)
+
+
 def _add_calibrate(sub: Any) -> None:
     from simulation.validation.calibrate import CALIBRATION_REPLICATIONS, CALIBRATION_SEED, DEFAULT_FOLDER
 
@@ -535,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(sub)
     _add_validate(sub)
     _add_calibrate(sub)
+    _add_robustness(sub)
     add_teaching(sub)  # demo, export-session, app
     add_explore(sub)  # compare, trial, sensitivity, discover
     sub.add_parser("params", help="print the parameter table").set_defaults(handler=cmd_params)
