@@ -355,3 +355,14 @@ def test_wai_items_sum_to_the_scale_with_a_ceiling_and_noise_that_averages_out()
     noisier = Parameters({"wai_item_sd": 0.4}).model_params()
     spread = np.std([rules.wai_rating(0.6, 0.0, 0.0, noisier, key, 26) for key in keys])
     assert spread > totals.std()
+
+
+def test_a_closed_off_patient_is_likelier_to_drop_out_when_disengagement_is_on():
+    on = Parameters({"dropout_disengagement_effect": 2.0}).model_params()
+    assert rules.dropout_probability(0.6, 0.0, False, P, closed=0.9) == rules.dropout_probability(0.6, 0.0, False, P)
+    assert rules.dropout_probability(0.6, 0.0, False, on, closed=0.9) > rules.dropout_probability(
+        0.6, 0.0, False, on, closed=0.1
+    )
+    for u in (0.001, 0.01, 0.05, 0.2):  # the bound in leaves_therapy still decides exactly
+        prob = rules.dropout_probability(0.4, 0.2, True, on, closed=0.8)
+        assert rules.leaves_therapy(u, 0.4, 0.2, True, on, 0.8) == (u < prob)

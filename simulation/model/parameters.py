@@ -459,7 +459,8 @@ PARAMETERS: tuple[Param, ...] = (
        Free(0.0, 0.25, targets="T7, T10, T12 (unresolved strain worsens symptoms)")),
     _p("outcome", "symptom_noise_sd", 0.093, 0, 1, "symptom points per session",
        "session-to-session symptom noise", "assumption; fitted to T7, T10, T12",
-       Free(0.0, 0.1, targets="T7, T10, T12c (week-to-week symptom noise)")),
+       Fixed("held at the value of the calibration of T1-T14: noise spreads outcomes without a process behind it, "
+             "so it is no lever for the dynamics")),
     _p("outcome", "dropout_base_logit", -6.2, -15, 5, "logit per session",
        "dropout hazard at reference alliance", "T11; fitted to T11, T13",
        Free(-7.5, -5.0, targets="T11 (dropout), T13b, T12")),
@@ -469,6 +470,11 @@ PARAMETERS: tuple[Param, ...] = (
     _p("outcome", "dropout_strain_effect", 2.0, 0, 20, "logit per strain unit",
        "how much unresolved strain raises dropout", "T13",
        passing("T13b")),
+    _p("outcome", "dropout_disengagement_effect", 0.0, 0, 10, "logit at openness 0",
+       "how much a patient who is closed off (1 - openness: no trust yet, or closed off again by strain) is "
+       "likelier to leave (0 = off)",
+       "S8 (Gulum, Soygut & Safran 2018: silent disengagement before dropout; most dropout early), T16, assumption",
+       Free(0.0, 4.0, targets="T16 (dropout front-loaded), T11, T13b")),
     _p("outcome", "dropout_unresolved_effect", 0.7, 0, 10, "logit",
        "dropout after a session with an unresolved episode or an unrepaired (missed or met with hostility) marker",
        "T13",

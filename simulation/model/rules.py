@@ -584,34 +584,39 @@ def ends_good_enough(key: np.uint64, symptom_reading: float, symptom_pre: float,
 
 
 @njit(cache=True)
-def dropout_probability(alliance: float, strain: float, unresolved: bool, p) -> float:
-    """Chance to leave therapy after a session: weak alliance and unresolved ruptures drive it."""
-    return 1.0 / (1.0 + math.exp(-dropout_logit(alliance, strain, unresolved, p)))
+def dropout_probability(alliance: float, strain: float, unresolved: bool, p, closed: float = 0.0) -> float:
+    """Chance to leave therapy after a session: weak alliance, unresolved ruptures and disengagement drive it."""
+    return 1.0 / (1.0 + math.exp(-dropout_logit(alliance, strain, unresolved, p, closed)))
 
 
 @njit(cache=True)
-def dropout_logit(alliance: float, strain: float, unresolved: bool, p) -> float:
-    """Log-odds of leaving therapy after a session (``dropout_probability``)."""
+def dropout_logit(alliance: float, strain: float, unresolved: bool, p, closed: float = 0.0) -> float:
+    """Log-odds of leaving therapy after a session (``dropout_probability``).
+
+    ``closed`` is how closed off the patient is (``1 - openness``): a patient who does not
+    yet trust the therapist, or whom strain has closed off again, is on the way out (S8).
+    """
     return (
         p.dropout_base_logit
         + p.dropout_alliance_effect * (p.alliance_reference - alliance)
         + p.dropout_strain_effect * strain
         + p.dropout_unresolved_effect * unresolved
+        + p.dropout_disengagement_effect * closed
     )
 
 
 @njit(cache=True)
-def leaves_therapy(u: float, alliance: float, strain: float, unresolved: bool, p) -> bool:
+def leaves_therapy(u: float, alliance: float, strain: float, unresolved: bool, p, closed: float = 0.0) -> bool:
     """Whether the dropout draw ``u`` falls below ``dropout_probability``.
 
     At log-odds ``-a <= 0``, ``exp(a) >= 1 + a + a^2/2 + a^3/6`` (Taylor) bounds the
     probability by ``1 / (2 + a + a^2/2 + a^3/6)``: a draw above that (plus a margin for
     rounding) stays without the ``exp``, which is nearly every session at usual dropout rates.
     """
-    a = -dropout_logit(alliance, strain, unresolved, p)
+    a = -dropout_logit(alliance, strain, unresolved, p, closed)
     if a >= 0.0 and u >= 1.0 / (2.0 + a + 0.5 * a * a + a * a * a / 6.0) + BOUND_MARGIN:
         return False
-    return u < dropout_probability(alliance, strain, unresolved, p)
+    return u < dropout_probability(alliance, strain, unresolved, p, closed)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -612,12 +612,14 @@ def take_measures(end, setting, row, work, detail, p) -> None:
 def decide_ending(end, session, course_length, patient, row, p) -> None:
     """Two ways to leave before the planned end (S8): dropout (T11), or a good-enough ending.
 
+    A patient closed off (low trust, or strain) is likelier to drop out: silent disengagement.
     A good-enough ending needs reliable improvement; neither happens after the last planned session.
     """
     if session >= course_length:  # the course ends here anyway
         return
     unresolved = ruptures_left_unresolved(row) > 0
-    row.dropped_out = leaves_therapy(uniform(end, R_DROPOUT), row.alliance, row.strain, unresolved, p)
+    closed = 1.0 - openness(row.trust, row.strain, p)
+    row.dropped_out = leaves_therapy(uniform(end, R_DROPOUT), row.alliance, row.strain, unresolved, p, closed)
     row.ended_good_enough = not row.dropped_out and ends_good_enough(end, row.symptom, patient.symptom_pre, p)
 
 
