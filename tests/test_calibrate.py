@@ -201,4 +201,7 @@ def test_the_second_calibration_fits_the_held_out_targets_and_starts_from_the_fi
     assert main([*argv[:-3], "--start", str(first)]) == 2  # the same folder without --with-held-out: other targets
     assert "other targets" in capsys.readouterr().err
     assert main(["calibrate", "--out", str(tmp_path / "third"), "--start", str(tmp_path / "none")]) == 2
-    assert "no best.json" in capsys.readouterr().err
+    assert "finished calibration folder" in capsys.readouterr().err
+    start = tmp_path / "start.json"
+    start.write_text(json.dumps({"deference_voicing": 0.5, "noticing": 0.3}))  # a free parameter and a fixed one
+    assert cal.best_of(start) == {"deference_voicing": 0.5}

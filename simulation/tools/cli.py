@@ -517,7 +517,10 @@ def _add_calibrate(sub: Any) -> None:
         help="fit every target, T15-T17 included (the second calibration, after the out-of-sample test)",
     )
     cal.add_argument(
-        "--start", metavar="FOLDER", default=None, help="try this earlier calibration's best as a new study's 2nd trial"
+        "--start",
+        metavar="PATH",
+        default=None,
+        help="a new study's 2nd trial: an earlier calibration's best (its folder) or a JSON file of parameter values",
     )
     cal.add_argument("--size-factor", type=_real(0, 10), default=1.0, help=argparse.SUPPRESS)
     cal.set_defaults(handler=cmd_calibrate)

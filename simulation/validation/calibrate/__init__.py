@@ -114,8 +114,8 @@ def calibrate(
         progress: Called with one line per finished trial (e.g. ``print``).
         with_held_out: Fit every target, T15-T17 included (the second calibration); by default the held-out
             targets are neither run nor scored.
-        start_from: Folder of an earlier calibration whose best parameters a new study tries second (after the
-            defaults); ignored when the study is resumed.
+        start_from: A new study's second trial (after the defaults): an earlier calibration's folder (its best
+            parameters) or a JSON file of parameter values (``search.best_of``); ignored when the study is resumed.
 
     Returns:
         The summary written to ``best.json``.

@@ -148,16 +148,24 @@ def start_values(start: dict[str, float]) -> dict[str, float]:
     return {n: min(max(float(start.get(n, defaults[n])), p.low), p.high) for n, p in FREE_PARAMETERS.items()}
 
 
-def best_of(folder: Path) -> dict[str, float]:
-    """The best parameters of the calibration in ``folder`` (its ``best.json``).
+def best_of(path: str | Path) -> dict[str, float]:
+    """A starting point: a calibration folder's best parameters, or a JSON file of parameter values.
+
+    A folder's ``best.json``; a file as ``rupture-sim simulate`` writes ``parameters.json`` (or a ``best.json``).
 
     Raises:
-        CalibrationError: If the folder has no finished calibration.
+        CalibrationError: If ``path`` is neither.
     """
-    path = Path(folder) / "best.json"
-    if not path.is_file():
-        raise CalibrationError(f"{folder} has no best.json (a finished calibration); give --start such a folder.")
-    return {str(k): float(v) for k, v in json.loads(path.read_text())["params"].items()}
+    path = Path(path)
+    file = path / "best.json" if path.is_dir() else path
+    try:
+        data = json.loads(file.read_text())
+        values = data.get("params", data)
+        return {str(k): float(v) for k, v in values.items() if str(k) in FREE_PARAMETERS}
+    except (OSError, ValueError, TypeError, AttributeError):
+        raise CalibrationError(
+            f"--start {path}: give a finished calibration folder (with best.json) or a JSON file of parameter values."
+        ) from None
 
 
 def default_values() -> dict[str, float]:
