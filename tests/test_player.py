@@ -49,3 +49,24 @@ def test_custom_sliders_set_the_patient_and_the_therapist():
     patient, therapist = player.original.patients[0], player.original.therapists[0]
     assert patient.pd_severity == 0.2 and patient.insight == 0.9
     assert therapist.noticing == 0.8 and not therapist.exploratory_repertoire
+
+
+def test_an_injected_error_is_a_fork_at_the_next_marker():
+    player = SessionPlayer(n_sessions=4)
+    player.step()
+    text = player.inject_error()
+    session, segment = player.session, player.segment
+    assert player.markers_so_far()[-1] == f"{session}.{segment}", "the cursor moved to the next marker"
+    assert text.startswith(f"Injected therapist error at [{session}.{segment}]") and player.injected == text
+    assert player.fork.response in (RESPONSES["hostile"], RESPONSES["let-pass"])
+
+    def before(lines):
+        return [line for line in lines if (line.session, line.segment) < (session, segment)]
+
+    assert before(player.transcript()) == before(player.transcript(forked=True))
+    assert player.transcript() != player.transcript(forked=True)
+    player.inject_error("miss")  # at the marker under the cursor
+    assert (player.fork.session, player.fork.segment) == (session, segment)
+    assert player.fork.response == RESPONSES["let-pass"] and "lets the marker pass" in player.injected
+    player.clear_fork()
+    assert player.injected == ""
