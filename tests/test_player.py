@@ -70,3 +70,20 @@ def test_an_injected_error_is_a_fork_at_the_next_marker():
     assert player.fork.response == RESPONSES["let-pass"] and "lets the marker pass" in player.injected
     player.clear_fork()
     assert player.injected == ""
+
+
+def test_the_simulated_response_is_read_after_the_marker():
+    """An unclear intervention (N2) of the segment's ordinary work before a marker is no response to it."""
+    player = SessionPlayer(n_sessions=8)
+    player.go_to(8, 9)
+    _, events, _ = player.tables()
+    n2_first = 0
+    for (session, segment), here in events.groupby(["session", "segment"]):
+        kinds, codes = list(here.kind), list(here.code)
+        if "marker" not in kinds:
+            continue
+        after = list(zip(kinds, codes, strict=True))[kinds.index("marker") + 1 :]
+        hostile = ("negative", "N1") in after
+        assert (player.simulated_response(session, segment) == "reacted with hostility") == hostile
+        n2_first += ("negative", "N2") in list(zip(kinds, codes, strict=True))[: kinds.index("marker")]
+    assert n2_first > 0, "the course has a marker after an unclear intervention in its segment"

@@ -225,8 +225,7 @@ class SessionPlayer(mesa.Model):
         if not self._marker_under_cursor():
             self.injected = "No marker is left in this course: there is no response to turn into an error."
             return self.injected
-        here = [line.kind for line in self._lines_now() if line.segment == self.segment]
-        did = "reacted with hostility" if "negative" in here else "missed it" if "missed" in here else "noticed it"
+        did = self.simulated_response(self.session, self.segment)
         if error == "auto":
             error = "miss" if did == "reacted with hostility" else "hostile"
         self.make_fork(self.session, self.segment, ERRORS[error])
@@ -238,6 +237,26 @@ class SessionPlayer(mesa.Model):
         self.injected = (f"Injected therapist error at [{where}]: the therapist {response_label(ERRORS[error])} "
                          f"(in the original course the simulated therapist {did}). {effect}")  # fmt: skip
         return self.injected
+
+    def simulated_response(self, session: int, segment: int) -> str:
+        """What the simulated therapist did in the original course at the marker of ``session``, ``segment``, in words.
+
+        Reads the events after the marker only: the segment's ordinary work before it may be an
+        unclear intervention (N2), which is not a response to the marker.
+        """
+        _, events, _ = self.tables()
+        here = events[(events.session == session) & (events.segment == segment)].reset_index(drop=True)
+        markers = here.index[here.kind == "marker"]
+        if not len(markers):
+            return "had no marker to answer"
+        after = here.iloc[markers[0] + 1 :]
+        if (after.kind == "missed").any():
+            return "missed it"
+        if ((after.kind == "negative") & (after.code == "N1")).any():
+            return "reacted with hostility"
+        if ((after.kind == "stage") & (after.stage == 1) & (after.detail == 1)).any():
+            return "noticed it and opened an episode"
+        return "was already working on an open episode"
 
     def _marker_under_cursor(self) -> bool:
         return any(line.kind == "marker" and line.segment == self.segment for line in self._lines_now())

@@ -148,11 +148,9 @@ def feedback(player, where: str, choice: int, n_futures: int = N_FUTURES) -> Fee
     _, events, _ = player.tables()
     here = events[(events.session == session) & (events.segment == segment)]
     marker = here[here.kind == "marker"].iloc[0]
-    response = here[here.kind.isin(["missed", "negative", "stage"])]
-    did = {"missed": "missed it", "negative": "reacted with hostility", "stage": "noticed it and opened an episode"}
-    simulated = did[str(response.kind.iloc[0])] if len(response) else "was already working on an open episode"
     truth = (f"Marker {marker.code} '{marker.label}': true salience {marker.salience} of 5, the observer coded "
-             f"{marker.observed_salience}. The simulated therapist {simulated}.")  # fmt: skip
+             f"{marker.observed_salience}. The simulated therapist "
+             f"{player.simulated_response(session, segment)}.")  # fmt: skip
     outcomes_ = spread(player, session, segment, n_futures)
     table = summarise(outcomes_)
     means = table["mean"].round(9)[table.response != "simulated therapist"]  # rounded: identical courses tie exactly
