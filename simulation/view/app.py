@@ -174,7 +174,7 @@ def Trainee(model: SessionPlayer):
     with solara.Column(style={"padding": "8px"}):
         solara.Markdown("### Trainee: what would you do at this marker?")
         if not markers:
-            solara.Markdown("Step to a marker first (*Next marker* on the first tab).")
+            solara.Markdown("Step to a marker first (*Next marker* on the Player tab).")
             return
         where = markers[-1]
         seen = next(line for line in model.transcript() if line.where == where and line.kind == "marker")
@@ -190,9 +190,12 @@ def Trainee(model: SessionPlayer):
                         f"({response_label(shown.choice)}) ranks {shown.rank} of {n} by the mean alliance change "
                         f"to {HORIZON} sessions later over {shown.n_futures} futures (ties share a rank). "
                         f"{shown.explanation}")  # fmt: skip
+        last = int(where.split(".")[1]) == model.n_segments - 1
+        tie = (" This marker is in the session's last segment: no segment is left for a strategy to work in, so "
+               "the strategies tie (try a marker earlier in a session).") if last else ""  # fmt: skip
         solara.Markdown(f"**The spread of consequences.** Every alternative, and what the simulated therapist did, "
                         f"followed into the same {shown.n_futures} futures: identical up to this marker, different "
-                        "after it (the same future for every alternative, so they compare pair by pair).")  # fmt: skip
+                        f"after it (the same future for every alternative: paired).{tie}")  # fmt: skip
         png = figure.value
         solara.Image(png)
         solara.FileDownload(lambda: png, "consequences.png", label="Consequences as PNG")
