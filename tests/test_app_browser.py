@@ -125,7 +125,7 @@ def test_step_through_a_session_and_see_3rs_words(page):
 def test_fork_two_transcripts_identical_before_the_fork(page):
     for _ in range(3):
         _press(page, "Next marker")
-    page.get_by_role("tab", name="Page 1").click()
+    page.get_by_role("tab", name="What-if").click()
     page.get_by_role("button", name="Fork here").click()
     expect(page.get_by_text(re.compile(r"What if at \[\d+\.\d+\]"))).to_be_visible(timeout=20_000)
     columns = page.locator(".rs-transcript")
@@ -135,25 +135,69 @@ def test_fork_two_transcripts_identical_before_the_fork(page):
     same_f = forked.locator(".rs-same").all_inner_texts()
     assert same_o and same_o == same_f, "lines before the fork are identical"
     assert original.inner_text() != forked.inner_text(), "the courses differ after the fork"
-    page.get_by_role("tab", name="Page 0").click()
+    page.get_by_role("tab", name="Player").click()
     for _ in range(12):  # on to the end of the fork's session: the curves part
         _press(page, "Step")
-    page.get_by_role("tab", name="Page 1").click()
+    page.get_by_role("tab", name="What-if").click()
     expect(page.locator(".rs-transcript")).to_have_count(2)
     page.wait_for_timeout(500)
     _shot(page, "app-what-if.png")
 
 
-def test_a_trainee_round_gives_feedback(page):
-    _press(page, "Next marker")
-    page.get_by_role("tab", name="Page 2").click()
+def test_a_trainee_round_shows_the_spread_over_paired_futures(page):
+    for _ in range(20):  # to a marker mid-session, where the alternatives have segments left to differ
+        _press(page, "Next marker")
+        if re.search(r"segment [0-6] ", _where(page)):
+            break
+    page.get_by_role("tab", name="Trainee").click()
     page.get_by_role("button", name="Decide").click()
     expect(page.get_by_text(re.compile(r"true salience \d of 5"))).to_be_visible(timeout=20_000)
-    expect(page.get_by_text(re.compile(r"ranks \d+ of 11"))).to_be_visible()
-    assert page.locator("table.rs-table tr").count() == 12, "every alternative has its row"
+    expect(
+        page.get_by_text(re.compile(r"ranks \d+ of 11 by the mean alliance change .* over 30 futures"))
+    ).to_be_visible()
+    expect(page.get_by_text("The spread of consequences.")).to_be_visible()
+    assert page.locator("table.rs-table tr").count() == 13, "every alternative and the simulated therapist"
+    figure = page.locator("img").first  # the spread figure (only the open tab is rendered)
+    assert figure.evaluate("img => img.naturalWidth") > 800
+    medians = page.locator("table.rs-table td:nth-child(4)").all_inner_texts()
+    assert len(set(medians)) > 1, f"the alternatives differ at a mid-session marker: {medians}"
+    page.set_viewport_size({"width": 1400, "height": 1500})  # the screenshot shows the question and the figure
+    page.get_by_text("What do you do?").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    _shot(page, "app-trainee.png")
+    page.get_by_text("The spread in words").click()
+    words = page.locator(".rs-spread li")
+    expect(words).to_have_count(12)
+    assert re.search(r"resolved in \d+/30 futures", words.first.inner_text())
     page.get_by_role("button", name="Run my choices as a policy").click()
     expect(page.get_by_text("aft_trained", exact=True)).to_be_visible(timeout=60_000)
-    _shot(page, "app-trainee.png")
+
+
+def test_inject_a_therapist_error_by_keyboard_and_see_the_fork(page):
+    transcript = page.locator(".rs-transcript").first
+    for _ in range(20):  # to a marker the simulated therapist noticed calmly: the error changes most there
+        _press(page, "Next marker")
+        if transcript.inner_text().strip().splitlines()[-1].find("a resolution episode opens") >= 0:
+            break
+    for _ in range(40):  # Tab to the inject button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.innerText").strip().upper().startswith("INJECT A THERAPIST ERROR"):
+            break
+    else:
+        pytest.fail("Inject a therapist error cannot be reached with Tab")
+    page.keyboard.press("Enter")
+    injected = page.locator(".rs-injected").first
+    error = re.compile(r"Injected therapist error at \[\d+\.\d+\]: the therapist (reacts with hostility|lets)")
+    expect(injected).to_contain_text(error, timeout=20_000)
+    where = re.search(r"\[(\d+\.\d+)\]", injected.inner_text()).group(1)
+    while not re.search(r"Session [4-9]", _where(page)):  # on, until the curves of both courses part
+        _press(page, "Next marker")
+    _shot(page, "app-inject-error.png")
+    page.get_by_role("tab", name="What-if").click()
+    expect(page.locator(".rs-transcript")).to_have_count(2)
+    expect(page.get_by_text(f"What if at [{where}]")).to_be_visible()
+    original, forked = page.locator(".rs-transcript").nth(0), page.locator(".rs-transcript").nth(1)
+    assert original.inner_text() != forked.inner_text(), "the course with the error differs"
 
 
 def test_main_controls_work_by_keyboard(page):
@@ -171,7 +215,7 @@ def test_main_controls_work_by_keyboard(page):
 
 
 def test_info_panel_explains_the_app(page):
-    page.get_by_role("tab", name="Page 3").click()
+    page.get_by_role("tab", name="Info").click()
     for heading in ("What it is", "How it works", "How to use it", "Things to notice", "Things to try",
                     "How to extend it", "References"):  # fmt: skip
         expect(page.get_by_text(heading, exact=True)).to_be_visible()

@@ -64,7 +64,15 @@ def test_both_engines_give_the_same_forked_course(fork_point):
 
 @pytest.mark.parametrize(
     ("forks", "field"),
-    [([(0, 0, 1, 4)], "session"), ([(0, 2, 99, 4)], "segment"), ([(0, 2, 1, 42)], "response"), ([(0, 2)], "4 values")],
+    [
+        ([(0, 0, 1, 4)], "session"),
+        ([(0, 2, 99, 4)], "segment"),
+        ([(0, 2, 1, 42)], "response"),
+        ([(0, 2)], "4 or 5 values"),
+        ([(0, 2, 1, 4, -1)], "continuation"),
+        ([(0, 2, 1, 0)], "only with a continuation"),
+        ([(0, 2, 1, 4, 1), (0, 3, 1, 4, 2)], "one continuation per patient"),
+    ],
 )
 def test_bad_overrides_are_named(forks, field):
     with pytest.raises(ParameterError, match=field):

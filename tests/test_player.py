@@ -49,3 +49,41 @@ def test_custom_sliders_set_the_patient_and_the_therapist():
     patient, therapist = player.original.patients[0], player.original.therapists[0]
     assert patient.pd_severity == 0.2 and patient.insight == 0.9
     assert therapist.noticing == 0.8 and not therapist.exploratory_repertoire
+
+
+def test_an_injected_error_is_a_fork_at_the_next_marker():
+    player = SessionPlayer(n_sessions=4)
+    player.step()
+    text = player.inject_error()
+    session, segment = player.session, player.segment
+    assert player.markers_so_far()[-1] == f"{session}.{segment}", "the cursor moved to the next marker"
+    assert text.startswith(f"Injected therapist error at [{session}.{segment}]") and player.injected == text
+    assert player.fork.response in (RESPONSES["hostile"], RESPONSES["let-pass"])
+
+    def before(lines):
+        return [line for line in lines if (line.session, line.segment) < (session, segment)]
+
+    assert before(player.transcript()) == before(player.transcript(forked=True))
+    assert player.transcript() != player.transcript(forked=True)
+    player.inject_error("miss")  # at the marker under the cursor
+    assert (player.fork.session, player.fork.segment) == (session, segment)
+    assert player.fork.response == RESPONSES["let-pass"] and "lets the marker pass" in player.injected
+    player.clear_fork()
+    assert player.injected == ""
+
+
+def test_the_simulated_response_is_read_after_the_marker():
+    """An unclear intervention (N2) of the segment's ordinary work before a marker is no response to it."""
+    player = SessionPlayer(n_sessions=8)
+    player.go_to(8, 9)
+    _, events, _ = player.tables()
+    n2_first = 0
+    for (session, segment), here in events.groupby(["session", "segment"]):
+        kinds, codes = list(here.kind), list(here.code)
+        if "marker" not in kinds:
+            continue
+        after = list(zip(kinds, codes, strict=True))[kinds.index("marker") + 1 :]
+        hostile = ("negative", "N1") in after
+        assert (player.simulated_response(session, segment) == "reacted with hostility") == hostile
+        n2_first += ("negative", "N2") in list(zip(kinds, codes, strict=True))[: kinds.index("marker")]
+    assert n2_first > 0, "the course has a marker after an unclear intervention in its segment"

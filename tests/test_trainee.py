@@ -5,19 +5,34 @@ from simulation.view.player import SessionPlayer
 from simulation.view.trainee import CHOICES, HORIZON, explain, feedback
 
 
-def test_feedback_compares_every_alternative_at_a_marker():
+def test_feedback_shows_the_spread_of_every_alternative_over_paired_futures():
     player = SessionPlayer(n_sessions=6)
     for _ in range(3):
         player.next_marker()
     where = player.markers_so_far()[-1]
-    result = feedback(player, where, RESPONSES["invite"])
+    result = feedback(player, where, RESPONSES["invite"], n_futures=8)
     table = result.table
-    assert len(table) == len(CHOICES) == 11 and list(table.yours).count("<-") == 1
+    assert len(table) == len(CHOICES) + 1 == 12 and list(table.yours).count("<-") == 1
+    assert list(table.response)[-1] == "simulated therapist"
     assert "true salience" in result.truth and "T6" in result.explanation and 1 <= result.rank <= 11
+    assert result.n_futures == 8 and len(result.spread) == 12 * 8
     passed = table[table.response == "let-pass"].iloc[0]
-    assert passed.deepest_stage == 0, "a marker let pass opens no episode"
-    assert table[f"alliance_after_{HORIZON}_more"].nunique() > 1, "the alternatives differ"
+    assert passed.resolved == "0/8", "a marker let pass opens no episode to resolve"
+    assert result.spread.groupby("response").alliance_change.nunique().max() > 1, "the futures spread"
+    assert len(result.lines) == 12 and all("futures" in line for line in result.lines)
     assert "T13" in explain(LET_PASS)
+
+
+def test_the_spread_figure_draws_every_alternative():
+    from simulation.view.course_plots import figure_png, spread_figure
+
+    player = SessionPlayer(n_sessions=5)
+    player.next_marker()
+    result = feedback(player, player.markers_so_far()[-1], LET_PASS, n_futures=4)
+    fig = spread_figure(result.spread, "let-pass", HORIZON)
+    labels = [tick.get_text() for tick in fig.axes[0].get_yticklabels()]
+    assert len(labels) == 12 and "let-pass  (yours)" in labels
+    assert figure_png(fig)[:4] == b"\x89PNG"
 
 
 def test_choices_become_a_policy_run_on_the_same_patients():

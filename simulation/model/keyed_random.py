@@ -36,6 +36,8 @@ END_OF_SESSION = 1023
 INTAKE = 1022
 #: Offset that keeps therapist keys apart from patient keys.
 THERAPIST_KEY_OFFSET = 1 << 40
+#: Salt of continuation keys, so that a continuation number is never read as a session or segment.
+_CONTINUATION = np.uint64(0xD1B54A32D192ED03)
 
 
 @njit(cache=True)
@@ -53,6 +55,17 @@ def session_key(seed: int, unit: int, session: int) -> np.uint64:
     h = mix(np.uint64(seed))
     h = mix(h ^ np.uint64(unit))
     return mix(h ^ np.uint64(session))
+
+
+@njit(cache=True)
+def continuation_key(skey: np.uint64, continuation: int) -> np.uint64:
+    """Key of a session in continuation ``continuation`` (> 0) of a fork: another future of the same past.
+
+    ``session.session_keys`` uses it for the draws after the fork segment only,
+    so every continuation shares the course up to the fork; continuation 0 is the
+    original's own key (never passed here).
+    """
+    return mix(skey ^ mix(np.uint64(continuation) ^ _CONTINUATION))
 
 
 @njit(cache=True)

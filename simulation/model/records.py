@@ -163,6 +163,12 @@ IN_SESSION = np.dtype(
         ("override_segment", np.int64),
         ("override_response", np.int64),
         ("imposed_strategy", np.int64),  # the strategy imposed for the open episode (0 = the rules choose)
+        # a continuation of a fork (0 = none, the original's draws): from the segment after
+        # ``continuation_segment`` of session ``continuation_session`` on, every draw is keyed with
+        # its number too (``session.session_keys``); set by the caller with the imposed response
+        ("continuation", np.int64),
+        ("continuation_session", np.int64),
+        ("continuation_segment", np.int64),
         # a therapist policy: the response to a marker by what the therapist can observe, its type
         # (1 withdrawal, 2 confrontation) and salience (1-5); 0 = the rules decide (set once per run)
         ("policy", np.int64, (3, 6)),

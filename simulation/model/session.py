@@ -23,6 +23,7 @@ from numba import njit
 from simulation.model.keyed_random import (
     END_OF_SESSION,
     choice,
+    continuation_key,
     normal,
     segment_key,
     segment_uniforms,
@@ -150,14 +151,14 @@ def run_session(seed, pid, tid, session, patient, therapist, p, course_length, r
             session's events (``work.events[:work.n_events]``) afterwards.
         detail: ``records.DETAIL_*``: course sums only, also the row's own measures, also events.
     """
-    skey = session_key(seed, pid, session)
-    end = segment_key(skey, END_OF_SESSION)  # the key of the draws after the last segment
+    skey, later, switch = session_keys(seed, pid, session, work)  # later: after segment switch
+    end = segment_key(later, END_OF_SESSION)  # the key of the draws after the last segment
     row = new_session_record(row_buffer)
     setting = set_up_session(pid, tid, session, course_length, patient, therapist, p, row, work, detail)
-    g_next = segment_key_ahead(skey, 0, setting.n_segments, end)
+    g_next = segment_key_ahead(skey, later, switch, 0, setting.n_segments, end)
     provoked_next = 0.0  # a provocation carried into the next segment
     for segment in range(setting.n_segments + 1):
-        g, g_next = g_next, segment_key_ahead(skey, segment + 1, setting.n_segments, end)
+        g, g_next = g_next, segment_key_ahead(skey, later, switch, segment + 1, setting.n_segments, end)
         u_work, u_marker, u_collaboration = segment_uniforms(g)  # the three decisions of every segment
         last = segment == setting.n_segments
         provoked, provoked_next, engaged = provoked_next, 0.0, False
@@ -273,13 +274,35 @@ def start_session_work(work, detail) -> None:
 
 
 @njit(cache=True, inline="always")
-def segment_key_ahead(skey, segment, n_segments, end):
-    """The key of ``segment`` (the session's end key after the last one).
+def session_keys(seed, pid, session, work):
+    """The session's key, the key of its segments after segment ``switch`` (and of its end), and ``switch``.
+
+    In a continuation of a fork (``work.continuation`` > 0; ``records.IN_SESSION``)
+    every draw after the fork segment is keyed with the continuation's number too:
+    the fork session's later segments, its end-of-session draws (symptom change,
+    measures, dropout) and every later session. The draws up to and including the
+    fork segment stay the original's, so all continuations share the past and
+    differ from the next segment on. Without a continuation both keys are the
+    session's own: every number is the original's.
+    """
+    skey = session_key(seed, pid, session)
+    if work.continuation == 0 or session < work.continuation_session:
+        return skey, skey, -1
+    later = continuation_key(skey, work.continuation)
+    if session > work.continuation_session:
+        return later, later, -1
+    return skey, later, work.continuation_segment
+
+
+@njit(cache=True, inline="always")
+def segment_key_ahead(skey, later, switch, segment, n_segments, end):
+    """The key of ``segment``: from ``skey`` up to segment ``switch``, from ``later`` after it (``end`` after the last).
 
     Hashed a segment ahead, so that a mispredicted branch of this segment does
-    not wait for (or throw away) the next hash.
+    not wait for (or throw away) the next hash. Outside a fork session of a
+    continuation the two keys are equal and the choice changes nothing.
     """
-    return segment_key(skey, segment) if segment < n_segments else end
+    return segment_key(skey if segment <= switch else later, segment) if segment < n_segments else end
 
 
 # ------------------------------------------------------------------------------------------------

@@ -149,13 +149,24 @@ def keep_events(work, events, n_events: int) -> int:
     return n_events + work.n_events
 
 
-#: Columns of an overrides table: patient id, session, segment, imposed response (``taxonomy.RESPONSES``).
-OVERRIDE_COLUMNS = ("patient_id", "session", "segment", "response")
+#: Columns of an overrides table: patient id, session, segment, imposed response (``taxonomy.RESPONSES``;
+#: 0 = the rules' own), and the continuation from that segment on (0 = the original's draws;
+#: ``session.session_keys``).
+OVERRIDE_COLUMNS = ("patient_id", "session", "segment", "response", "continuation")
 
 
 def no_overrides() -> np.ndarray:
     """An empty overrides table (``OVERRIDE_COLUMNS``): the therapist responds as the rules say."""
     return np.zeros((0, len(OVERRIDE_COLUMNS)), dtype=np.int64)
+
+
+def as_override_table(overrides: np.ndarray) -> np.ndarray:
+    """An overrides table as int64 rows of ``OVERRIDE_COLUMNS``; rows without a continuation get 0 (the original)."""
+    table = np.asarray(overrides, dtype=np.int64)
+    table = table.reshape(-1, table.shape[-1] if table.size else len(OVERRIDE_COLUMNS))
+    if table.shape[1] == len(OVERRIDE_COLUMNS) - 1:
+        table = np.column_stack([table, np.zeros(len(table), np.int64)])
+    return table
 
 
 def no_policy() -> np.ndarray:
@@ -170,13 +181,24 @@ def records_policy_shape() -> tuple[int, ...]:
 
 @njit(cache=True)
 def impose_response(work, overrides, patient_id, session) -> None:
-    """Set the session's imposed response (``records.IN_SESSION``) from the overrides table, or none."""
+    """Set the session's imposed response and the continuation in force (``records.IN_SESSION``), or none.
+
+    A row's continuation holds from its segment to the end of the course (``forks.override_table``
+    allows one per patient).
+    """
     work.override_segment = -1
     work.override_response = 0
+    work.continuation = 0
     for k in range(overrides.shape[0]):
-        if overrides[k, 0] == patient_id and overrides[k, 1] == session:
+        if overrides[k, 0] != patient_id:
+            continue
+        if overrides[k, 1] == session:
             work.override_segment = overrides[k, 2]
             work.override_response = overrides[k, 3]
+        if overrides[k, 4] != 0 and overrides[k, 1] <= session:
+            work.continuation = overrides[k, 4]
+            work.continuation_session = overrides[k, 1]
+            work.continuation_segment = overrides[k, 2]
 
 
 @njit(cache=True)
@@ -250,7 +272,7 @@ def simulate_cohort(
         keep_sessions: Whether to keep the per-session rows (course sums and
             the trajectory are always kept).
         overrides: Responses imposed on the therapist, one row per (patient id,
-            session, segment, response code; ``OVERRIDE_COLUMNS``); none if omitted.
+            session, segment, response code, continuation; ``OVERRIDE_COLUMNS``); none if omitted.
         policy: A therapist policy (``no_policy`` shape: the response code by rupture type and
             salience, 0 = the rules decide); none if omitted.
 
@@ -258,7 +280,7 @@ def simulate_cohort(
         The raw arrays of the cohort.
     """
     patient_ids = np.asarray(patient_ids, dtype=np.int64)
-    overrides = no_overrides() if overrides is None else np.asarray(overrides, dtype=np.int64).reshape(-1, 4)
+    overrides = no_overrides() if overrides is None else as_override_table(overrides)
     policy = no_policy() if policy is None else np.asarray(policy, dtype=np.int64)
     therapist_ids = assign_therapists(patient_ids, int(params["caseload"]))
     therapist_index = np.unique(therapist_ids)

@@ -28,13 +28,17 @@ class Fork:
         patient_id: The patient.
         session: Session number (1-based).
         segment: Segment of the session (0-based, as in the events table).
-        response: Response code (``taxonomy.RESPONSES``).
+        response: Response code (``taxonomy.RESPONSES``; 0 = the rules' own, with a continuation).
+        continuation: Which future follows the fork: 0 = the original's random numbers; k > 0 =
+            the same past with other draws after the fork segment (``session.session_keys``),
+            the same future k for every response, so responses compare paired.
     """
 
     patient_id: int
     session: int
     segment: int
     response: int
+    continuation: int = 0
 
 
 def response_names() -> str:
@@ -70,28 +74,40 @@ def parse_fork(text: str, patient_id: int = 0) -> Fork:
 def override_table(forks: Iterable[Fork | Sequence[int]] | None, n_sessions: int, n_segments: int) -> np.ndarray:
     """The forks as the engines' overrides table (``engine.OVERRIDE_COLUMNS``), checked.
 
+    A fork is a ``Fork`` or a tuple of its four or five values (the continuation defaults to 0).
+
     Raises:
-        ParameterError: For a session, segment or response out of range, or two forks of one session.
+        ParameterError: For a session, segment, response or continuation out of range, two forks
+            of one session, or two continuations of one patient.
     """
     rows = [tuple(f.__dict__.values()) if isinstance(f, Fork) else tuple(f) for f in forks or ()]
     if not rows:
         return no_overrides()
-    if any(len(row) != len(OVERRIDE_COLUMNS) for row in rows):
-        raise ParameterError(f"each override must have {len(OVERRIDE_COLUMNS)} values: {', '.join(OVERRIDE_COLUMNS)}.")
-    table = np.asarray(rows, dtype=np.int64)
+    if any(len(row) not in (len(OVERRIDE_COLUMNS) - 1, len(OVERRIDE_COLUMNS)) for row in rows):
+        raise ParameterError(
+            f"each override must have {len(OVERRIDE_COLUMNS) - 1} or {len(OVERRIDE_COLUMNS)} values: "
+            f"{', '.join(OVERRIDE_COLUMNS)} (optional)."
+        )
+    table = np.asarray([(*row, 0)[: len(OVERRIDE_COLUMNS)] for row in rows], dtype=np.int64)
     codes = list(RESPONSES.values())
+    rules_in_a_future = (table[:, 3] == 0) & (table[:, 4] > 0)  # the rules' own response, in another future
     checks = (
         (table[:, 0] >= 0, "a non-negative patient id"),
         ((table[:, 1] >= 1) & (table[:, 1] <= n_sessions), f"a session from 1 to {n_sessions}"),
         ((table[:, 2] >= 0) & (table[:, 2] < n_segments), f"a segment from 0 to {n_segments - 1}"),
-        (np.isin(table[:, 3], codes), f"a response code from {min(codes)} to {max(codes)}"),
-    )
+        (np.isin(table[:, 3], codes) | rules_in_a_future,
+         f"a response code from {min(codes)} to {max(codes)} (0, the rules' own, only with a continuation)"),
+        (table[:, 4] >= 0, "a whole number of 0 or more (0 = the original's random numbers)"),
+    )  # fmt: skip
     for column, (ok, allowed) in enumerate(checks):
         if not ok.all():
             bad = int(table[~ok, column][0])
             raise ParameterError(f"override {OVERRIDE_COLUMNS[column]} must be {allowed} (got {bad}).")
     if len({(int(r[0]), int(r[1])) for r in table}) != len(table):
         raise ParameterError("overrides allow one imposed response per patient and session.")
+    continued = [int(r[0]) for r in table if r[4] > 0]
+    if len(set(continued)) != len(continued):
+        raise ParameterError("overrides allow one continuation per patient (a future follows one fork).")
     return table
 
 

@@ -2,10 +2,15 @@
 
 ``rupture-sim app`` serves this file with ``solara run`` (``serve``). The page
 has Mesa's controls (Reset, play, Step = one segment) and model parameters (a
-teaching chapter, or sliders for the patient and the therapist), and three
-tabs: the session player (back, next marker, the narrated transcript, live
-plots), the what-if fork side by side, and an Info panel. The narration is the
-text alternative of the plots.
+teaching chapter, or sliders for the patient and the therapist), and four
+named tabs: the session player (back, next marker, inject a therapist error,
+the narrated transcript, live plots), the what-if fork side by side, the
+trainee mode (the spread of every alternative's consequences over paired
+futures) and an Info panel. The narration is the text alternative of the plots.
+
+Mesa 3.3.1 names its tabs "Page 0", "Page 1", ... (``solara_viz.ComponentsView``
+writes ``f"Page {index}"``, with no way to pass names); this module replaces that
+component with ``NamedPages``, the same tabs and grid with the names of ``PAGES``.
 """
 
 from __future__ import annotations
@@ -17,9 +22,9 @@ from mesa.visualization import SolaraViz, solara_viz
 from mesa.visualization.utils import force_update
 
 from simulation.model.taxonomy import RESPONSES, response_label
-from simulation.view.course_plots import course_figure, figure_png
+from simulation.view.course_plots import course_figure, figure_png, spread_figure
 from simulation.view.narration import SUMMARY, Line, format_lines
-from simulation.view.player import CHAPTER_NAMES, SessionPlayer
+from simulation.view.player import CHAPTER_NAMES, ERRORS, SessionPlayer
 from simulation.view.trainee import CHOICES, HORIZON, choices_by_marker, feedback, policy_on_caseload
 
 CSS = """
@@ -29,6 +34,7 @@ CSS = """
 .rs-same { color: #999; }
 .rs-table td, .rs-table th { padding: 2px 8px; font-size: 0.85rem; }
 .rs-summary { color: #1f4e79; } .rs-report { color: #555; }
+.rs-injected { color: #c0504d; font-weight: 600; }
 button:focus-visible, .v-btn:focus-visible, input:focus-visible, [tabindex]:focus-visible
   { outline: 3px solid #ff9800 !important; outline-offset: 2px; }
 """
@@ -65,6 +71,8 @@ def Player(model: SessionPlayer):
     def go_to(session: str) -> None:
         _refresh(lambda: model.go_to(int(session), 0))
 
+    error = solara.use_reactive("auto")
+
     with solara.Column(style={"padding": "8px"}):
         solara.Markdown(f"### Session player\n**{model.chapter.title}** · {model.where}")
         with solara.Row():
@@ -72,9 +80,16 @@ def Player(model: SessionPlayer):
             solara.Button("Next marker ▶▶", on_click=lambda: _refresh(model.next_marker), outlined=True)
             solara.Button("Session start", outlined=True,
                           on_click=lambda: _refresh(lambda: model.go_to(model.session, 0)))  # fmt: skip
-        with solara.Row(style={"max-width": "220px"}):
-            solara.Select("Go to session", values=[str(i) for i in range(1, model.held + 1)],
-                          value=str(model.session), on_value=go_to)  # fmt: skip
+        with solara.Row():
+            with solara.Column(style={"max-width": "160px"}):
+                solara.Select("Go to session", values=[str(i) for i in range(1, model.held + 1)],
+                              value=str(model.session), on_value=go_to)  # fmt: skip
+            with solara.Column(style={"max-width": "170px"}):
+                solara.Select("Therapist error", values=list(ERRORS), value=error)
+            solara.Button("Inject a therapist error", outlined=True, color="error",
+                          on_click=lambda: _refresh(lambda: model.inject_error(error.value)))  # fmt: skip
+        if model.injected:
+            solara.HTML(tag="div", unsafe_innerHTML=html.escape(model.injected), classes=["rs-injected"])
         solara.HTML(tag="div", unsafe_innerHTML=transcript_html(model.transcript()), classes=["rs-transcript"])
         solara.FileDownload(lambda: format_lines(model.transcript()), "transcript.txt", label="Transcript as text")
 
@@ -125,6 +140,8 @@ def WhatIf(model: SessionPlayer):
         original, forked = model.transcript(), model.transcript(forked=True)
         same = next((i for i, (a, b) in enumerate(zip(original, forked, strict=False)) if a != b),
                     min(len(original), len(forked)))  # fmt: skip
+        if model.injected:
+            solara.HTML(tag="div", unsafe_innerHTML=html.escape(model.injected), classes=["rs-injected"])
         solara.Markdown(f"**What if {model.fork_label}?** Grey lines are identical in both courses.")
         solara.Image(course_png(model, stacked=False))
         with solara.Columns([1, 1]):
@@ -137,14 +154,17 @@ def WhatIf(model: SessionPlayer):
 
 
 def Trainee(model: SessionPlayer):
-    """Trainee mode: choose a response at the latest marker, then the hidden truth and every alternative."""
+    """Trainee mode: a response at the latest marker, then the hidden truth and the spread of every alternative."""
     markers = model.markers_so_far()
     choice = solara.use_reactive("invite")
     result = solara.use_reactive(None)
+    figure = solara.use_reactive(b"")  # the spread figure of ``result`` as PNG
     policy = solara.use_reactive(None)
 
     def decide(where: str) -> None:
-        result.set(feedback(model, where, CHOICES[choice.value]))
+        shown = feedback(model, where, CHOICES[choice.value])
+        figure.set(figure_png(spread_figure(shown.spread, choice.value, HORIZON)))
+        result.set(shown)
         model.trainee_choices[where] = CHOICES[choice.value]
 
     def run_policy() -> None:
@@ -154,7 +174,7 @@ def Trainee(model: SessionPlayer):
     with solara.Column(style={"padding": "8px"}):
         solara.Markdown("### Trainee: what would you do at this marker?")
         if not markers:
-            solara.Markdown("Step to a marker first (*Next marker* on the first tab).")
+            solara.Markdown("Step to a marker first (*Next marker* on the Player tab).")
             return
         where = markers[-1]
         seen = next(line for line in model.transcript() if line.where == where and line.kind == "marker")
@@ -165,12 +185,24 @@ def Trainee(model: SessionPlayer):
         shown = result.value
         if shown is None or shown.where != where:
             return
-        n = len(shown.table)
+        n = len(CHOICES)
         solara.Markdown(f"**What the model knows:** {shown.truth}\n\n**Your choice** "
-                        f"({response_label(shown.choice)}) ranks {shown.rank} of {n} by the alliance "
-                        f"{HORIZON} sessions later (ties share a rank), on the same random numbers. "
+                        f"({response_label(shown.choice)}) ranks {shown.rank} of {n} by the mean alliance change "
+                        f"to {HORIZON} sessions later over {shown.n_futures} futures (ties share a rank). "
                         f"{shown.explanation}")  # fmt: skip
+        last = int(where.split(".")[1]) == model.n_segments - 1
+        tie = (" This marker is in the session's last segment: no segment is left for a strategy to work in, so "
+               "the strategies tie (try a marker earlier in a session).") if last else ""  # fmt: skip
+        solara.Markdown(f"**The spread of consequences.** Every alternative, and what the simulated therapist did, "
+                        f"followed into the same {shown.n_futures} futures: identical up to this marker, different "
+                        f"after it (the same future for every alternative: paired).{tie}")  # fmt: skip
+        png = figure.value
+        solara.Image(png)
+        solara.FileDownload(lambda: png, "consequences.png", label="Consequences as PNG")
         solara.HTML(tag="div", unsafe_innerHTML=shown.table.to_html(index=False, classes="rs-table"))
+        with solara.Details("The spread in words (text alternative of the figure)"):
+            solara.HTML(tag="ul", unsafe_innerHTML="".join(f"<li>{html.escape(t)}</li>" for t in shown.lines),
+                        classes=["rs-spread"])  # fmt: skip
         solara.Markdown(
             f"**Your choices as a policy** ({len(model.trainee_choices)} so far): a therapist who answers each "
             "kind of marker you answered (its type and salience) as you did, and the other saliences of that type "
@@ -197,11 +229,14 @@ draw is keyed by seed, patient, session, segment and decision, so a replay is ex
 
 ### How to use it
 *Step* reveals one segment; *Next marker* jumps to the next rupture marker; *Back* goes back;
-*Reset* applies the model parameters (a chapter, or *custom* with the sliders). In *What-if*, pick
-a marker seen so far and a response, then *Fork here*. In *Trainee*, choose your response to the
-latest marker and *Decide*: the app reveals the marker's true salience, what the simulated
-therapist did, and the consequences of every alternative on the same random numbers. All controls
-work with Tab, Enter and Space.
+*Reset* applies the model parameters (a chapter, or *custom* with the sliders). *Inject a therapist
+error* turns the response at the marker under the cursor (or the next one) into an error (missing
+the marker, or meeting it with hostility) and shows that course beside the original (red curves,
+*What-if* tab). In *What-if*, pick a marker seen so far and a response, then *Fork here*. In
+*Trainee*, choose your response to the latest marker and *Decide*: the app reveals the marker's
+true salience, what the simulated therapist did, and the spread of consequences of every
+alternative over 30 paired futures — the same futures for every alternative, identical up to the
+marker and different after it. All controls work with Tab, Enter and Space.
 
 ### Things to notice
 {notice}
@@ -255,6 +290,36 @@ def grid_layout(n_components: int) -> list[dict]:
 
 
 solara_viz.make_initial_grid_layout = grid_layout  # Mesa 3.3.1's cells (h=10) cut a transcript short
+
+#: The app's tabs by page index (the second item of each ``components`` pair of ``Page``).
+PAGES = {0: "Player", 1: "What-if", 2: "Trainee", 3: "Info"}
+
+
+@solara.component
+def NamedPages(components: list[tuple], model) -> None:
+    """Mesa's tabs of component pages (``solara_viz.ComponentsView``), each tab named by ``PAGES``.
+
+    Mesa 3.3.1 labels its tabs "Page 0", "Page 1", ... and takes no names; SolaraViz looks the
+    component up in its module when it renders, so replacing it there (below) names the tabs
+    without copying SolaraViz. The grid of each page is Mesa's (``GridDraggable`` with ``grid_layout``).
+    """
+    pages: dict[int, list] = {}
+    for component, index in components:
+        pages.setdefault(index, []).append(solara_viz._wrap_component(component))
+    tab, set_tab = solara.use_state(0)
+    with solara.v.Tabs(v_model=tab, on_v_model=set_tab):
+        for index in sorted(pages):
+            solara.v.Tab(children=[PAGES.get(index, f"Page {index}")])
+    with solara.v.TabsItems(v_model=tab):
+        for index in sorted(pages):
+            with solara.v.TabItem():
+                if index == tab:
+                    solara.GridDraggable(items=[c(model) for c in pages[index]],
+                                         grid_layout=grid_layout(len(pages[index])), resizable=True,
+                                         draggable=True)  # fmt: skip
+
+
+solara_viz.ComponentsView = NamedPages
 
 
 @solara.component

@@ -1,4 +1,4 @@
-"""The figure of one course: alliance, symptoms and ruptures per session, with the what-if if there is one."""
+"""The teaching app's figures: one course (and its what-if), and the trainee's spread of consequences."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import io
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
 from simulation.style import DPI, apply_theme
@@ -54,6 +55,49 @@ def course_figure(
     axes[2].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     if forked is not None:
         axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def spread_figure(spread: pd.DataFrame, chosen: str, horizon: int) -> plt.Figure:
+    """The consequences of every alternative over the paired futures, one row per alternative.
+
+    Panels: the alliance change over the next ``horizon`` sessions and the symptom change by the
+    course's end (a dot per future, the median and the interquartile range as a bar), the share of
+    futures in which the episode was resolved, and the share that dropped out.
+
+    Args:
+        spread: One row per alternative and future (``trainee.spread``).
+        chosen: The trainee's alternative (drawn in red and marked).
+        horizon: Sessions after the marker's session of the alliance change.
+    """
+    apply_theme()
+    order = list(dict.fromkeys(spread.response))
+    colours = {name: FORKED if name == chosen else ORIGINAL for name in order}
+    fig, axes = plt.subplots(1, 4, figsize=(12, 0.32 * len(order) + 1.4), sharey=True,
+                             gridspec_kw={"width_ratios": [3, 1.2, 1.2, 3]})  # fmt: skip
+    for ax, column, title in ((axes[0], "alliance_change", f"Alliance change to {horizon} sessions later"),
+                              (axes[3], "symptom_change", "Symptom change by the course's end")):  # fmt: skip
+        sns.stripplot(spread, x=column, y="response", hue="response", order=order, palette=colours, size=3,
+                      alpha=0.45, jitter=0.25, legend=False, ax=ax)  # fmt: skip
+        stats = spread.groupby("response", sort=False)[column].quantile([0.25, 0.5, 0.75]).unstack()
+        for y, name in enumerate(order):
+            ax.plot([stats.loc[name, 0.25], stats.loc[name, 0.75]], [y, y], color="black", lw=2.5, zorder=3)
+            ax.plot(stats.loc[name, 0.5], y, "|", color="black", ms=14, mew=2.5, zorder=4)
+        ax.axvline(0, color="#888", lw=0.8)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("dots: futures; bar: median and middle half")
+    shares = spread.groupby("response", sort=False)[["resolved", "dropped_out"]].mean().reindex(order)
+    for ax, column, title in ((axes[1], "resolved", "Episode resolved"), (axes[2], "dropped_out", "Dropped out")):
+        ax.barh(range(len(order)), shares[column], color=[colours[name] for name in order], alpha=0.8)
+        ax.set_xlim(0, 1)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("share of futures")
+    axes[0].set_ylabel("")
+    axes[0].set_yticks(range(len(order)), [f"{name}  (yours)" if name == chosen else name for name in order])
+    n = spread.future.nunique()
+    fig.suptitle(f"Every alternative in the same {n} futures (identical up to the marker, different after it)",
+                 fontsize=11)  # fmt: skip
     fig.tight_layout()
     return fig
 

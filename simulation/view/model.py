@@ -34,6 +34,7 @@ from simulation.model.records import (
 from simulation.run.engine import (
     RawCohort,
     accumulate_trajectory,
+    as_override_table,
     assign_therapists,
     intake_patients,
     intake_therapists,
@@ -126,7 +127,7 @@ class RuptureModel(mesa.Model):
         self.n_sessions = int(n_sessions)
         self.seed = int(seed)
         self.record_events = bool(record_events)
-        self.overrides = no_overrides() if overrides is None else np.asarray(overrides, np.int64).reshape(-1, 4)
+        self.overrides = no_overrides() if overrides is None else as_override_table(overrides)
         self.work = new_records(1, IN_SESSION)[0]  # the session in progress (scratch of run_session)
         self.work.policy[:, :] = no_policy() if policy is None else np.asarray(policy, np.int64)
         ids = np.asarray(patient_ids, dtype=np.int64).reshape(-1)

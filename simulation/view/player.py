@@ -17,15 +17,17 @@ import pandas as pd
 
 from simulation.model.parameters import Parameters
 from simulation.model.records import EVENT, SESSION
-from simulation.model.taxonomy import DIAGNOSES, response_label
+from simulation.model.taxonomy import DIAGNOSES, RESPONSES, response_label
 from simulation.run.api import resolve_parameters
-from simulation.run.engine import intake_therapists
+from simulation.run.engine import intake_patients, intake_therapists
 from simulation.run.forks import Fork, override_table
 from simulation.run.tables import events_table, sessions_table
 from simulation.view.chapters import CHAPTERS, chapter
 from simulation.view.model import RuptureModel
 from simulation.view.narration import SUMMARY, Line, narrate_course
 
+#: Therapist errors the player can inject, by name: missing a marker, or meeting it with hostility (N1).
+ERRORS = {"auto": 0, "miss": RESPONSES["let-pass"], "hostile": RESPONSES["hostile"]}
 #: Patient fields the sliders set, and therapist fields.
 PATIENT_SLIDERS = ("pd_severity", "withdrawal_tendency", "confrontation_tendency", "insight")
 THERAPIST_SLIDERS = ("skill", "noticing", "reactivity")
@@ -99,26 +101,38 @@ class SessionPlayer(mesa.Model):
         self.original = self._new_course(None)
         self.forked: RuptureModel | None = None
         self.fork: Fork | None = None
+        self.injected = ""  # the therapist error injected as the fork, in words ("" = none)
         self.session, self.segment = 1, -1
         self._hold_sessions_up_to(1)
 
     # --- the courses -----------------------------------------------------------------------------
     def _new_course(self, fork: Fork | None) -> RuptureModel:
         """A ``RuptureModel`` of the one patient (with the sliders' patient and therapist if custom)."""
-        therapists = None
-        if self._custom is not None:
-            tid = self.patient_id // int(self.params["caseload"])
-            therapists = intake_therapists(self.course_seed, np.arange(tid + 1), self.params)
-            for name, value in self._custom[1].items():
-                therapists[name][tid] = value
         overrides = override_table([fork] if fork else None, self.n_sessions, self.n_segments)
         course = RuptureModel(self.params, [self.patient_id], n_sessions=self.n_sessions, seed=self.course_seed,
-                              therapists=therapists, overrides=overrides)  # fmt: skip
+                              therapists=self.therapist_states(), overrides=overrides)  # fmt: skip
         if self._custom is not None:
             state = course.patients[0].state
             for name, value in self._custom[0].items():
                 state[name] = value
         return course
+
+    def therapist_states(self) -> np.ndarray | None:
+        """The therapist records by therapist id with the sliders' therapist, or None (drawn) unless custom."""
+        if self._custom is None:
+            return None
+        tid = self.patient_id // int(self.params["caseload"])
+        therapists = intake_therapists(self.course_seed, np.arange(tid + 1), self.params)
+        for name, value in self._custom[1].items():
+            therapists[name][tid] = value
+        return therapists
+
+    def patient_at_intake(self) -> np.ndarray:
+        """The patient's record at intake (``records.PATIENT``), with the sliders' settings if custom."""
+        intake = intake_patients(self.course_seed, np.array([self.patient_id]), self.params)[0].copy()
+        for name, value in (self._custom[0] if self._custom is not None else {}).items():
+            intake[name] = value
+        return intake
 
     def _hold_sessions_up_to(self, session: int) -> None:
         """Hold the sessions (one week of each course) up to ``session``, if the patient is still in treatment."""
@@ -177,6 +191,7 @@ class SessionPlayer(mesa.Model):
     # --- what-if -------------------------------------------------------------------------------
     def make_fork(self, session: int, segment: int, response: int) -> None:
         """Replay the course with ``response`` imposed at ``session``, ``segment`` (side by side)."""
+        self.injected = ""
         self.fork = Fork(self.patient_id, int(session), int(segment), int(response))
         self.forked = self._new_course(self.fork)
         self._hold_sessions_up_to(self.held)
@@ -189,8 +204,62 @@ class SessionPlayer(mesa.Model):
         return np.array(course.patients[0].session_rows, dtype=SESSION)
 
     def clear_fork(self) -> None:
-        """Drop the what-if."""
-        self.fork, self.forked = None, None
+        """Drop the what-if (and an injected error)."""
+        self.fork, self.forked, self.injected = None, None, ""
+
+    def inject_error(self, error: str = "auto") -> str:
+        """Force a therapist error at the marker under the cursor (or the next one) as a fork; return it in words.
+
+        The errors the model knows (``taxonomy.RESPONSES``): ``miss`` (the marker goes unnoticed) or
+        ``hostile`` (noticed, met with hostility, N1). ``auto`` picks hostility, or missing the marker
+        where the simulated therapist already reacted with hostility. The sentence is also kept as
+        ``injected`` for the transcript.
+
+        Raises:
+            ValueError: For an error the model does not know.
+        """
+        if error not in ERRORS:
+            raise ValueError(f"error must be one of {', '.join(ERRORS)} (got {error!r}).")
+        if not self._marker_under_cursor():
+            self.next_marker()
+        if not self._marker_under_cursor():
+            self.injected = "No marker is left in this course: there is no response to turn into an error."
+            return self.injected
+        did = self.simulated_response(self.session, self.segment)
+        if error == "auto":
+            error = "miss" if did == "reacted with hostility" else "hostile"
+        self.make_fork(self.session, self.segment, ERRORS[error])
+        where = f"{self.session}.{self.segment}"
+        changed = self.transcript(upto_cursor=False) != self.transcript(forked=True, upto_cursor=False)
+        effect = ("The red curves and the What-if tab show the course with the error beside the original."
+                  if changed else "It changes nothing here: the therapist was already working on an open episode "
+                  "or already made this error.")  # fmt: skip
+        self.injected = (f"Injected therapist error at [{where}]: the therapist {response_label(ERRORS[error])} "
+                         f"(in the original course the simulated therapist {did}). {effect}")  # fmt: skip
+        return self.injected
+
+    def simulated_response(self, session: int, segment: int) -> str:
+        """What the simulated therapist did in the original course at the marker of ``session``, ``segment``, in words.
+
+        Reads the events after the marker only: the segment's ordinary work before it may be an
+        unclear intervention (N2), which is not a response to the marker.
+        """
+        _, events, _ = self.tables()
+        here = events[(events.session == session) & (events.segment == segment)].reset_index(drop=True)
+        markers = here.index[here.kind == "marker"]
+        if not len(markers):
+            return "had no marker to answer"
+        after = here.iloc[markers[0] + 1 :]
+        if (after.kind == "missed").any():
+            return "missed it"
+        if ((after.kind == "negative") & (after.code == "N1")).any():
+            return "reacted with hostility"
+        if ((after.kind == "stage") & (after.stage == 1) & (after.detail == 1)).any():
+            return "noticed it and opened an episode"
+        return "was already working on an open episode"
+
+    def _marker_under_cursor(self) -> bool:
+        return any(line.kind == "marker" and line.segment == self.segment for line in self._lines_now())
 
     @property
     def fork_label(self) -> str:

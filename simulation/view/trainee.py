@@ -1,12 +1,16 @@
-"""Trainee mode: choose a response at a marker, then see the hidden truth and every alternative's consequences.
+"""Trainee mode: a response chosen at a marker, then the hidden truth and the spread of every alternative.
 
 At a marker the trainee picks one of the ten 3RS strategies or lets it pass.
 The feedback shows what the model knows and the trainee could not see (the
-marker's true salience against the observer's rating, whether the simulated
-therapist noticed it, the stage the episode reached) and the consequences of
-every alternative on the same random numbers: the alliance at the session's
-end and a few sessions later, the deepest stage, dropout. The explanation
-cites the literature ids of ``docs/MODEL.md``.
+marker's true salience against the observer's rating, what the simulated
+therapist did) and the consequences of every alternative over many paired
+continuations (``run/futures.py``): ``N_FUTURES`` futures that share the course
+up to the marker and differ after it, the same futures for every alternative.
+Per alternative: the alliance change over the next sessions (median and
+interquartile range), the share of futures in which the episode was resolved,
+dropout by the course's end, the symptom change, and in how many futures it did
+better than letting the marker pass. The explanation cites the literature ids of
+``docs/MODEL.md``; the lines of ``spread_lines`` are the figure's text alternative.
 """
 
 from __future__ import annotations
@@ -19,11 +23,16 @@ from dataclasses import dataclass
 import pandas as pd
 
 from simulation.model.taxonomy import FIRST_EXPLORATORY, FIRST_OTHER, LET_PASS, RESPONSES, response_label
+from simulation.run.futures import outcomes, simulate_futures
 
 #: What a trainee may choose: the ten strategies and letting the marker pass.
 CHOICES = {name: code for name, code in RESPONSES.items() if code <= LET_PASS}
-#: Sessions after the marker's session over which consequences are followed.
+#: The simulated therapist's own response (the rules), shown beside the alternatives for comparison.
+RULES = 0
+#: Sessions after the marker's session over which the alliance change is followed.
 HORIZON = 3
+#: Paired continuations every alternative is followed into.
+N_FUTURES = 30
 
 
 @dataclass(frozen=True)
@@ -34,9 +43,11 @@ class Feedback:
         where: ``SESSION.SEGMENT`` of the marker.
         choice: The response chosen (code).
         truth: The hidden truth in words.
-        table: One row per alternative (consequences), the choice marked.
+        table: One row per alternative (the spread of its consequences), the choice marked.
         explanation: Why the choice worked as it did, with literature ids.
-        rank: Rank of the choice by alliance at the horizon (1 = best of the alternatives).
+        rank: Rank of the choice by the mean alliance change over the futures (1 = best; ties share a rank).
+        spread: One row per alternative and future (``futures.OUTCOME_COLUMNS``), the response by name.
+        lines: The spread in words, one line per alternative (the figure's text alternative).
     """
 
     where: str
@@ -45,6 +56,13 @@ class Feedback:
     table: pd.DataFrame
     explanation: str
     rank: int
+    spread: pd.DataFrame
+    lines: tuple[str, ...]
+
+    @property
+    def n_futures(self) -> int:
+        """Futures each alternative was followed into."""
+        return int(self.spread.future.nunique())
 
 
 def explain(choice: int) -> str:
@@ -63,45 +81,84 @@ def explain(choice: int) -> str:
             "recovers, but the episode stays shallow (Safran & Muran; T6).")  # fmt: skip
 
 
-def consequences(player, session: int, segment: int) -> pd.DataFrame:
-    """Every choice imposed at the marker, on the same random numbers: alliance, stage, dropout.
+def spread(player, session: int, segment: int, n_futures: int = N_FUTURES) -> pd.DataFrame:
+    """Every choice (and the rules' own response) at the marker, each in the same ``n_futures`` futures.
 
     Args:
         player: The ``player.SessionPlayer`` (its patient, therapist and seed).
         session: The marker's session.
         segment: The marker's segment.
+        n_futures: Continuations 0 .. n_futures-1 (0 is the course the player shows).
+
+    Returns:
+        One row per response and future (``futures.OUTCOME_COLUMNS``), the response by name.
     """
+    codes = [*CHOICES.values(), RULES]
+    futures = simulate_futures(player.params, player.patient_id, player.n_sessions, player.course_seed, session,
+                               segment, codes, n_futures, patient=player.patient_at_intake(),
+                               therapists=player.therapist_states())  # fmt: skip
+    table = outcomes(futures, HORIZON)
+    names = {code: name for name, code in CHOICES.items()} | {RULES: "simulated therapist"}
+    table["response"] = table.response.map(names)
+    return table
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Per alternative: alliance change (median, quartiles, mean), resolved, dropout, symptom change, wins.
+
+    A win is a future in which the alternative ends the horizon with a higher alliance than
+    letting the marker pass does in the same future (the pairing makes this a fair comparison).
+    """
+    n = int(table.future.nunique())
+    passed = table[table.response == "let-pass"].set_index("future").alliance_change
     rows = []
-    horizon = min(player.n_sessions, session + HORIZON)
-    for name, code in CHOICES.items():
-        course = player.replay(session, segment, code, horizon)
-        sessions = pd.DataFrame([dict(zip(r.dtype.names, r.tolist(), strict=True)) for r in course])
-        this = sessions[sessions.session == session].iloc[0]
-        last = sessions.iloc[-1]
-        rows.append({"response": name, "label": response_label(code),
-                     "alliance_session_end": round(this.alliance, 3), "deepest_stage": int(this.resolution_stage),
-                     f"alliance_after_{HORIZON}_more": round(last.alliance, 3),
-                     "dropped_out": bool(sessions.dropped_out.any())})  # fmt: skip
+    for name, own in table.groupby("response", sort=False):
+        change = own.alliance_change
+        wins = int((own.set_index("future").alliance_change > passed + 1e-12).sum())
+        rows.append({"response": name, "label": _label(name), "alliance change": round(change.median(), 3),
+                     "IQR": f"{change.quantile(0.25):+.3f} to {change.quantile(0.75):+.3f}",
+                     "mean": change.mean(), "resolved": f"{int(own.resolved.sum())}/{n}",
+                     "dropout": f"{int(own.dropped_out.sum())}/{n}",
+                     "symptom change": round(own.symptom_change.median(), 2),
+                     "better than let-pass": "reference" if name == "let-pass" else f"{wins}/{n}"})  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def feedback(player, where: str, choice: int) -> Feedback:
+def _label(name: str) -> str:
+    if name == "simulated therapist":
+        return "the model's rules: what happened in the course"
+    return response_label(CHOICES[name])
+
+
+def spread_lines(summary: pd.DataFrame) -> tuple[str, ...]:
+    """The summary in words, one sentence per alternative (the text alternative of the spread figure)."""
+    lines = []
+    for _, row in summary.iterrows():
+        better = row["better than let-pass"]
+        wins = "" if row["response"] == "let-pass" else f"; better than letting it pass in {better} futures"
+        lines.append(f"{row['response']} ({row['label']}): alliance change {row['alliance change']:+.3f} (middle half "
+                     f"{row['IQR']}); episode resolved in {row['resolved']} futures; dropout in {row['dropout']}; "
+                     f"symptom change {row['symptom change']:+.2f}{wins}.")  # fmt: skip
+    return tuple(lines)
+
+
+def feedback(player, where: str, choice: int, n_futures: int = N_FUTURES) -> Feedback:
     """The trainee's feedback for ``choice`` at the marker ``where`` (``SESSION.SEGMENT``)."""
     session, segment = (int(x) for x in where.split("."))
     _, events, _ = player.tables()
     here = events[(events.session == session) & (events.segment == segment)]
     marker = here[here.kind == "marker"].iloc[0]
-    response = here[here.kind.isin(["missed", "negative", "stage"])]
-    did = {"missed": "missed it", "negative": "reacted with hostility", "stage": "noticed it and opened an episode"}
-    simulated = did[str(response.kind.iloc[0])] if len(response) else "was already working on an open episode"
     truth = (f"Marker {marker.code} '{marker.label}': true salience {marker.salience} of 5, the observer coded "
-             f"{marker.observed_salience}. The simulated therapist {simulated}.")  # fmt: skip
-    table = consequences(player, session, segment)
-    key = f"alliance_after_{HORIZON}_more"
-    order = table[key].rank(ascending=False, method="min")
-    mine = list(CHOICES.values()).index(choice)
+             f"{marker.observed_salience}. The simulated therapist "
+             f"{player.simulated_response(session, segment)}.")  # fmt: skip
+    outcomes_ = spread(player, session, segment, n_futures)
+    table = summarise(outcomes_)
+    means = table["mean"].round(9)[table.response != "simulated therapist"]  # rounded: identical courses tie exactly
+    rank = int(means.rank(ascending=False, method="min").iloc[list(CHOICES.values()).index(choice)])
+    mine = list(CHOICES).index(next(name for name, code in CHOICES.items() if code == choice))
     table.insert(0, "yours", ["<-" if i == mine else "" for i in range(len(table))])
-    return Feedback(where, choice, truth, table, explain(choice), int(order.iloc[mine]))
+    table = table.drop(columns="mean")
+    return Feedback(where, choice, truth, table, explain(choice), rank, outcomes_, spread_lines(table))
 
 
 def choices_by_marker(player, choices: Mapping[str, int]) -> dict[tuple[str, int], int]:
