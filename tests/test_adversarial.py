@@ -454,8 +454,9 @@ def bad_design_files(draw: st.DrawFn) -> str:
     start = lines.index("[design]")
     leaves = [i for i in range(start + 1, len(lines)) if re.match(r"\s*\w+\s*=", lines[i])]
     at = draw(st.sampled_from(leaves))
-    key = lines[at].split("=")[0].strip()
-    value = draw(st.sampled_from(BAD_LEAVES))
+    key, current = (part.split("#")[0].strip() for part in lines[at].split("=", 1))
+    # ``true`` is a mistake everywhere but in a flag (``count_good_enough``), where it is a valid value
+    value = draw(st.sampled_from([v for v in BAD_LEAVES if not (v == "true" and current in ("true", "false"))]))
     lines[at] = f"{key} = {value}"
     return "\n".join(lines) + "\n"
 

@@ -417,7 +417,7 @@ def test_validate_rejects_bad_selections_with_one_sentence_and_writes_nothing(tm
 
 def test_validate_list_shows_every_study_and_its_design_file(capsys):
     assert main(["validate", "--list"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    lines = capsys.readouterr().out.splitlines()[1:]  # under the header
     assert len(lines) == len(STUDIES)
     for line, (name, study) in zip(lines, STUDIES.items(), strict=True):
         assert name in line and line.endswith(study.design.path) and line.startswith(study.targets[0])

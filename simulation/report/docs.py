@@ -2,8 +2,9 @@
 
 ``write_docs`` writes ``PARAMETERS.md`` (every declared parameter of
 ``parameters.PARAMETERS``, grouped, plus the presets of ``presets``) and
-``DATA_DICTIONARY.md`` (every column of the four output tables with its dtype
-and definition from ``tables.DATA_DICTIONARY``, plus the codes of
+``DATA_DICTIONARY.md`` (every column of the four output tables with its dtype,
+its informant channel from ``channels.CHANNELS`` and its definition from
+``tables.DATA_DICTIONARY``, the channels themselves, plus the codes of
 ``taxonomy``). The output holds no timestamp and depends only on the code, so
 a test can compare the committed files with a fresh generation and they can
 never go stale. ``docs/MODEL.md``, the ODD description, is written by hand.
@@ -21,6 +22,7 @@ from simulation.model.parameters import PARAMETERS, PROFILE_FIELDS, SPECS, Free,
 from simulation.model.presets import POPULATIONS, THERAPISTS, Preset
 from simulation.model.taxonomy import DIAGNOSES
 from simulation.run.api import TABLES, simulate
+from simulation.run.channels import CHANNELS, NOT_MEASURED, Channel, channel_columns
 from simulation.run.outcomes import COMPLEXITY_GROUPS
 from simulation.run.tables import DATA_DICTIONARY
 
@@ -205,6 +207,43 @@ def _sample_tables() -> dict[str, pd.DataFrame]:
     return simulate(n_patients=6, n_sessions=3, seed=0).tables()
 
 
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names) or "none"
+
+
+def _channel_row(channel: Channel) -> tuple[str, ...]:
+    columns = "; ".join(f"{table}: {_names(cols)}" for table, cols in channel.columns.items())
+    return (
+        f"`{channel.name}`",
+        f"{channel.title}. {channel.sees}",
+        _names(channel.threshold),
+        _names(channel.noise),
+        _names(channel.bias),
+        columns,
+    )
+
+
+def _channel_section() -> list[str]:
+    """The informant channels: what each sees, its threshold, noise and bias parameters, and its columns."""
+    lines = [
+        '<a id="channels"></a>',
+        "",
+        "## Informant channels",
+        "",
+        "Who could have recorded a column (`simulation/run/channels.py`). Each virtual study names the channels "
+        "it reads in its design file (`channels = [...]`); parameters are in [PARAMETERS.md](PARAMETERS.md).",
+        "",
+    ]
+    lines += _table(
+        ("Channel", "What it sees", "Threshold", "Noise", "Bias", "Columns"),
+        (_channel_row(channel) for channel in CHANNELS.values()),
+    )
+    lines += ["", "Not measured by any informant:", ""]
+    for owner, tables in NOT_MEASURED.items():
+        lines.append(f"- `{owner}`: " + "; ".join(f"{table}: {_names(cols)}" for table, cols in tables.items()))
+    return [*lines, ""]
+
+
 def data_dictionary_markdown() -> str:
     """The text of ``DATA_DICTIONARY.md``: every column of every output table, then the codes."""
     sample = _sample_tables()
@@ -216,13 +255,18 @@ def data_dictionary_markdown() -> str:
         "",
         "The tables a run returns (`simulate(...)` gives `Results.sessions`, `.patients`, `.events`, "
         "`.therapists`; `Results.save` writes them as parquet). Definitions come from "
-        "`simulation/run/tables.py` (`tables.DATA_DICTIONARY`); dtypes are those of an actual run. Latent "
-        "quantities (alliance, symptom_true, strain, pattern) are the model's state; everything else is a "
-        "measure a study could record. [MODEL.md](MODEL.md) explains how each quantity arises.",
+        "`simulation/run/tables.py` (`tables.DATA_DICTIONARY`); dtypes are those of an actual run. *Channel* "
+        "names the informant who could have recorded the column ([informant channels](#channels), "
+        "`simulation/run/channels.py`): `latent` columns are the model's state, which no study could observe; "
+        "`identifier` and `design` columns say who, when and in which condition. [MODEL.md](MODEL.md) explains "
+        "how each quantity arises.",
         "",
-        "Contents: " + ", ".join(f"[{name}](#{name})" for name in names) + ", [codes](#codes).",
+        "Contents: "
+        + ", ".join(f"[{name}](#{name})" for name in names)
+        + ", [informant channels](#channels), [codes](#codes).",
         "",
     ]
+    owners = channel_columns()
     for name in names:
         definitions = DATA_DICTIONARY.get(name, {})
         frame = sample.get(name)
@@ -231,12 +275,14 @@ def data_dictionary_markdown() -> str:
         rows = []
         for column in columns:
             dtype = _dtype(frame[column]) if frame is not None and column in frame else "(not in the output)"
-            rows.append((f"`{column}`", dtype, definitions.get(column, "(undocumented)")))
+            owner = owners.get((name, column), "(none)")
+            rows.append((f"`{column}`", dtype, owner, definitions.get(column, "(undocumented)")))
         lines += [f'<a id="{name}"></a>', "", f"## `{name}`", ""]
         if name in TABLE_DESCRIPTIONS:
             lines += [TABLE_DESCRIPTIONS[name], ""]
-        lines += _table(("Column", "dtype", "Definition"), rows)
+        lines += _table(("Column", "dtype", "Channel", "Definition"), rows)
         lines.append("")
+    lines += _channel_section()
     lines += ['<a id="codes"></a>', "", "## Codes", "", "### Event kinds (`events.kind`)", ""]
     lines += _table(("Kind", "Meaning"), ((f"`{k}`", EVENT_KIND_DESCRIPTIONS.get(k, "")) for k in tx.EVENT_KINDS if k))
     lines += ["", "### Rupture types (`events.rupture_type`)", ""]

@@ -339,16 +339,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def format_designs() -> str:
-    """The virtual studies, one a line: the targets they serve (held-out ones marked), the study and its file."""
+    """The virtual studies under a header, one a line: targets (held-out ones marked), study, channels, file."""
     from simulation.validation.studies import STUDIES
     from simulation.validation.targets import HELD_OUT
 
+    header = ("targets", "study", "channels", "design file")
     rows = [
-        (", ".join(t + (" (held out)" if t in HELD_OUT else "") for t in s.targets), name, s.design.path)
+        (
+            ", ".join(t + (" (held out)" if t in HELD_OUT else "") for t in s.targets),
+            name,
+            ", ".join(s.design.channels),
+            s.design.path,
+        )
         for name, s in STUDIES.items()
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(2)]
-    return "\n".join(f"{t.ljust(widths[0])}  {n.ljust(widths[1])}  {path}" for t, n, path in rows)
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(3)]
+    return "\n".join("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in (header, *rows))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -402,7 +408,11 @@ def _add_validate(sub: Any) -> None:
         help="run a virtual study with this design file, an edited copy of a shipped one (repeatable; "
         "without --only, only its targets run)",
     )
-    val.add_argument("--list", action="store_true", help="list the virtual studies and their design files; run nothing")
+    val.add_argument(
+        "--list",
+        action="store_true",
+        help="list the virtual studies, the channels they read and their design files; run nothing",
+    )
     val.add_argument("--replications", type=_count(1, 10**6), default=None, help=argparse.SUPPRESS)
     val.set_defaults(handler=cmd_validate)
 

@@ -61,6 +61,35 @@ NO_PD = pd_shares(0.0)
 PD = pd_shares(1.0)
 
 
+#: The output column each data accessor of ``Cohort`` stands for, as ``(table, column)`` of
+#: ``tables.DATA_DICTIONARY``: the studies read the engine's arrays, not the tables, so this says which
+#: informant channel (``run/channels.py``) a study reads when it uses an accessor. ``Cohort.s(name)`` is
+#: ``("sessions", name)``; ``raw`` and ``course`` are not for studies (the tests hold them to that).
+ACCESSOR_COLUMNS: dict[str, tuple[str, str]] = {
+    "n": ("patients", "patient_id"),
+    "session_patient": ("sessions", "patient_id"),
+    "therapist_id": ("patients", "therapist_id"),
+    "diagnosis": ("patients", "diagnosis"),
+    "severity": ("patients", "pd_severity"),
+    "attended": ("patients", "sessions_attended"),
+    "dropped_out": ("patients", "dropped_out"),
+    "ended_good_enough": ("patients", "exit_reason"),
+    "symptom_pre": ("patients", "symptom_pre"),
+    "symptom_post": ("patients", "symptom_post"),
+    "improvement": ("patients", "symptom_change"),
+    "symptom_change": ("patients", "symptom_change"),
+    "rci": ("patients", "rci"),
+    "reliably_improved": ("patients", "reliable_change"),
+    "recovered": ("patients", "recovered"),
+    "n_withdrawal": ("sessions", "n_withdrawal"),  # the course sum of the session column
+    "n_markers": ("patients", "n_markers"),
+    "n_episodes": ("patients", "n_episodes"),
+    "n_resolved": ("patients", "n_resolved"),
+    "mean_resolution_stage": ("patients", "mean_resolution_stage"),
+    "max_resolution_stage": ("patients", "max_resolution_stage"),
+}
+
+
 @dataclass
 class Cohort:
     """One simulated cohort read as arrays.

@@ -9,6 +9,7 @@ normal install. ``experiments/virtual_studies/README.md`` points there. A file::
 
     name = "bpd_rct"                    # the virtual study (a key of SCHEMAS)
     targets = ["T12"]                   # the targets whose checks use this study (targets.py)
+    channels = ["symptom_scale"]        # the informant channels it reads (run/channels.py)
     source = "Storebø et al. 2020"      # the published study
     description = "60 + 60 adults ..."  # the design in words, as the report shows it
 
@@ -33,7 +34,15 @@ explained by comments in the shipped files). Keys common to many studies:
   those with BPD) on top of the diagnosis profiles of the parameters;
 - ``therapists``: a therapist preset; ``experienced`` changes nothing, so the
   therapists are those of the parameters (the defaults or ``--set``);
-- ``*_sessions = [first, last]``: the sessions that were coded or rated.
+- ``*_sessions = [first, last]``: the sessions that were coded or rated;
+- ``count_good_enough`` (studies that count dropout): whether a good-enough
+  ending counts as dropout, as it does where the published study counted any
+  premature end of treatment (``true``), or only dissatisfied dropout does.
+
+``channels`` names the informant channels (``run/channels.CHANNELS``) whose
+columns the study reads: observer coding, the patient's or therapist's
+questionnaires, the symptom scale, the attendance record, or ``latent`` (the
+model's truth, which a study that reads it must say in its description).
 
 Model parameters are not part of a design: they are the defaults or ``--set``
 overrides. Presets and design values win over them (``cohorts.design_parameters``).
@@ -43,13 +52,14 @@ starts with the file and names the field and what is allowed: every key of the
 schema is required, no other key is allowed, every value must have its type and
 range (counts are whole numbers, shares lie in 0-1, presets are known, design
 values that are model parameters lie in the parameter's range), ``targets`` must
-be the targets whose checks use the study, and the design must be consistent
+be the targets whose checks use the study, ``channels`` must name known
+channels, each once, and the design must be consistent
 (coded sessions inside the course, minimum sizes not above the sizes, ...).
 
 Examples:
     >>> design = shipped_designs()["bpd_dropout"]
-    >>> design.targets, design.values["n_patients"], design.values["n_sessions"]
-    (('T11',), 100, 48)
+    >>> design.targets, design.channels, design.values["n_patients"], design.values["n_sessions"]
+    (('T11',), ('attendance',), 100, 48)
 """
 
 from __future__ import annotations
@@ -65,6 +75,7 @@ from typing import Any
 
 from simulation.model.parameters import SPECS
 from simulation.model.presets import POPULATIONS, THERAPISTS
+from simulation.run.channels import CHANNELS
 from simulation.schema import check_keys, is_integer, is_number, origin_of, parse_toml, read_text, show
 from simulation.validation.targets import TARGETS
 
@@ -83,7 +94,7 @@ __all__ = [
 ]
 
 #: Keys of a design file outside the [design] table, all required.
-TOP_LEVEL_KEYS = ("name", "targets", "source", "description", "design")
+TOP_LEVEL_KEYS = ("name", "targets", "channels", "source", "description", "design")
 #: Largest sample of one group, arm or virtual study, and longest course.
 MAX_PATIENTS = 10**6
 MAX_SESSIONS = 1000
@@ -102,6 +113,7 @@ class Design:
     Attributes:
         name: The virtual study (a key of ``SCHEMAS`` and ``studies.STUDIES``).
         targets: The targets it serves, in ``targets.TARGETS`` order.
+        channels: The informant channels it reads (``run/channels.CHANNELS``), in that order.
         source: The published study.
         description: The design in words (shown in the report).
         values: The [design] table: numbers and preset names by key; sub-tables
@@ -112,6 +124,7 @@ class Design:
 
     name: str
     targets: tuple[str, ...]
+    channels: tuple[str, ...]
     source: str
     description: str
     values: dict[str, Any]
@@ -218,6 +231,25 @@ _SESSIONS = _whole(1, MAX_SESSIONS)
 _POPULATION = _choice(tuple(POPULATIONS), "a population preset")
 _THERAPISTS = _choice(tuple(THERAPISTS), "a therapist preset")
 _WINDOW = _list(_SESSIONS, "[1, 6] (first and last session)", length=2)
+_CHANNEL_LIST = _list(_choice(tuple(CHANNELS), "an informant channel"), '["observer", "symptom_scale"]')
+
+
+def _channels(where: str, value: Any) -> tuple[str, ...]:
+    """Known informant channels, each once; returned in the order of ``CHANNELS`` (so reports agree)."""
+    names = _CHANNEL_LIST(where, value)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DesignError(f"{where} must name each channel once (got {', '.join(twice)} more than once).")
+    return tuple(n for n in CHANNELS if n in names)
+
+
+def _latent_said(channels: tuple[str, ...], description: str) -> None:
+    """A study that reads the model's truth must say so where readers of the report look: the description."""
+    if "latent" in channels and "latent" not in description.lower():
+        raise DesignError(
+            "description must say what the study reads from the latent state (the model's truth, which no "
+            "published study could observe), as channels includes latent."
+        )
 
 
 # --- schemas --------------------------------------------------------------------------------
@@ -448,7 +480,7 @@ SCHEMAS: dict[str, Schema] = {
         (_minimum_fits("min_patients", "n_patients"), _window_inside("alliance_sessions")),
     ),
     "bpd_dropout": Schema(
-        {**POPULATION_GROUP, "min_patients": _COUNT, "n_sessions": _SESSIONS},
+        {**POPULATION_GROUP, "min_patients": _COUNT, "n_sessions": _SESSIONS, "count_good_enough": _flag},
         (_minimum_fits("min_patients", "n_patients"),),
     ),
     "bpd_rct": Schema(
@@ -461,7 +493,13 @@ SCHEMAS: dict[str, Schema] = {
         (_minimum_fits("min_patients", "specialised.n_patients", "usual_care.n_patients"),),
     ),
     "psq_early_sessions": Schema(
-        {**MIX_GROUP, "min_patients": _COUNT, "n_sessions": _SESSIONS, "questionnaire_sessions": _WINDOW},
+        {
+            **MIX_GROUP,
+            "min_patients": _COUNT,
+            "n_sessions": _SESSIONS,
+            "questionnaire_sessions": _WINDOW,
+            "count_good_enough": _flag,
+        },
         (_minimum_fits("min_patients", "n_patients"), _window_inside("questionnaire_sessions")),
     ),
     "severe_bpd_case": Schema(
@@ -558,6 +596,9 @@ def _from_data(data: Any, path: str) -> Design:
             f"targets must be {shown}, the targets whose checks use study {name} (got {_show(targets)}); "
             "which checks a study serves is declared in simulation/validation/targets.py."
         )
+    channels = _channels("channels", data["channels"])
+    description = _text("description", data["description"])
+    _latent_said(channels, description)
     schema = SCHEMAS[name]
     values = _table("design", data["design"], schema.fields)
     for rule in schema.rules:
@@ -565,8 +606,9 @@ def _from_data(data: Any, path: str) -> Design:
     return Design(
         name=name,
         targets=expected,
+        channels=channels,
         source=_text("source", data["source"]),
-        description=_text("description", data["description"]),
+        description=description,
         values=values,
         path=path,
     )

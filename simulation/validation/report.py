@@ -9,7 +9,8 @@ statistic) and ``figures/<target>.png`` (the simulated sampling distribution of
 each statistic with the published value, interval, band or range marked, and 0
 for direction checks). A report of a subset of the targets (``--only``) says
 which targets were run; every report says which design file each study ran
-with and, for an edited copy, how it differs from the shipped design.
+with and, for an edited copy, how it differs from the shipped design, and
+names the informant channels (``run/channels.py``) each target's studies read.
 Held-out targets (``Target.held_out``: out of sample, not calibrated) are
 marked "held out" in every table and counted apart in the summary line.
 """
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from simulation.run.channels import CHANNELS
 from simulation.validation.checks import DIRECTION, POINT, RANGE, Check
 from simulation.validation.runner import study_summary
 from simulation.validation.studies import STUDIES
@@ -149,8 +151,18 @@ def _markdown_table(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def target_channels(table: pd.DataFrame) -> dict[str, list[str]]:
+    """The informant channels each target's studies read (from the designs they ran with), in channel order."""
+    found: dict[str, set[str]] = {}
+    for study in _studies_meta(table):
+        for target in study["targets"]:
+            found.setdefault(target, set()).update(study.get("channels", ()))
+    return {target: [c for c in CHANNELS if c in names] for target, names in found.items()}
+
+
 def _target_lines(table: pd.DataFrame) -> list[str]:
-    lines = ["| target | finding | confidence | checks passed | target |", "|---|---|---|---|---|"]
+    lines = ["| target | finding | channels | confidence | checks passed | target |", "|---|---|---|---|---|---|"]
+    channels = target_channels(table)
     for target in TARGETS:
         rows = table[table["target"] == target.id]
         if not len(rows):
@@ -158,7 +170,8 @@ def _target_lines(table: pd.DataFrame) -> list[str]:
         ok = bool(rows["passed"].all())
         name = f"{target.id} (held out)" if target.held_out else target.id
         lines.append(
-            f"| {name} | {target.finding} ({target.published}; {target.source}) | {target.confidence} | "
+            f"| {name} | {target.finding} ({target.published}; {target.source}) | "
+            f"{', '.join(channels.get(target.id, []))} | {target.confidence} | "
             f"{int(rows['passed'].sum())}/{len(rows)} | {'pass' if ok else '**FAIL**'} |"
         )
     return lines
@@ -240,7 +253,10 @@ def write_markdown(table: pd.DataFrame, path: Path, figures: dict[str, Path]) ->
         "",
         "Each virtual study reproduces a published design (sample size, diagnosis mix, course length, coded "
         "sessions, who reports), declared in its experiment file (`simulation/validation/designs/`), and computes "
-        "the statistic the paper reports; replications differ only in their seed. Pass rules, fixed before "
+        "the statistic the paper reports, read through the informant channels the paper read (*channels*: "
+        "observer coding, patient or therapist questionnaires, the symptom scale, the attendance record; "
+        "`latent` is the model's truth, which no study could observe; MODEL.md section 7.6); replications differ "
+        "only in their seed. Pass rules, fixed before "
         "running (`simulation/validation/targets.py`): **point** — the "
         "published value lies inside the central 90% of the simulated sampling distribution; **band** (soft "
         "numbers) — the stated band around the published value overlaps the central 90%; **range** — the "
@@ -276,7 +292,7 @@ def write_markdown(table: pd.DataFrame, path: Path, figures: dict[str, Path]) ->
     for study in _studies_meta(table):
         lines.append(
             f"- **{study['name']}** ({', '.join(study['targets'])}; {study['source']}): {study['description']} "
-            f"{_design_text(study)}"
+            f"Channels: {', '.join(study.get('channels', ())) or 'not recorded'}. {_design_text(study)}"
         )
     lines += ["", "## Figures", ""]
     for target_id, fig in figures.items():

@@ -276,6 +276,7 @@ def study_summary(name: str, design: Design | None = None) -> dict[str, Any]:
     return {
         "name": name,
         "targets": list(used.targets),
+        "channels": list(used.channels),
         "source": used.source,
         "description": used.description,
         "file": used.path,

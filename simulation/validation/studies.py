@@ -409,11 +409,21 @@ def alliance_outcome(seed: int, size_factor: float = 1.0, params: Params = None,
 # --- T11: dropout (Iliakis et al. 2021) --------------------------------------------------------------------
 
 
+def _counted_dropout(c: Cohort, count_good_enough: bool) -> np.ndarray:
+    """Who counts as a dropout, as the published study counted (the design's ``count_good_enough``).
+
+    Dissatisfied dropout always counts; a good-enough ending counts too where the study counted
+    any premature end of treatment (trials do not know why a patient left).
+    """
+    return (c.dropped_out | c.ended_good_enough) if count_good_enough else c.dropped_out
+
+
 def bpd_dropout(seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None) -> Stats:
-    """T11: adults with BPD in about 12 months of weekly outpatient therapy."""
+    """T11: adults with BPD in about 12 months of weekly outpatient therapy; dropout as the design counts it."""
     d = _design("bpd_dropout", design)
     c = _group(Sample(seed), _base(params), d, d["n_sessions"], size_factor, d["min_patients"], keep_sessions=False)
-    return {"pct_dropout": 100.0 * float(c.dropped_out.mean()), "mean_sessions": float(c.attended.mean())}
+    left = _counted_dropout(c, d["count_good_enough"])
+    return {"pct_dropout": 100.0 * float(left.mean()), "mean_sessions": float(c.attended.mean())}
 
 
 # --- T12: specialised therapy vs usual care (Storebø et al. 2020) -----------------------------------------
@@ -446,9 +456,13 @@ def bpd_rct(seed: int, size_factor: float = 1.0, params: Params = None, design: 
 def psq_early_sessions(
     seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None
 ) -> Stats:
-    """T13: PD patients, patient and therapist post-session questionnaires after the early sessions."""
+    """T13: PD patients, patient and therapist post-session questionnaires after the early sessions.
+
+    Retention is read as the design counts dropout (``count_good_enough``, see ``_counted_dropout``).
+    """
     d = _design("psq_early_sessions", design)
     c = _group(Sample(seed), _base(params), d, d["n_sessions"], size_factor, d["min_patients"])
+    left = _counted_dropout(c, d["count_good_enough"])
     early = _in_window(c.s("session"), d["questionnaire_sessions"])
     reported = c.s("patient_rupture_reported") > 0
     resolution = c.per_patient_mean(c.s("patient_resolution"), early & reported)
@@ -457,8 +471,8 @@ def psq_early_sessions(
     therapist_rate = c.s("therapist_rupture_reported")[early].mean()
     return {
         "report_gap": 100.0 * float(patient_rate - therapist_rate),
-        "r_resolution_dropout": pearson_r(resolution[ok], c.dropped_out[ok].astype(float)),
-        "pct_dropout": 100.0 * float(c.dropped_out.mean()),
+        "r_resolution_dropout": pearson_r(resolution[ok], left[ok].astype(float)),
+        "pct_dropout": 100.0 * float(left.mean()),
     }
 
 
@@ -557,7 +571,7 @@ def bpd_dropout_by_quarter(
     """
     d = _design("bpd_dropout_by_quarter", design)
     c = _group(Sample(seed), _base(params), d, d["n_sessions"], size_factor, d["min_patients"], keep_sessions=False)
-    left = c.dropped_out | (c.ended_good_enough if d["count_good_enough"] else False)
+    left = _counted_dropout(c, d["count_good_enough"])
     hazards = 100.0 * part_hazards(left, c.attended, d["n_sessions"], d["n_parts"])
     half = d["n_sessions"] // 2
     first_half = _ratio((left & (c.attended <= half)).sum(), left.sum())
