@@ -24,7 +24,7 @@ tries an earlier calibration's best as its second trial (a warm start).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ from simulation.validation.calibrate.search import (
     fitted_targets,
     open_study,
     record,
+    scored_checks,
     suggest,
 )
 from simulation.validation.runner import DEFAULT_SEED, QUICK_REPLICATIONS, run_validation
@@ -97,6 +98,7 @@ def calibrate(
     progress: Callable[[str], None] | None = None,
     with_held_out: bool = False,
     start_from: str | Path | None = None,
+    left_out: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Run or resume the calibration stored in ``folder`` and write its report.
 
@@ -116,6 +118,8 @@ def calibrate(
             targets are neither run nor scored.
         start_from: A new study's second trial (after the defaults): an earlier calibration's folder (its best
             parameters) or a JSON file of parameter values (``search.best_of``); ignored when the study is resumed.
+        left_out: Checks of the fitted targets not scored (``search.scored_checks``: for a check no value of the
+            free parameters reaches); they are still run and reported.
 
     Returns:
         The summary written to ``best.json``.
@@ -126,9 +130,8 @@ def calibrate(
     folder = Path(folder)
     start = time.perf_counter()
     fitted = fitted_targets(with_held_out)
-    study = open_study(
-        folder, seed, replications, size_factor, with_held_out, best_of(start_from) if start_from else None
-    )
+    scored = scored_checks(with_held_out, left_out)
+    study = open_study(folder, seed, replications, size_factor, scored, best_of(start_from) if start_from else None)
     done = len(completed(study))
     todo = max(0, n_trials - done)
     say = progress or (lambda _line: None)
@@ -149,7 +152,7 @@ def calibrate(
                 size_factor=size_factor,
                 targets=fitted,
             )
-            return record(trial, table, time.perf_counter() - t0, with_held_out)
+            return record(trial, table, time.perf_counter() - t0, scored)
 
         def report_trial(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             if trial.state != TrialState.COMPLETE:

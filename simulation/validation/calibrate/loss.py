@@ -10,7 +10,7 @@ pass rule (``check_term``). The loss is the sum of the terms.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import pandas as pd
@@ -95,25 +95,24 @@ def check_term(check: Check, row: Mapping[str, Any]) -> float:
     return check_weight(check.id) * (huber(z) + FAIL_PENALTY * failed)
 
 
-def loss_terms(table: pd.DataFrame, with_held_out: bool = False) -> pd.Series:
-    """Every fitted check's term of the loss, indexed by check id (checks read from ``targets.CHECKS``).
+def loss_terms(table: pd.DataFrame, scored: Collection[str] | None = None) -> pd.Series:
+    """Every scored check's term of the loss, indexed by check id (checks read from ``targets.CHECKS``).
 
-    Rows of held-out targets (``Target.held_out``) are skipped, as out of sample, unless ``with_held_out``
-    (the second calibration, which fits every target).
+    ``scored`` are the check ids the calibration fits (``search.scored_checks``); by default every check of
+    a calibrated target: rows of held-out targets (``Target.held_out``) are skipped, as out of sample.
     """
-    checks, skipped = targets_module.CHECKS, set() if with_held_out else set(targets_module.HELD_OUT)
-    terms = {
-        r["check"]: check_term(checks[r["check"]], r)
-        for _, r in table.iterrows()
-        if targets_module.TARGET_OF[r["check"]].id not in skipped
-    }
+    checks = targets_module.CHECKS
+    if scored is None:
+        scored = [c for c in checks if not targets_module.TARGET_OF[c].held_out]
+    wanted = set(scored)
+    terms = {r["check"]: check_term(checks[r["check"]], r) for _, r in table.iterrows() if r["check"] in wanted}
     return pd.Series(terms, dtype=float)
 
 
-def loss(table: pd.DataFrame, with_held_out: bool = False) -> float:
+def loss(table: pd.DataFrame, scored: Collection[str] | None = None) -> float:
     """The calibration loss of one validation table: the sum of ``loss_terms``.
 
     0 when every check passes with its median on the published value (inside the band or range, a quarter of
     the spread past 0 for directions); every failing check adds at least its weight (1 firm, 0.5 soft).
     """
-    return float(loss_terms(table, with_held_out).sum())
+    return float(loss_terms(table, scored).sum())

@@ -194,7 +194,10 @@ def write_report(
 ) -> dict[str, Any]:
     """Write ``best.json``, ``trials.csv``, ``constraints.png`` and ``report.md``; return the summary (best.json)."""
     sig = study.user_attrs.get("signature", {})
-    with_held_out = any(targets_module.TARGET_OF[c].held_out for c in sig.get("checks", {}))
+    scored = tuple(sig.get("checks", {}))
+    with_held_out = any(targets_module.TARGET_OF[c].held_out for c in scored)
+    fitted_ids = {t.id for t in targets_module.TARGETS if with_held_out or not t.held_out}
+    left_out = [c for c in targets_module.CHECKS if targets_module.TARGET_OF[c].id in fitted_ids and c not in scored]
     frame = trials_frame(study)
     frame.to_csv(folder / "trials.csv", index=False)
     best = study.best_trial
@@ -224,12 +227,12 @@ def write_report(
             "seed": meta.get("seed"),
             "n_passed": int(validation_best["passed"].sum()),
             "n_checks": len(validation_best),
-            "loss": loss(validation_best, with_held_out),
+            "loss": loss(validation_best, scored),
             "passed": {r["check"]: bool(r["passed"]) for _, r in validation_best.iterrows()},
         }
         if validation_defaults is not None:
             summary["validation"]["defaults_n_passed"] = int(validation_defaults["passed"].sum())
-            summary["validation"]["defaults_loss"] = loss(validation_defaults, with_held_out)
+            summary["validation"]["defaults_loss"] = loss(validation_defaults, scored)
     (folder / "best.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     first, last = (TARGET_IDS[0], TARGET_IDS[-1]) if with_held_out else (CALIBRATED[0], CALIBRATED[-1])
@@ -241,6 +244,11 @@ def write_report(
         else f"Held-out targets ({', '.join(HELD_OUT)}) are out of sample: neither run nor scored here; "
         "`rupture-sim validate` reports them."
     )
+    if left_out:
+        held_out_line += (
+            f" Left out of the loss (run and reported, not scored: no value of the free parameters reaches them): "
+            f"{', '.join(left_out)}."
+        )
     lines = [
         f"# Calibration of the free parameters to the validation targets ({fitted})",
         "",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,15 +62,34 @@ def fitted_targets(with_held_out: bool) -> tuple[str, ...]:
     return tuple(t.id for t in targets_module.TARGETS) if with_held_out else targets_module.CALIBRATED
 
 
-def signature(seed: int, replications: int, size_factor: float, with_held_out: bool = False) -> dict[str, Any]:
+def scored_checks(with_held_out: bool = False, left_out: Iterable[str] = ()) -> tuple[str, ...]:
+    """The checks a calibration scores: those of its fitted targets (``fitted_targets``) but ``left_out``.
+
+    Leaving a check out is for one the model cannot reach with any value of the free parameters (say so
+    where the calibration is reported): scored, it would pull every other fit toward a compromise.
+
+    Raises:
+        CalibrationError: If ``left_out`` names a check that is not fitted.
+    """
+    fitted = set(fitted_targets(with_held_out))
+    ids = [c for c in targets_module.CHECKS if targets_module.TARGET_OF[c].id in fitted]
+    unknown = sorted(set(left_out) - set(ids))
+    if unknown:
+        raise CalibrationError(
+            f"--leave-out: {', '.join(unknown)} is not a check of the fitted targets; allowed: {', '.join(ids)}."
+        )
+    return tuple(c for c in ids if c not in set(left_out))
+
+
+def signature(seed: int, replications: int, size_factor: float, scored: Iterable[str] | None = None) -> dict[str, Any]:
     """What makes trials comparable: the free parameters and ranges, the checks and rules, seeds and sizes, loss."""
+    wanted = set(scored if scored is not None else scored_checks())
     return {
         "free_parameters": {n: [p.low, p.high, p.log] for n, p in FREE_PARAMETERS.items()},
         "checks": {
             c.id: [c.study, c.statistic, c.rule, c.published, list(c.interval or ()), c.sign]
-            for t in targets_module.TARGETS
-            if with_held_out or not t.held_out  # out of sample: not part of what the trials are scored on
-            for c in t.checks
+            for c in targets_module.CHECKS.values()
+            if c.id in wanted
         },
         "seed": int(seed),
         "replications": int(replications),
@@ -96,7 +116,7 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 
 def open_study(
-    folder: Path, seed: int, replications: int, size_factor: float, with_held_out: bool = False,
+    folder: Path, seed: int, replications: int, size_factor: float, scored: Iterable[str] | None = None,
     start: dict[str, float] | None = None,
 ) -> optuna.Study:  # fmt: skip
     """Create or resume the study stored in ``folder`` (journal file storage).
@@ -110,7 +130,7 @@ def open_study(
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress is reported by ``calibrate``
     folder.mkdir(parents=True, exist_ok=True)
     storage = JournalStorage(JournalFileBackend(str(folder / JOURNAL)))
-    wanted = signature(seed, replications, size_factor, with_held_out)
+    wanted = signature(seed, replications, size_factor, scored)
     existing = optuna.study.get_all_study_names(storage)
     if existing and STUDY_NAME not in existing:
         raise CalibrationError(f"{folder} holds Optuna studies {existing}, not a calibration; choose another --out.")
@@ -178,9 +198,9 @@ def suggest(trial: optuna.Trial) -> dict[str, float]:
     return {n: trial.suggest_float(n, p.low, p.high, log=p.log) for n, p in FREE_PARAMETERS.items()}
 
 
-def record(trial: optuna.Trial, table: pd.DataFrame, seconds: float, with_held_out: bool = False) -> float:
+def record(trial: optuna.Trial, table: pd.DataFrame, seconds: float, scored: Iterable[str] | None = None) -> float:
     """Store the loss, every check's median, pass and loss term as user attributes of the trial; return the loss."""
-    terms = loss_terms(table, with_held_out)
+    terms = loss_terms(table, None if scored is None else tuple(scored))
     trial.set_user_attr("medians", {r["check"]: _json_float(r["median"]) for _, r in table.iterrows()})
     trial.set_user_attr("passed", {r["check"]: bool(r["passed"]) for _, r in table.iterrows()})
     trial.set_user_attr("terms", {k: round(float(v), 6) for k, v in terms.items()})
