@@ -18,7 +18,7 @@ from simulation.tools.cli import main
 from simulation.validation.cohorts import design_parameters
 from simulation.validation.runner import evaluate_checks, replication_seed, run_validation, simulate_studies
 from simulation.validation.studies import STUDIES
-from simulation.validation.targets import CALIBRATED, CHECKS, HELD_OUT, TARGETS
+from simulation.validation.targets import CHECKS, HELD_OUT, TARGETS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -132,15 +132,21 @@ def test_validate_command_rejects_a_bad_setting(capsys):
     assert "noticing" in capsys.readouterr().err
 
 
-def test_the_defaults_reproduce_every_published_target():
-    """The issue's acceptance test: with the defaults every check passes on the quick setting (fixed seed)."""
-    from simulation.validation.runner import run_validation
+#: Checks of T15-T17 the calibrated model does not reproduce (README, "Dynamics over a course"): PD recovery
+#: too fast (T15d), and cluster C neither starts below patients without PD (T17c, T17d) nor rises (T17e).
+NOT_REPRODUCED = ("T15d", "T17c", "T17d", "T17e")
 
-    results = run_validation(quick=True, workers=1, targets=CALIBRATED)
-    assert not results["held_out"].any()  # held-out targets (T15-T17) are reported, not asserted
-    failing = sorted(results.loc[~results["passed"].astype(bool), "check"])
-    assert not failing, f"checks that fail with the defaults: {failing}"
-    assert len(results) >= 32
+
+def test_the_defaults_reproduce_every_published_target():
+    """The issue's acceptance test: with the defaults every check passes on the quick setting (fixed seed).
+
+    Every check of T1-T17 but the four the README reports as not reproduced; if one of those starts to
+    pass, the list (and the README) must say so.
+    """
+    results = run_validation(quick=True, workers=2)
+    failing = tuple(results.loc[~results["passed"].astype(bool), "check"])
+    assert failing == NOT_REPRODUCED, f"checks that fail with the defaults: {failing}"
+    assert set(results.loc[results["held_out"], "target"]) == set(HELD_OUT) and len(results) >= 46
 
 
 # --- the held-out dynamics studies (T15-T17) ------------------------------------------------------------------
