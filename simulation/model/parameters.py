@@ -368,16 +368,16 @@ PARAMETERS: tuple[Param, ...] = (
        "assumption; fitted to T6, T7, T12",
        Free(0.05, 0.6, targets="T7, T6a, T12 (how far the pattern can loosen)")),
     # --- dynamics over a course: trust and deference, two ways to leave early ------------------
-    # The effects are switched off (strength 0) until the calibration of the dynamics fits them
-    # together with T15-T17; the state (trust) already runs, so its course can be inspected.
+    # Fitted together with T15-T17 where a target constrains them; the others are off (strength 0)
+    # with the reason in their declaration.
     _p("dynamics", "trust_growth", 0.1, 0, 1, "proportion of the gap per session",
        "growth of the patient's trust in the therapist with each session attended",
        "S8 (Rennie 1994: deference early in a course), assumption",
-       Fixed("not calibrated yet: its effects are off (deference_* = 0) until the dynamics are fitted")),
+       Fixed("held: assumption; deference_voicing and dropout_disengagement_effect, which read trust, are fitted")),
     _p("dynamics", "trust_repair_gain", 0.3, 0, 2, "proportion of the gap per corrective experience",
        "extra trust from a repaired rupture (discontent was voiced and survived)",
        "S4 (the withdrawal path ends in self-assertion), S8, assumption",
-       Fixed("not calibrated yet: its effects are off (deference_* = 0) until the dynamics are fitted")),
+       Fixed("held: assumption; deference_voicing and dropout_disengagement_effect, which read trust, are fitted")),
     _p("dynamics", "deference_voicing", 0.31, 0, 1, "proportion at trust 0",
        "share of confrontation proneness that comes out as withdrawal while trust is low (0 = off)",
        "S8 (Rennie 1994; Blanchard & Farber 2016), T6, T17, assumption",
@@ -385,11 +385,11 @@ PARAMETERS: tuple[Param, ...] = (
     _p("dynamics", "deference_unvoiced", 0.0, 0, 4, "PSQ intensity points at trust 0",
        "how much lower a patient with low trust rates a rupture on the post-session questionnaire (0 = off)",
        "S8 (Blanchard & Farber 2016: negative reactions hidden 'to be polite'), assumption",
-       Fixed("off until the dynamics are calibrated with T15-T17")),
+       Fixed("off: no target constrains the patient's questionnaire by trust (T13 passes without it)")),
     _p("dynamics", "deference_leniency", 0.0, 0, 0.5, "0-1 alliance at trust 0",
        "extra leniency of the patient's WAI-SR rating while trust is low (0 = off)",
        "S8 (patient ratings near the top of the scale, more so early), assumption",
-       Fixed("off until the dynamics are calibrated with T15-T17")),
+       Fixed("off: no target constrains the leniency of the patient's WAI-SR by trust")),
     _p("dynamics", "disengagement_strain", 1.3, 0, 20, "per strain unit",
        "how much carried-over strain closes the patient off: openness = trust / (1 + this * strain) (0 = off)",
        "S8 (Gulum, Soygut & Safran 2018: fewer voiced ruptures before dropout), assumption",
@@ -428,7 +428,7 @@ PARAMETERS: tuple[Param, ...] = (
     _p("dynamics", "therapist_withdrawal_blindness", 0.0, 0, 4, "salience points",
        "how much less salient a noticed withdrawal marker is to the therapist's post-session report (0 = off)",
        "S8 (Eubanks-Carter, Muran & Safran 2015: therapists miss withdrawal), T13, assumption",
-       Fixed("off until the dynamics are calibrated with T15-T17")),
+       Fixed("off: no target separates the therapist's report by rupture type (T13 passes without it)")),
     _p("dynamics", "aft_awareness_gain", 0.5, 0, 1, "proportion",
        "share of the therapist's blindness to withdrawal that AFT removes",
        "S8 (AFT trains awareness of withdrawal and of one's own part), T9, assumption",
@@ -437,11 +437,11 @@ PARAMETERS: tuple[Param, ...] = (
        "how far the therapist's WAI-SR rests on their own view of the alliance (built from the ruptures they "
        "noticed and the repairs they saw) rather than on the latent alliance (0 = latent, as calibrated)",
        "S8 (therapists' ratings are their own perception; they miss withdrawal and their own part), S6",
-       Fixed("off until the dynamics are calibrated with T15-T17")),
+       Fixed("off: no target constrains the therapist's WAI-SR beyond its bias (S6)")),
     _p("dynamics", "good_enough_ending", 0.0, 0, 1, "probability per session",
        "chance to end therapy after a session once the symptom reading shows reliable improvement (0 = off)",
        "S8 (Barkham et al. 2006: good-enough endings; O'Keeffe et al. 2020), assumption",
-       Fixed("off until the dynamics are calibrated with T15-T17")),
+       Fixed("off: T11, T13 and T16 count a good-enough ending as dropout, as the trials did; no target separates it")),
     # --- symptoms and dropout -------------------------------------------------------------------
     _p("outcome", "alliance_symptom_effect", 0.0036, 0, 0.5, "proportion per session",
        "symptom improvement per session at alliance 1", "T10, T12; fitted to T12, T10",
@@ -516,7 +516,7 @@ PARAMETERS: tuple[Param, ...] = (
        "noise of each of the 12 WAI-SR items (rated 1-5 and summed); 0 = one rating with noise and a ceiling, "
        "as calibrated. About 0.17 gives an internal consistency near .90 for a between-patient alliance SD of .15",
        "S6, S8 (WAI-SR: 12 items rated 1-5, high internal consistency, patient ratings near the ceiling)",
-       Fixed("off until the dynamics are calibrated with T15-T17")),
+       Fixed("off: the WAI-SR stays one rating with the calibrated noise and ceiling; no target constrains the items")),
     _p("measurement", "symptom_reliability", 0.82, 0.1, 0.99, "reliability",
        "test-retest reliability of the symptom scale (the one Jacobson-Truax uses)",
        "S6, assumption (about the one-week retest r reported for the BSL-23)",

@@ -18,7 +18,8 @@ sample: the calibration runs only the studies of the calibrated targets
 (``targets.CALIBRATED``), in its trials and in its final quick validations, and
 its loss has no term for them; ``rupture-sim validate`` reports how they fare.
 ``with_held_out`` makes the second calibration, which fits every target; ``start_from``
-tries an earlier calibration's best as its second trial (a warm start).
+tries an earlier calibration's best as its second trial (a warm start); ``left_out`` checks
+are run and reported but not scored (for one no value of the free parameters reaches).
 """
 
 from __future__ import annotations
