@@ -5,7 +5,7 @@ numbers (same seed, same patient id), so every difference between the two
 stories comes from the therapist: what is noticed, which strategy is used, how
 deep the resolution goes, and what that does to the alliance.
 
-    .venv/bin/python experiments/one_session.py            # session 2 of patient 7, seed 11
+    .venv/bin/python experiments/one_session.py            # session 3 of patient 2, seed 11
     .venv/bin/python experiments/one_session.py 5 3 2026   # session 5 of patient 3, seed 2026
 """
 
@@ -64,7 +64,7 @@ def tell(therapists: str, patient_id: int, session: int, seed: int) -> list[str]
 
 def main(argv: list[str]) -> None:
     """Print the session with a novice and with an AFT-trained therapist."""
-    session, patient_id, seed = (int(x) for x in (argv + ["2", "7", "11"][len(argv) :])[:3])
+    session, patient_id, seed = (int(x) for x in (argv + ["3", "2", "11"][len(argv) :])[:3])
     for therapists, who in (("novice", "a novice"), ("aft_trained", "an AFT-trained")):
         print(f"\n=== Patient {patient_id}, session {session}, with {who} therapist ===")
         print("\n".join(tell(therapists, patient_id, session, seed)))

@@ -74,16 +74,19 @@ def test_an_injected_error_is_a_fork_at_the_next_marker():
 
 def test_the_simulated_response_is_read_after_the_marker():
     """An unclear intervention (N2) of the segment's ordinary work before a marker is no response to it."""
-    player = SessionPlayer(n_sessions=8)
-    player.go_to(8, 9)
-    _, events, _ = player.tables()
     n2_first = 0
-    for (session, segment), here in events.groupby(["session", "segment"]):
-        kinds, codes = list(here.kind), list(here.code)
-        if "marker" not in kinds:
-            continue
-        after = list(zip(kinds, codes, strict=True))[kinds.index("marker") + 1 :]
-        hostile = ("negative", "N1") in after
-        assert (player.simulated_response(session, segment) == "reacted with hostility") == hostile
-        n2_first += ("negative", "N2") in list(zip(kinds, codes, strict=True))[: kinds.index("marker")]
-    assert n2_first > 0, "the course has a marker after an unclear intervention in its segment"
+    for seed in (3, 4, 5, 6):  # courses until one has a marker after an unclear intervention in its segment
+        player = SessionPlayer(seed=seed, n_sessions=8)
+        player.go_to(8, 9)
+        _, events, _ = player.tables()
+        for (session, segment), here in events.groupby(["session", "segment"]):
+            kinds, codes = list(here.kind), list(here.code)
+            if "marker" not in kinds:
+                continue
+            after = list(zip(kinds, codes, strict=True))[kinds.index("marker") + 1 :]
+            hostile = ("negative", "N1") in after
+            assert (player.simulated_response(session, segment) == "reacted with hostility") == hostile
+            n2_first += ("negative", "N2") in list(zip(kinds, codes, strict=True))[: kinds.index("marker")]
+        if n2_first:
+            break
+    assert n2_first > 0, "no course has a marker after an unclear intervention in its segment"

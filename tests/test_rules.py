@@ -22,6 +22,16 @@ from simulation.model.taxonomy import (
 )
 
 P = Parameters().model_params()
+#: The defaults with every dynamics mechanism switched off (strength 0), for tests of what "off" means.
+OFF = Parameters(
+    {
+        name: 0.0
+        for name in (
+            "deference_voicing", "disengagement_strain", "working_through_gain", "gain_alliance_effect",
+            "dropout_disengagement_effect", "demoralization_share", "characterological_share",
+        )
+    }
+).model_params()  # fmt: skip
 
 
 def key(seed, pid, session, segment):
@@ -54,8 +64,8 @@ def test_rupture_hazard_rises_with_severity_weak_alliance_strain_rigidity_and_pr
 
 
 def test_rupture_hazard_splits_by_the_patients_tendencies():
-    lam_w, lam_c = rules.rupture_hazard(patient(withdrawal=1.0, confrontation=0.25), 0.6, 0.0, 0.0, P)
-    assert lam_w == pytest.approx(4 * lam_c)
+    lam_w, lam_c = rules.rupture_hazard(patient(withdrawal=1.0, confrontation=0.25), 0.6, 0.0, 0.0, OFF)
+    assert lam_w == pytest.approx(4 * lam_c)  # without deference the tendencies come out as they are
 
 
 def test_a_provocation_adds_to_the_unprovoked_hazard_in_proportion_to_the_tendencies():
@@ -64,8 +74,11 @@ def test_a_provocation_adds_to_the_unprovoked_hazard_in_proportion_to_the_tenden
     assert lam_w == pytest.approx(0.3) and lam_c == pytest.approx(0.15)
     assert rules.provoked_hazard(0.0, 0.0, 0.0, 0.0, 0.3) == (0.0, 0.0)  # nobody to provoke
     state = patient(withdrawal=1.0, confrontation=0.5)
+    calm_w, calm_c = rules.rupture_hazard(state, 0.6, 0.1, 0.0, OFF)
+    assert rules.rupture_hazard(state, 0.6, 0.1, 0.3, OFF) == rules.provoked_hazard(calm_w, calm_c, 1.0, 0.5, 0.3)
+    w, c = rules.voiced_tendencies(1.0, 0.5, rules.openness(state["trust"], 0.1, P), P)  # with deference: as voiced
     calm_w, calm_c = rules.rupture_hazard(state, 0.6, 0.1, 0.0, P)
-    assert rules.rupture_hazard(state, 0.6, 0.1, 0.3, P) == rules.provoked_hazard(calm_w, calm_c, 1.0, 0.5, 0.3)
+    assert rules.rupture_hazard(state, 0.6, 0.1, 0.3, P) == rules.provoked_hazard(calm_w, calm_c, w, c, 0.3)
 
 
 def _draws_around(prob, spacing):
@@ -262,7 +275,7 @@ def test_segment_uniforms_are_uniform_and_independent_of_the_segments_other_draw
 
 def test_low_trust_turns_confrontation_into_withdrawal_and_trust_lets_it_be_voiced():
     on = Parameters({"deference_voicing": 0.5}).model_params()
-    assert rules.voiced_tendencies(withdrawal=1.0, confrontation=0.4, open_=0.0, p=P) == (1.0, 0.4)  # off by default
+    assert rules.voiced_tendencies(withdrawal=1.0, confrontation=0.4, open_=0.0, p=OFF) == (1.0, 0.4)  # off
     w0, c0 = rules.voiced_tendencies(withdrawal=1.0, confrontation=0.4, open_=0.0, p=on)
     w1, c1 = rules.voiced_tendencies(withdrawal=1.0, confrontation=0.4, open_=1.0, p=on)
     assert c0 == pytest.approx(0.2) and w0 == pytest.approx(1.2)  # half the confrontation comes out as withdrawal
@@ -288,13 +301,13 @@ def test_a_good_enough_ending_needs_reliable_improvement():
 
 def test_strain_closes_the_patient_off_only_when_disengagement_is_on():
     on = Parameters({"disengagement_strain": 4.0}).model_params()
-    assert rules.openness(trust=0.8, strain=0.3, p=P) == 0.8
+    assert rules.openness(trust=0.8, strain=0.3, p=OFF) == 0.8
     assert rules.openness(trust=0.8, strain=0.3, p=on) < rules.openness(trust=0.8, strain=0.0, p=on) == 0.8
 
 
 def test_working_through_challenges_more_as_the_alliance_can_bear_it():
     on = Parameters({"working_through_gain": 1.5}).model_params()
-    assert rules.working_through_challenge(alliance=0.8, p=P) == 1.0
+    assert rules.working_through_challenge(alliance=0.8, p=OFF) == 1.0
     assert rules.working_through_challenge(alliance=0.8, p=on) > 1 > rules.working_through_challenge(alliance=0.3, p=on)
     assert rules.working_through_challenge(alliance=P.alliance_reference, p=on) == 1.0
     # The challenge scales the PD part of the hazard: more for severe PD, nothing without PD.
@@ -329,7 +342,7 @@ def test_remoralization_lifts_early_and_slows_down():
 
 def test_a_symptom_gain_lifts_the_alliance_only_when_switched_on():
     on = Parameters({"gain_alliance_effect": 0.2}).model_params()
-    assert rules.alliance_after_gain(alliance=0.5, gain=0.4, p=P) == 0.5
+    assert rules.alliance_after_gain(alliance=0.5, gain=0.4, p=OFF) == 0.5
     assert rules.alliance_after_gain(alliance=0.5, gain=0.4, p=on) == pytest.approx(0.58)
     assert rules.alliance_after_gain(alliance=0.5, gain=-0.4, p=on) == 0.5  # a setback does not lower it here
 
@@ -359,7 +372,9 @@ def test_wai_items_sum_to_the_scale_with_a_ceiling_and_noise_that_averages_out()
 
 def test_a_closed_off_patient_is_likelier_to_drop_out_when_disengagement_is_on():
     on = Parameters({"dropout_disengagement_effect": 2.0}).model_params()
-    assert rules.dropout_probability(0.6, 0.0, False, P, closed=0.9) == rules.dropout_probability(0.6, 0.0, False, P)
+    assert rules.dropout_probability(0.6, 0.0, False, OFF, closed=0.9) == rules.dropout_probability(
+        0.6, 0.0, False, OFF
+    )
     assert rules.dropout_probability(0.6, 0.0, False, on, closed=0.9) > rules.dropout_probability(
         0.6, 0.0, False, on, closed=0.1
     )
