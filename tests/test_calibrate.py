@@ -164,6 +164,10 @@ def test_a_folder_with_other_free_parameters_or_settings_is_refused(tmp_path: Pa
     with pytest.raises(cal.CalibrationError, match="other free parameters"):
         cal.calibrate(out, n_trials=2, **TINY)
     monkeypatch.undo()
+    monkeypatch.setattr("simulation.validation.calibrate.search.model_fingerprint", lambda: "recalibrated")
+    with pytest.raises(cal.CalibrationError, match="another version of the model"):
+        cal.calibrate(out, n_trials=2, **TINY)
+    monkeypatch.undo()
     with pytest.raises(cal.CalibrationError, match="replications"):
         cal.calibrate(out, n_trials=2, **{**TINY, "replications": 3})
     argv = ["calibrate", "--out", str(out), "--trials", "2", "--replications", "3", "--workers", "1"]

@@ -101,6 +101,14 @@ def test_rerun_skips_finished_chunks_and_changes_nothing(spec, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in folder.rglob("part-*.parquet")} == before
 
 
+def test_a_folder_another_version_of_the_model_started_is_refused(spec, tmp_path, monkeypatch):
+    folder = tmp_path / "out"
+    run_sweep(spec, folder, backend="inprocess", quiet=True)
+    monkeypatch.setattr("simulation.sweep.store.model_fingerprint", lambda: "recalibrated")
+    with pytest.raises(StoreError, match="another version of the model"):
+        run_sweep(spec, folder, backend="inprocess", quiet=True)
+
+
 def test_a_folder_with_another_spec_or_chunk_size_is_refused(spec, tmp_path):
     folder = tmp_path / "out"
     run_sweep(spec, folder, backend="inprocess", quiet=True)

@@ -22,8 +22,16 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from simulation.model.version import model_fingerprint
 from simulation.sweep.chunks import shard_path, write_shard
-from simulation.sweep.store import MANIFEST, StoreError, read_manifest, remove_leftovers, write_json_atomic
+from simulation.sweep.store import (
+    MANIFEST,
+    StoreError,
+    other_model,
+    read_manifest,
+    remove_leftovers,
+    write_json_atomic,
+)
 
 #: A task: its number in, its tables out.
 Compute = Callable[[int], dict[str, pd.DataFrame]]
@@ -47,6 +55,8 @@ def open_folder(folder: Path, command: str, spec: dict[str, Any], source: str, n
                 f"{folder} holds results of a different spec ('{manifest.get('name')}'); "
                 "choose another --out folder or remove it."
             )
+        if manifest.get("model") != model_fingerprint():
+            raise StoreError(other_model(folder))
         return manifest
     if folder.exists() and any(not p.name.startswith(".") for p in folder.iterdir()):
         raise StoreError(f"{folder} exists and is not a {command} folder; choose another --out folder.")
@@ -57,6 +67,7 @@ def open_folder(folder: Path, command: str, spec: dict[str, Any], source: str, n
         "name": spec.get("name"),
         "spec": spec,
         "fingerprint": fingerprint(spec),
+        "model": model_fingerprint(),
         "n_tasks": n_tasks,
         "tasks": {},
         "complete": False,

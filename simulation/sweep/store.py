@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from simulation.model.version import model_fingerprint
 from simulation.outputs import MARKER, write_marker
 from simulation.sweep.chunks import Chunk, file_sha256, shard_path, table_names
 from simulation.sweep.spec import SpecError, SweepSpec, parse_spec
@@ -128,6 +129,14 @@ def read_journal(folder: Path) -> dict[str, dict[str, Any]]:
     return records
 
 
+def other_model(folder: Path) -> str:
+    """The sentence for a folder that another version of the model started (``model.version``)."""
+    return (
+        f"{folder} was made with another version of the model (its rules or parameter defaults changed since), "
+        "and continuing would mix two models in one dataset; choose another --out folder or remove it."
+    )
+
+
 def new_manifest(spec: SweepSpec, n_points: int, n_chunks: int, chunk_replications: int) -> dict[str, Any]:
     """The manifest of a sweep that has not finished any chunk yet."""
     import numba
@@ -140,6 +149,7 @@ def new_manifest(spec: SweepSpec, n_points: int, n_chunks: int, chunk_replicatio
         "name": spec.name,
         "spec": spec.to_dict(),
         "fingerprint": spec.fingerprint(),
+        "model": model_fingerprint(),
         "package_version": __version__,
         "versions": {"python": platform.python_version(), "numpy": numpy.__version__, "numba": numba.__version__},
         "seeds": {"root": spec.seed, "rule": "replication r runs with sha256(f'{seed}:{r}')[:63 bits], all points"},
@@ -215,6 +225,8 @@ def _trusted_manifest(folder: Path, spec: SweepSpec, fresh: dict[str, Any]) -> d
             f"{folder} holds results of a different spec ('{manifest.get('name')}'); "
             "choose another --out folder or remove it."
         )
+    if manifest.get("model") != fresh["model"]:
+        raise StoreError(other_model(folder))
     if manifest["chunk_replications"] != fresh["chunk_replications"]:
         raise StoreError(
             f"{folder} was started with chunk_replications = {manifest['chunk_replications']}; "

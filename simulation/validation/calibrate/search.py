@@ -22,6 +22,7 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from simulation.model.parameters import PARAMETERS, SPECS, Fixed, Free
+from simulation.model.version import model_fingerprint
 from simulation.validation import targets as targets_module
 from simulation.validation.calibrate.loss import LOSS_VERSION, loss_terms
 from simulation.validation.runner import QUICK_REPLICATIONS
@@ -95,6 +96,7 @@ def signature(seed: int, replications: int, size_factor: float, scored: Iterable
         "replications": int(replications),
         "size_factor": float(size_factor),
         "loss_version": LOSS_VERSION,
+        "model": model_fingerprint(),
     }
 
 
@@ -109,6 +111,8 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str:
         a, b = old.get("checks", {}), new["checks"]
         diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
         return f"other targets (checks {', '.join(diff)} differ)"
+    if old.get("model") != new["model"]:
+        return "another version of the model (its rules or parameter defaults changed since)"
     for key in ("seed", "replications", "size_factor", "loss_version"):
         if old.get(key) != new[key]:
             return f"{key} {old.get(key)} (now {new[key]})"
