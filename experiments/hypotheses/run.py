@@ -216,6 +216,27 @@ def mediation(seed: int = 2026, n_patients: int = 2400, boots: int = 300) -> dic
     return {k: (point[i], low[i], high[i]) for i, k in enumerate(("total", "direct", "indirect"))}
 
 
+def _mediation_reading(share: float, causal_share: float, direct: tuple[float, float, float]) -> str:
+    """What the regression's mediated share says next to the model's own causal check (written from the numbers)."""
+    caveat = (
+        " (The check compares the skill effect with the other path closed in both arms; closing it also raises "
+        "the baseline, so the share is approximate.)"
+    )
+    if direct[1] <= 0.0 <= direct[2]:
+        return (
+            f"The regression's direct effect is indistinguishable from 0, so its mediated share ({share:.0%}) and the "
+            f"causal check ({causal_share:.0%}) agree that the resolution path carries the skill effect; a share "
+            "above 100% only means the direct part came out with the opposite sign, within noise." + caveat
+        )
+    verb = "understates" if share < causal_share else "overstates"
+    return (
+        f"The regression {verb} the mediated share: the mean resolution stage is only one summary of what skill does "
+        "to resolution (it also changes how often ruptures get resolved at all, and how much alliance a repair "
+        "restores), so part of the resolution path is counted on the wrong side. On real data, where no such check "
+        "exists, an incomplete summary of the mediator biases a regression mediation in the same way." + caveat
+    )
+
+
 def headline_d(effects: pd.DataFrame, who: pd.DataFrame) -> list[str]:
     med = mediation()
     share = med["indirect"][0] / med["total"][0]
@@ -240,12 +261,7 @@ def headline_d(effects: pd.DataFrame, who: pd.DataFrame) -> list[str]:
         f"off in both arms): {ci(resolution_only)}; the resolution path carries **{causal_share:.0%}** of the "
         "skill effect in the model.",
         "",
-        "The regression understates the mediated share: the mean resolution stage is only one summary of what "
-        "skill does to resolution (it also changes how often ruptures get resolved at all, and how much alliance "
-        "a repair restores), so part of the resolution path shows up as a 'direct' effect. On real data, where "
-        "no such check exists, an incomplete summary of the mediator makes a regression mediation understate the "
-        "mediated share. (The check itself compares the skill effect with the other path closed in both arms; "
-        "closing it also raises the baseline, so the share is approximate.)",
+        _mediation_reading(share, causal_share, med["direct"]),
         "",
         "![mediation](figures/d_mediation.png)",
     ]
