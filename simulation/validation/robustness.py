@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from simulation.model.parameters import SPECS
+from simulation.model.version import model_fingerprint
 from simulation.sweep.store import write_bytes_atomic
 from simulation.validation.calibrate.search import FREE_PARAMETERS
 from simulation.validation.runner import DEFAULT_SEED, run_validation
@@ -55,8 +56,14 @@ def perturbations(names: Iterable[str], step: float = STEP) -> list[tuple[str, s
 
 
 def _settings(replications: int, seed: int, step: float, size_factor: float) -> dict[str, Any]:
-    defaults = {n: float(SPECS[n].default) for n in FREE_PARAMETERS}
-    return {"replications": replications, "seed": seed, "step": step, "size_factor": size_factor, "defaults": defaults}
+    """What makes runs comparable: the model (its rules and defaults), seeds, sizes and the step."""
+    return {
+        "replications": replications,
+        "seed": seed,
+        "step": step,
+        "size_factor": size_factor,
+        "model": model_fingerprint(),
+    }
 
 
 def _open(folder: Path, settings: dict[str, Any]) -> pd.DataFrame:
@@ -65,7 +72,7 @@ def _open(folder: Path, settings: dict[str, Any]) -> pd.DataFrame:
     path = folder / SETTINGS
     if path.exists() and json.loads(path.read_text()) != settings:
         raise RobustnessError(
-            f"{folder} holds a robustness run with other settings (defaults, replications, seed or step); "
+            f"{folder} holds a robustness run with other settings (model, replications, seed, step or size); "
             "choose another --out or remove it."
         )
     path.write_text(json.dumps(settings, indent=2) + "\n")
