@@ -436,7 +436,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             progress=lambda line: print(line, flush=True),
             with_held_out=args.with_held_out,
             start_from=args.start,
-            left_out=[c.strip() for c in (args.leave_out or "").split(",") if c.strip()],
+            left_out=_comma_list(args.leave_out),
         )
     except CalibrationError as err:
         raise CliError(str(err)) from None
@@ -447,14 +447,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _comma_list(text: str | None) -> list[str]:
+    """The names of a comma-separated option (``--only a,b``), without blanks."""
+    return [name.strip() for name in (text or "").split(",") if name.strip()]
+
+
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Change each free parameter by ±10% one at a time; print and write which checks leave their band."""
     from simulation.validation.calibrate import FREE_PARAMETERS
     from simulation.validation.robustness import RobustnessError, robustness
 
-    names = None
-    if args.only:
-        names = [n.strip() for n in args.only.split(",") if n.strip()]
+    names = _comma_list(args.only) or None
+    if names:
         unknown = [n for n in names if n not in FREE_PARAMETERS]
         if unknown:
             raise CliError(

@@ -40,10 +40,9 @@ from simulation.validation.calibrate.search import (
     JOURNAL,
     STARTUP_TRIALS,
     completed,
+    fitted_targets,
 )
-from simulation.validation.targets import CALIBRATED, HELD_OUT
-
-TARGET_IDS = tuple(t.id for t in targets_module.TARGETS)
+from simulation.validation.targets import HELD_OUT
 
 #: Smallest |Spearman rho| shown in the "which targets constrain which parameters" table.
 RHO_SHOWN = 0.3
@@ -196,7 +195,7 @@ def write_report(
     sig = study.user_attrs.get("signature", {})
     scored = tuple(sig.get("checks", {}))
     with_held_out = any(targets_module.TARGET_OF[c].held_out for c in scored)
-    fitted_ids = {t.id for t in targets_module.TARGETS if with_held_out or not t.held_out}
+    fitted_ids = fitted_targets(with_held_out)
     left_out = [c for c in targets_module.CHECKS if targets_module.TARGET_OF[c].id in fitted_ids and c not in scored]
     frame = trials_frame(study)
     frame.to_csv(folder / "trials.csv", index=False)
@@ -235,8 +234,8 @@ def write_report(
             summary["validation"]["defaults_loss"] = loss(validation_defaults, scored)
     (folder / "best.json").write_text(json.dumps(summary, indent=2) + "\n")
 
-    first, last = (TARGET_IDS[0], TARGET_IDS[-1]) if with_held_out else (CALIBRATED[0], CALIBRATED[-1])
-    fitted = f"every target ({first}-{last})" if with_held_out else f"{first}-{last}"
+    span = f"{fitted_ids[0]}-{fitted_ids[-1]}"
+    fitted = f"every target ({span})" if with_held_out else span
     held_out_line = (
         f"The targets held out of the first calibration ({', '.join(HELD_OUT)}) are fitted too: this is the second "
         "calibration, after the out-of-sample test."
