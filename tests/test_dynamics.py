@@ -1,7 +1,7 @@
-"""Dynamics over a course (issue 9, first mechanisms): trust and deference, two ways to leave early.
+"""Dynamics over a course (issue 9): trust and deference, compliance, two ways to leave early, and more.
 
-The mechanisms are switched off by default until they are calibrated together with T15-T17; these
-tests switch them on and check what they do over a course, on both engines.
+Some mechanisms are on with calibrated defaults, others off for lack of a target; these tests set
+each one explicitly and check what it does over a course, on both engines.
 """
 
 import pandas as pd
@@ -65,12 +65,32 @@ def test_both_engines_agree_with_every_mechanism_on():
         "therapist_withdrawal_blindness": 1.0,
         "therapist_perception": 1.0,
         "wai_item_sd": 0.17,
+        "bpd_compliance": 0.5,
     }
     kwargs = {"n_patients": 24, "n_sessions": 20, "seed": 3, "params": every_mechanism}
     cohort = simulate("adult_bpd", "experienced", engine="cohort", **kwargs)
     agents = simulate("adult_bpd", "experienced", engine="agents", **kwargs)
     pd.testing.assert_frame_equal(cohort.sessions, agents.sessions, check_exact=True)
     pd.testing.assert_frame_equal(cohort.patients, agents.patients, check_exact=True)
+
+
+def _markers_per_session(sessions: pd.DataFrame, first: int, last: int) -> float:
+    s = sessions[sessions["session"].between(first, last)]
+    return float((s["n_withdrawal"] + s["n_confrontation"]).mean())
+
+
+def test_compliant_patients_start_with_few_ruptures_and_show_more_as_trust_grows():
+    """Cluster C (T17): discontent kept back at first surfaces as trust grows, both types of marker with it."""
+    kwargs = {"n_patients": 600, "n_sessions": 16, "seed": 4, "events": False}
+    compliant = simulate("cluster_c", "experienced", **kwargs).sessions
+    open_ = simulate("cluster_c", "experienced", params={"other_pd_compliance": 0.0}, **kwargs).sessions
+    assert _markers_per_session(compliant, 1, 2) < 0.5 * _markers_per_session(open_, 1, 2)
+    assert _markers_per_session(compliant, 13, 16) > 1.5 * _markers_per_session(compliant, 1, 2)
+    for kind in ("n_withdrawal", "n_confrontation"):
+        by_session = compliant.groupby("session")[kind].mean()
+        assert by_session.loc[13:16].mean() > by_session.loc[1:2].mean()
+    # Without compliance the same patients show most in the first sessions (the pattern loosens).
+    assert _markers_per_session(open_, 13, 16) < _markers_per_session(open_, 1, 2)
 
 
 def test_remoralization_makes_change_negatively_accelerated_and_pd_slower():

@@ -283,6 +283,22 @@ def test_low_trust_turns_confrontation_into_withdrawal_and_trust_lets_it_be_voic
     assert w0 + c0 == pytest.approx(1.4)  # deference changes the form of a rupture, not how many
 
 
+def test_a_compliant_patient_keeps_discontent_back_until_open_even_when_provoked():
+    assert rules.shown_share(compliance=0.0, open_=0.0) == 1.0  # off: everything shows
+    assert rules.shown_share(compliance=0.9, open_=0.0) == pytest.approx(0.1)
+    assert rules.shown_share(compliance=0.9, open_=0.5) == pytest.approx(0.55)  # surfaces as openness grows
+    assert rules.shown_share(compliance=0.9, open_=1.0) == 1.0
+    state = patient()
+    shown_all = rules.rupture_hazard(state, 0.6, 0.0, 0.3, P)
+    state["compliance"] = 0.9  # trust 0 in the record: not open yet
+    kept = rules.rupture_hazard(state, 0.6, 0.0, 0.3, P)
+    assert kept == pytest.approx((0.1 * shown_all[0], 0.1 * shown_all[1]))  # provocation included
+    state["trust"] = 1.0  # fully open: shows as much as a patient without compliance
+    open_state = patient()
+    open_state["trust"] = 1.0
+    assert rules.rupture_hazard(state, 0.6, 0.0, 0.3, P) == rules.rupture_hazard(open_state, 0.6, 0.0, 0.3, P)
+
+
 def test_trust_grows_with_sessions_and_more_with_repaired_ruptures():
     after_plain = rules.trust_update(trust=0.2, corrective=0.0, p=P)
     after_repair = rules.trust_update(trust=0.2, corrective=1.0, p=P)

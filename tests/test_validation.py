@@ -132,20 +132,11 @@ def test_validate_command_rejects_a_bad_setting(capsys):
     assert "noticing" in capsys.readouterr().err
 
 
-#: Checks of T15-T17 the calibrated model does not reproduce (README, "Dynamics over a course"): PD recovery
-#: too fast (T15d), and cluster C neither starts below patients without PD (T17c, T17d) nor rises (T17e).
-NOT_REPRODUCED = ("T15d", "T17c", "T17d", "T17e")
-
-
 def test_the_defaults_reproduce_every_published_target():
-    """The issue's acceptance test: with the defaults every check passes on the quick setting (fixed seed).
-
-    Every check of T1-T17 but the four the README reports as not reproduced; if one of those starts to
-    pass, the list (and the README) must say so.
-    """
+    """The issue's acceptance test: with the defaults every check of T1-T17 passes on the quick setting."""
     results = run_validation(quick=True, workers=2)
     failing = tuple(results.loc[~results["passed"].astype(bool), "check"])
-    assert failing == NOT_REPRODUCED, f"checks that fail with the defaults: {failing}"
+    assert failing == (), f"checks that fail with the defaults: {failing}"
     assert set(results.loc[results["held_out"], "target"]) == set(HELD_OUT) and len(results) >= 46
 
 

@@ -148,6 +148,13 @@ _PROFILE_FIELDS = (
       literature("intake symptom level (S6)"))),
     ("insight_mean", "0-1", "mean insight / mentalizing at intake", "T4, S5", (0.70, 0.35, 0.50), (0.0, 1.0),
      (passing("T4b"),) * 3),
+    ("compliance", "0-1, share at openness 0",
+     "share of discontent kept back entirely (not shown in the session) while the patient is not yet open "
+     "(0 = off)",
+     "S7, S8 (Rennie 1994; Blanchard & Farber 2016), assumption (avoidance of disagreement defines cluster C)",
+     (0.0, 0.0, 0.0), (0.0, 1.0),
+     (Fixed("off: general deference is deference_voicing; compliance is set where the PD cluster is known "
+            "(preset cluster_c)"),) * 3),
 )
 # fmt: on
 PROFILE_FIELDS = tuple(f[0] for f in _PROFILE_FIELDS)

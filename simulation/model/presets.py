@@ -42,8 +42,9 @@ POPULATIONS: dict[str, Preset] = {
         },
     ),
     "cluster_c": Preset(
-        "Cluster C PD: withdrawal-prone, rarely confronting at first (S7).",
-        {**_ONLY, "share_other_pd": 1.0, "other_pd_withdrawal_style": 1.2, "other_pd_confrontation_style": 0.15},
+        "Cluster C PD (avoidant, dependent): compliant, keeping most discontent back until trust grows, and "
+        "rarely confronting (S7, S8; the values are assumptions).",
+        {**_ONLY, "share_other_pd": 1.0, "other_pd_compliance": 0.9, "other_pd_confrontation_style": 0.15},
     ),
     "depression": Preset("Depression or anxiety without PD.", {**_ONLY, "share_no_pd": 1.0}),
     "pd_vs_non_pd": Preset(

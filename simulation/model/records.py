@@ -60,7 +60,7 @@ PATIENT_FIELDS = (
     "diagnosis", "pd_severity", "withdrawal_tendency", "confrontation_tendency", "insight",
     "symptom_true", "alliance", "strain", "pattern",
     "symptom_true_pre", "symptom_pre", "alliance_intake", "sessions_attended", "dropped_out",
-    "trust", "ended_good_enough", "morale_deficit", "alliance_therapist_view",
+    "trust", "ended_good_enough", "morale_deficit", "alliance_therapist_view", "compliance",
 )  # fmt: skip
 PATIENT = record_dtype(PATIENT_FIELDS)
 

@@ -115,6 +115,7 @@ def patient_intake(seed: int, pid: int, shares: np.ndarray, profiles: np.ndarray
     patient.confrontation_tendency = profile.confrontation_style * math.exp(
         p.tendency_sd * normal(g, R_CONFRONTATION) - half_var
     )
+    patient.compliance = profile.compliance
     patient.insight = clip(profile.insight_mean + p.insight_sd * normal(g, R_INSIGHT), 0.0, 1.0)
     symptom = clip(profile.symptom_mean + p.symptom_sd * normal(g, R_SYMPTOM_INTAKE), 0.0, SCALE_MAX)
     patient.symptom_true = symptom
@@ -172,6 +173,19 @@ def voiced_tendencies(withdrawal: float, confrontation: float, open_: float, p) 
 
 
 @njit(cache=True)
+def shown_share(compliance: float, open_: float) -> float:
+    """Share of the patient's discontent that shows in the session at all; the rest is kept back.
+
+    A compliant patient (cluster C: avoidant, dependent) avoids disagreement for
+    fear of disapproval and hides negative reactions while not yet open with the
+    therapist (S8: Rennie 1994; Blanchard & Farber 2016), even when provoked. As
+    openness grows the discontent surfaces, so ruptures start low and rise over
+    treatment (S7, T17). 1 for a patient with ``compliance`` 0.
+    """
+    return 1.0 - compliance * (1.0 - open_)
+
+
+@njit(cache=True)
 def rupture_base(
     patient, alliance: float, strain: float, p, challenge: float = 1.0, reactivation: float = 1.0
 ) -> float:
@@ -202,12 +216,15 @@ def rupture_hazard(
 
     The base rate (``rupture_base``) times the patient's proneness to each type as it
     comes out (``voiced_tendencies``: openness decides how much is confrontation); a
-    provocation in the previous segment adds to it (``provoked_hazard``).
+    provocation in the previous segment adds to it (``provoked_hazard``). Of all this, a
+    compliant patient shows only a share (``shown_share``).
     """
     base = rupture_base(patient, alliance, strain, p, challenge, reactivation)
     open_ = openness(patient.trust, strain, p)
     w, c = voiced_tendencies(patient.withdrawal_tendency, patient.confrontation_tendency, open_, p)
-    return provoked_hazard(base * w, base * c, w, c, provoked)
+    shown = shown_share(patient.compliance, open_)
+    lam_w, lam_c = provoked_hazard(base * w, base * c, w, c, provoked)
+    return shown * lam_w, shown * lam_c
 
 
 @njit(cache=True)

@@ -66,6 +66,7 @@ from simulation.model.rules import (
     resolution_stage_step,
     rupture_base,
     rupture_dip,
+    shown_share,
     stage_cap,
     strategy_family,
     strategy_stance,
@@ -122,7 +123,7 @@ Setting = namedtuple(
     "Setting",
     "aft noticing skill reactivity explore_preference repertoire_cap n_segments collaboration "
     "upto_unclear upto_expressive upto_supportive calm_withdrawal calm_confrontation "
-    "voiced_withdrawal voiced_confrontation openness",
+    "voiced_withdrawal voiced_confrontation openness shown",
 )
 #: Number of 3RS strategies: imposed responses up to it are strategies (``taxonomy.RESPONSES``).
 N_STRATEGIES = len(STRATEGIES)
@@ -219,6 +220,7 @@ def set_up_session(pid, tid, session, course_length, patient, therapist, p, row,
     base = rupture_base(patient, patient.alliance, patient.strain, p, challenge, reactivation)
     open_ = openness(patient.trust, patient.strain, p)
     voiced_w, voiced_c = voiced_tendencies(patient.withdrawal_tendency, patient.confrontation_tendency, open_, p)
+    shown = shown_share(patient.compliance, open_)
     setting = Setting(
         aft,
         min(1.0, therapist.noticing + aft * p.aft_noticing_gain),
@@ -231,11 +233,12 @@ def set_up_session(pid, tid, session, course_length, patient, therapist, p, row,
         p_unclear,
         p_unclear + p_expressive,  # the work draw's thresholds, summed as the rule reads
         p_unclear + p_expressive + p_supportive,
-        base * voiced_w,
-        base * voiced_c,
+        shown * base * voiced_w,
+        shown * base * voiced_c,
         voiced_w,
         voiced_c,
         open_,
+        shown,
     )
     start_session_record(pid, tid, session, aft, patient.alliance, row)
     start_session_work(work, detail)
@@ -405,6 +408,7 @@ def patient_shows_marker(g, u_marker, provoked, patient, setting) -> int:
     Most draws are above the marker probability for any split of the
     provocation: they are settled before the provoked hazard is computed.
     """
+    provoked = setting.shown * provoked  # a compliant patient keeps part of even a provoked reaction back
     calm_rate = setting.calm_withdrawal + setting.calm_confrontation
     if u_marker >= marker_probability_ceiling(calm_rate + provoked):
         return NONE

@@ -23,11 +23,11 @@ A target passes when all its checks pass. A check whose statistic is undefined
 (NaN) in more than half of the replications fails.
 
 A target can be *held out* (``Target.held_out``): it is computed and reported
-by every validation like the others, but it is out of sample: the calibration
-neither runs nor scores it, and the acceptance test that every check passes
-leaves it out. Held-out targets test the model on findings it was not fitted
-to (issue 9: the dynamics targets T15-T17 first, with the defaults fitted on
-T1-T14).
+by every validation like the others, and counted apart. A calibration neither
+runs nor scores it unless asked to (``calibrate --with-held-out``), so a
+calibration on the others tests the model on findings it was not fitted to
+(issue 9: the dynamics targets T15-T17, first with defaults fitted on T1-T14,
+then fitted on all).
 """
 
 from __future__ import annotations
@@ -113,8 +113,8 @@ class Target:
         confidence: ``firm`` or ``soft`` (see literature.md).
         source: Short reference.
         checks: The statistics that test it.
-        held_out: Out of sample: reported by every validation, but not part of the
-            calibration (its runs and its loss) nor of the test that every check passes.
+        held_out: Out of sample for a calibration that leaves it out (the default): reported
+            apart by every validation, fitted only by ``calibrate --with-held-out``.
     """
 
     id: str

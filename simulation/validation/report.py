@@ -11,8 +11,8 @@ for direction checks). A report of a subset of the targets (``--only``) says
 which targets were run; every report says which design file each study ran
 with and, for an edited copy, how it differs from the shipped design, and
 names the informant channels (``run/channels.py``) each target's studies read.
-Held-out targets (``Target.held_out``: out of sample, not calibrated) are
-marked "held out" in every table and counted apart in the summary line.
+Held-out targets (``Target.held_out``: out of sample for a calibration on T1-T14)
+are marked "held out" in every table and counted apart in the summary line.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def summary_line(table: pd.DataFrame) -> str:
     if not held.any():
         return _counts(table) + "."
     ids = ", ".join(dict.fromkeys(table.loc[held, "target"]))
-    held_text = f"held out ({ids}; out of sample, not calibrated): {_counts(table[held])}."
+    held_text = f"held out ({ids}; out of sample for a calibration on the others): {_counts(table[held])}."
     if held.all():
         return held_text[0].upper() + held_text[1:]
     return f"{_counts(table[~held])}; {held_text}"
@@ -263,9 +263,10 @@ def write_markdown(table: pd.DataFrame, path: Path, figures: dict[str, Path]) ->
         "simulated median lies inside the published range; **direction** — the median has the stated sign. "
         "A target passes when all its checks pass.",
         "",
-        f"Targets marked **held out** ({', '.join(HELD_OUT)}) are out of sample: computed and reported here, but "
-        "not part of the calibration (neither run nor scored there) nor of the test that every check passes; "
-        "their designs and pass rules were written down before they were first run.",
+        f"Targets marked **held out** ({', '.join(HELD_OUT)}) are counted apart: a calibration neither runs nor "
+        "scores them unless it is asked to (`calibrate --with-held-out`; the defaults' first calibration left them "
+        "out, the second fitted them). Their designs and pass rules were written down before they were first run "
+        "(the one later change, T15d's, is said in its design file).",
         "",
         "## Targets",
         "",

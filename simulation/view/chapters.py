@@ -48,6 +48,7 @@ CHAPTERS: dict[str, Chapter] = {
             "Withdrawal markers (W1-W7) are low in salience: the therapist misses most of them.",
             "A missed marker is never repaired: its strain is carried into the next session.",
             "The patient's questionnaire may report a rupture the therapist never saw.",
+            "A compliant (cluster C) patient shows little in the first sessions: discontent surfaces as trust grows.",
         ),
         try_=("Fork a missed marker with `notice` or `invite` and compare the alliance afterwards.",),
     ),
