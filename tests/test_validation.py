@@ -173,3 +173,17 @@ def test_counting_good_enough_endings_as_dropout_is_the_designs_choice():
 
 
 _DYNAMICS = ("dose_response_non_pd", "pd_long_course", "bpd_dropout_by_quarter", "cluster_profiles")
+
+
+def test_validate_says_when_a_study_preset_overrides_a_setting(capsys, tmp_path):
+    """A --set that a study's preset also sets does not reach that study: the command says so, and runs."""
+    args = ["validate", "--replications", "1", "--workers", "1", "--only", "T17", "--out", str(tmp_path / "v")]
+    settings = ["--set", "other_pd_compliance=0.5", "--set", "bpd_severity_mean=0.6"]
+    assert main(args + settings) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: --set other_pd_compliance (group cluster_c, population preset cluster_c) does not reach study "
+        "cluster_profiles: a study's population and therapist presets describe the published sample and win "
+        "over --set."
+    ]  # bpd_severity_mean reaches the cluster B group: the adult_bpd preset does not set it
+    assert main([*args, "--set", "noticing=0.5"]) == 0 and "note:" not in capsys.readouterr().err

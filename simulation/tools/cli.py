@@ -377,6 +377,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             raise CliError(f"--only: {message[0].lower()}{message[1:]}") from None
     designs = [load_design(path) for path in args.design or ()]
     check_output("--out", args.out)
+    _say_settings_the_designs_override(settings, designs, targets)
     table = run_validation(
         args.quick, args.seed, settings, args.workers, args.replications, targets=targets, designs=designs
     )
@@ -385,6 +386,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(targets_line(table))
     print(f"{summary_line(table)} Report: {paths[0]} ({table.attrs['meta']['seconds']:.1f} s)")
     return 0
+
+
+def _say_settings_the_designs_override(settings: dict[str, float], designs: list, targets: Any) -> None:
+    """A note on stderr for each ``--set`` that a study's preset overrides: the study runs without it."""
+    from simulation.validation.designs import settings_overridden, shipped_designs, study_targets
+
+    chosen = {**shipped_designs(), **{d.name: d for d in designs}}
+    if targets is None and designs:  # an edited design without --only runs only its targets
+        targets = {t for d in designs for t in d.targets}
+    for name, design in chosen.items():
+        if targets is not None and not set(study_targets(name)) & set(targets):
+            continue
+        for what in settings_overridden(design, settings):
+            print(
+                f"note: --set {what} does not reach study {name}: a study's population and therapist presets "
+                "describe the published sample and win over --set.",
+                file=sys.stderr,
+            )
 
 
 def _add_validate(sub: Any) -> None:

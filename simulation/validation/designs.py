@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -696,6 +696,22 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def settings_overridden(design: Design, names: Iterable[str]) -> list[str]:
+    """Which of the ``--set`` parameter ``names`` a preset of the design sets (the design wins), one phrase each.
+
+    E.g. ``["other_pd_compliance (group cluster_c, population preset cluster_c)"]``.
+    """
+    wanted = set(names)
+    found = []
+    for key, value in _flat(design.values).items():
+        group, _, kind = key.rpartition(".")
+        table = {"population": POPULATIONS, "therapists": THERAPISTS}.get(kind, {})
+        if value in table:
+            for name in sorted(wanted & set(table[value].values)):
+                found.append(f"{name} ({f'group {group}, ' if group else ''}{kind} preset {value})")
+    return found
 
 
 def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
