@@ -29,6 +29,7 @@ OFF = Parameters(
         for name in (
             "deference_voicing", "disengagement_strain", "working_through_gain", "gain_alliance_effect",
             "dropout_disengagement_effect", "demoralization_share", "characterological_share",
+            "therapist_withdrawal_blindness",
         )
     }
 ).model_params()  # fmt: skip
@@ -365,7 +366,7 @@ def test_a_symptom_gain_lifts_the_alliance_only_when_switched_on():
 
 def test_therapists_are_blind_to_withdrawal_and_aft_helps():
     on = Parameters({"therapist_withdrawal_blindness": 2.0}).model_params()
-    assert rules.therapist_perceived_salience(WITHDRAWAL, 3, False, P) == 3
+    assert rules.therapist_perceived_salience(WITHDRAWAL, 3, False, OFF) == 3  # off
     assert rules.therapist_perceived_salience(CONFRONTATION, 3, False, on) == 3
     untrained = rules.therapist_perceived_salience(WITHDRAWAL, 3, False, on)
     trained = rules.therapist_perceived_salience(WITHDRAWAL, 3, True, on)

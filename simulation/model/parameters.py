@@ -432,10 +432,11 @@ PARAMETERS: tuple[Param, ...] = (
        "how much a symptom gain in a session lifts the alliance (0 = off)",
        "S8 (Tang & DeRubeis 1999; Fluckiger et al. 2020), assumption",
        Free(0.0, 0.5, targets="T10 (alliance-outcome), T15, T16")),
-    _p("dynamics", "therapist_withdrawal_blindness", 0.0, 0, 4, "salience points",
+    _p("dynamics", "therapist_withdrawal_blindness", 1.0, 0, 4, "salience points",
        "how much less salient a noticed withdrawal marker is to the therapist's post-session report (0 = off)",
-       "S8 (Eubanks-Carter, Muran & Safran 2015: therapists miss withdrawal), T13, assumption",
-       Fixed("off: no target separates the therapist's report by rupture type (T13 passes without it)")),
+       "S8 (Eubanks-Carter, Muran & Safran 2015: therapists miss withdrawal), T13, assumption (one point)",
+       Fixed("set: one salience point puts the therapist's reports below observer coding in every population, "
+             "as S8 says (without it therapists reported more); T13 passes either way")),
     _p("dynamics", "aft_awareness_gain", 0.5, 0, 1, "proportion",
        "share of the therapist's blindness to withdrawal that AFT removes",
        "S8 (AFT trains awareness of withdrawal and of one's own part), T9, assumption",
@@ -517,8 +518,12 @@ PARAMETERS: tuple[Param, ...] = (
     _p("measurement", "wai_therapist_bias", -0.03, -0.5, 0.5, "0-1 alliance",
        "therapists' WAI-SR rating relative to the latent alliance", "S6",
        literature("therapists rate the alliance lower (S6)")),
-    _p("measurement", "wai_noise_sd", 0.06, 0, 0.5, "0-1 alliance", "noise of a WAI-SR rating", "assumption",
-       secondary("T10")),
+    _p("measurement", "wai_noise_sd", 0.03, 0, 0.5, "0-1 alliance",
+       "session-to-session noise of a WAI-SR rating (patient and therapist)",
+       "S6, S8 (WAI-SR internal consistency about .90; reliable drops the exception): against the between-patient "
+       "SD of the alliance at session 1 (about 0.10) this noise gives a reliability near .90 (0.06 gave .72 and a "
+       "reliable drop in 12% of session pairs)",
+       literature("reliability of the WAI-SR about .90 (S6, S8)")),
     _p("measurement", "wai_item_sd", 0.0, 0, 1, "0-1 alliance per item",
        "noise of each of the 12 WAI-SR items (rated 1-5 and summed); 0 = one rating with noise and a ceiling, "
        "as calibrated. About 0.17 gives an internal consistency near .90 for a between-patient alliance SD of .15",
