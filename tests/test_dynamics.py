@@ -155,3 +155,20 @@ def test_the_therapists_view_of_the_alliance_misses_what_they_did_not_see():
     # ... and their WAI-SR, resting on that view, rises above the one resting on the latent alliance.
     assert own["wai_therapist"].mean() > latent["wai_therapist"].mean() + 1
     assert (own["wai_patient"] == latent["wai_patient"]).all()  # the patient's channel is untouched
+
+
+def test_a_patients_leniency_on_the_wai_sr_is_a_stable_style_not_session_noise():
+    """wai_leniency shifts every rating of one patient alike: between-patient spread, no session-to-session change."""
+    kwargs = {"n_patients": 400, "n_sessions": 12, "seed": 6, "events": False}
+
+    def offsets(params):
+        s = simulate("mixed", "experienced", params=params, **kwargs).sessions
+        away = s["wai_patient"] - (12 + 48 * s["alliance"])  # the rating minus the alliance it rests on
+        per_patient = away.groupby(s["patient_id"]).mean()
+        within = away.groupby(s["patient_id"]).diff().std()
+        return per_patient.std(), within
+
+    spread_on, within_on = offsets({"wai_leniency_sd": 0.1})
+    spread_off, within_off = offsets({"wai_leniency_sd": 0.0})
+    assert spread_on > 2 * spread_off and spread_on == pytest.approx(48 * 0.1, rel=0.2)
+    assert within_on == pytest.approx(within_off, rel=0.05)  # session-to-session changes are the noise's alone

@@ -524,6 +524,12 @@ PARAMETERS: tuple[Param, ...] = (
        "SD of the alliance at session 1 (about 0.10) this noise gives a reliability near .90 (0.06 gave .72 and a "
        "reliable drop in 12% of session pairs)",
        literature("reliability of the WAI-SR about .90 (S6, S8)")),
+    _p("measurement", "wai_leniency_sd", 0.05, 0, 0.5, "0-1 alliance",
+       "between-patient SD of a stable leniency in the patient's WAI-SR (a response style: some patients rate "
+       "every relationship high), drawn at intake (0 = off)",
+       "S8 (patient ratings lenient, near the top of the scale); fitted to T10",
+       Fixed("set by a one-dimensional scan on T10 after wai_noise_sd was set from the scale's reliability "
+             "(r .322 at 0, .286 at 0.05, .254 at 0.08, quick); not searched by the joint calibration")),
     _p("measurement", "wai_item_sd", 0.0, 0, 1, "0-1 alliance per item",
        "noise of each of the 12 WAI-SR items (rated 1-5 and summed); 0 = one rating with noise and a ceiling, "
        "as calibrated. About 0.17 gives an internal consistency near .90 for a between-patient alliance SD of .15",

@@ -39,6 +39,7 @@ from simulation.model.streams import (
     R_STRATEGY_CODE,
     R_SYMPTOM_INTAKE,
     R_SYMPTOM_MEASURE,
+    R_WAI_LENIENCY,
     R_WITHDRAWAL,
 )
 from simulation.model.taxonomy import (
@@ -131,6 +132,8 @@ def patient_intake(seed: int, pid: int, shares: np.ndarray, profiles: np.ndarray
     patient.dropped_out = 0.0
     patient.morale_deficit = p.demoralization_share * (1.0 - severity) * symptom
     patient.alliance_therapist_view = alliance
+    # How this patient uses the WAI-SR: a stable leniency of their own (a response style, not the alliance).
+    patient.wai_leniency = p.wai_leniency_sd * normal(g, R_WAI_LENIENCY)
 
 
 @njit(cache=True)

@@ -123,7 +123,7 @@ Setting = namedtuple(
     "Setting",
     "aft noticing skill reactivity explore_preference repertoire_cap n_segments collaboration "
     "upto_unclear upto_expressive upto_supportive calm_withdrawal calm_confrontation "
-    "voiced_withdrawal voiced_confrontation openness shown",
+    "voiced_withdrawal voiced_confrontation openness shown wai_leniency",
 )
 #: Number of 3RS strategies: imposed responses up to it are strategies (``taxonomy.RESPONSES``).
 N_STRATEGIES = len(STRATEGIES)
@@ -239,6 +239,7 @@ def set_up_session(pid, tid, session, course_length, patient, therapist, p, row,
         voiced_c,
         open_,
         shown,
+        patient.wai_leniency,
     )
     start_session_record(pid, tid, session, aft, patient.alliance, row)
     start_session_work(work, detail)
@@ -627,7 +628,7 @@ def take_measures(end, setting, row, work, detail, p) -> None:
             share = work.repaired_dip / work.marker_dips if work.marker_dips > 0.0 else 0.0
             resolution = 1.0 + 4.0 * share + 0.5 * normal(end, R_PATIENT_RESOLUTION)
             row.patient_resolution = clip(round(resolution), 1.0, 5.0)
-        lenient = p.wai_patient_bias + p.deference_leniency * deference
+        lenient = p.wai_patient_bias + setting.wai_leniency + p.deference_leniency * deference
         row.wai_patient = wai_rating(row.alliance, lenient, normal(end, R_WAI_PATIENT), p, end, R_WAI_PATIENT_ITEMS)
         basis = therapist_alliance_rating_basis(row.alliance, row.alliance_therapist_view, p)
         z = normal(end, R_WAI_THERAPIST)

@@ -42,6 +42,7 @@ R_UPTAKE = 24
 R_GOOD_ENOUGH = 25
 R_WAI_PATIENT_ITEMS = 26
 R_WAI_THERAPIST_ITEMS = 27
+R_WAI_LENIENCY = 28
 
 
 def stream_table() -> dict[str, int]:
