@@ -148,8 +148,8 @@ def test_strain_silences_the_patient_when_disengagement_is_on():
 
 def test_the_therapists_view_of_the_alliance_misses_what_they_did_not_see():
     base = {"n_patients": 300, "n_sessions": 20, "seed": 12}
-    latent = simulate("adult_bpd", "novice", **base).sessions
-    own = simulate("adult_bpd", "novice", params={"therapist_perception": 1.0}, **base).sessions
+    latent = simulate("adult_bpd", "novice", params={"therapist_perception": 0.0}, **base).sessions
+    own = simulate("adult_bpd", "novice", **base).sessions  # the default: their own view
     # Novices miss many ruptures, so their own view stays above the latent alliance ...
     assert (latent["alliance_therapist_view"] - latent["alliance"]).mean() > 0.02
     # ... and their WAI-SR, resting on that view, rises above the one resting on the latent alliance.
@@ -172,3 +172,18 @@ def test_a_patients_leniency_on_the_wai_sr_is_a_stable_style_not_session_noise()
     spread_off, within_off = offsets({"wai_leniency_sd": 0.0})
     assert spread_on > 2 * spread_off and spread_on == pytest.approx(48 * 0.1, rel=0.2)
     assert within_on == pytest.approx(within_off, rel=0.05)  # session-to-session changes are the noise's alone
+
+
+def test_patient_and_therapist_rate_the_alliance_from_their_own_perspectives():
+    """The therapist's impression of a patient persists: the two WAI-SR ratings agree moderately (about .36)."""
+    kwargs = {"n_patients": 1500, "n_sessions": 12, "seed": 9, "events": False}
+
+    def agreement(params):
+        s = simulate("mixed", "experienced", params=params, **kwargs).sessions
+        by_session = s.groupby("session")[["wai_patient", "wai_therapist"]].corr().xs("wai_patient", level=1)
+        return by_session["wai_therapist"]
+
+    own = agreement({})
+    shared = agreement({"therapist_impression_sd": 0.0})
+    assert 0.25 < own.mean() < 0.45 and shared.mean() > 0.7  # Tryon et al. 2007: .36
+    assert own.loc[10:12].mean() < own.loc[1:3].mean() + 0.1  # the impression does not fade with the sessions

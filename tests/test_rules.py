@@ -300,6 +300,19 @@ def test_a_compliant_patient_keeps_discontent_back_until_open_even_when_provoked
     assert rules.rupture_hazard(state, 0.6, 0.0, 0.3, P) == rules.rupture_hazard(open_state, 0.6, 0.0, 0.3, P)
 
 
+def test_the_therapists_view_grows_toward_the_ceiling_as_they_see_the_patient():
+    args = {"severity": 0.5, "seen_dips": 0.05, "repairs": 0.02, "collaborative": 1, "p": P}
+    same = rules.alliance_update(0.5, args["severity"], args["seen_dips"], args["repairs"], 1, P)
+    assert rules.therapist_view_update(0.5, 0.0, **args) == same  # no impression: the alliance's own growth
+    view = 0.5
+    for _ in range(200):  # without ruptures the view settles at the ceiling shifted by the impression
+        view = rules.therapist_view_update(view, 0.1, 0.5, 0.0, 0.0, 0, P)
+    plain = 0.5
+    for _ in range(200):
+        plain = rules.alliance_update(plain, 0.5, 0.0, 0.0, 0, P)
+    assert view == pytest.approx(plain + 0.1)
+
+
 def test_trust_grows_with_sessions_and_more_with_repaired_ruptures():
     after_plain = rules.trust_update(trust=0.2, corrective=0.0, p=P)
     after_repair = rules.trust_update(trust=0.2, corrective=1.0, p=P)

@@ -441,11 +441,18 @@ PARAMETERS: tuple[Param, ...] = (
        "share of the therapist's blindness to withdrawal that AFT removes",
        "S8 (AFT trains awareness of withdrawal and of one's own part), T9, assumption",
        Fixed("off with therapist_withdrawal_blindness = 0")),
-    _p("dynamics", "therapist_perception", 0.0, 0, 1, "weight",
-       "how far the therapist's WAI-SR rests on their own view of the alliance (built from the ruptures they "
-       "noticed and the repairs they saw) rather than on the latent alliance (0 = latent, as calibrated)",
+    _p("dynamics", "therapist_perception", 1.0, 0, 1, "weight",
+       "how far the therapist's WAI-SR rests on their own view of the alliance (their impression of the patient, "
+       "the ruptures they noticed and the repairs they saw) rather than on the latent alliance (0 = latent)",
        "S8 (therapists' ratings are their own perception; they miss withdrawal and their own part), S6",
-       Fixed("off: no target constrains the therapist's WAI-SR beyond its bias (S6)")),
+       Fixed("set: the therapist's rating is their own perception (S8); no study of T1-T17 reads it")),
+    _p("dynamics", "therapist_impression_sd", 0.18, 0, 0.5, "0-1 alliance",
+       "between-dyad SD of the therapist's own impression of the alliance around the patient's: where their "
+       "view starts and the ceiling it grows toward (0 = the patient's)",
+       "S8 (therapists' ratings are their own perception); fitted to Tryon, Blackwell & Hammel 2007 (patient and "
+       "therapist WAI ratings correlate .36; not in literature.md)",
+       Fixed("set by a scan: r(patient, therapist WAI-SR) across dyads, mixed caseload, mean of sessions 1-12: "
+             ".81 at 0, .55 at 0.1, .42 at 0.15, .35 at 0.18")),
     _p("dynamics", "good_enough_ending", 0.0, 0, 1, "probability per session",
        "chance to end therapy after a session once the symptom reading shows reliable improvement (0 = off)",
        "S8 (Barkham et al. 2006: good-enough endings; O'Keeffe et al. 2020), assumption",
@@ -515,9 +522,11 @@ PARAMETERS: tuple[Param, ...] = (
     _p("measurement", "wai_patient_bias", 0.05, -0.5, 0.5, "0-1 alliance",
        "patients' WAI-SR rating above the latent alliance", "S6 (d = .46)",
        literature("patients rate the alliance higher than therapists (d = .46, S6)")),
-    _p("measurement", "wai_therapist_bias", -0.03, -0.5, 0.5, "0-1 alliance",
-       "therapists' WAI-SR rating relative to the latent alliance", "S6",
-       literature("therapists rate the alliance lower (S6)")),
+    _p("measurement", "wai_therapist_bias", -0.07, -0.5, 0.5, "0-1 alliance",
+       "therapists' WAI-SR rating relative to what it rests on (their own view, therapist_perception)",
+       "S6 (patients rate the alliance higher than therapists in severe disorders, d = .46); fitted",
+       Fixed("set by a scan: d (patient minus therapist WAI-SR), adult BPD, mean of sessions 1-12: .19 at -0.03, "
+             ".31 at -0.05, .44 at -0.07")),
     _p("measurement", "wai_noise_sd", 0.03, 0, 0.5, "0-1 alliance",
        "session-to-session noise of a WAI-SR rating (patient and therapist)",
        "S6, S8 (WAI-SR internal consistency about .90; reliable drops the exception): against the between-patient "

@@ -61,7 +61,7 @@ PATIENT_FIELDS = (
     "symptom_true", "alliance", "strain", "pattern",
     "symptom_true_pre", "symptom_pre", "alliance_intake", "sessions_attended", "dropped_out",
     "trust", "ended_good_enough", "morale_deficit", "alliance_therapist_view", "compliance",
-    "wai_leniency",
+    "wai_leniency", "therapist_impression",
 )  # fmt: skip
 PATIENT = record_dtype(PATIENT_FIELDS)
 

@@ -39,6 +39,7 @@ from simulation.model.streams import (
     R_STRATEGY_CODE,
     R_SYMPTOM_INTAKE,
     R_SYMPTOM_MEASURE,
+    R_THERAPIST_IMPRESSION,
     R_WAI_LENIENCY,
     R_WITHDRAWAL,
 )
@@ -131,7 +132,9 @@ def patient_intake(seed: int, pid: int, shares: np.ndarray, profiles: np.ndarray
     patient.sessions_attended = 0.0
     patient.dropped_out = 0.0
     patient.morale_deficit = p.demoralization_share * (1.0 - severity) * symptom
-    patient.alliance_therapist_view = alliance
+    # The therapist's own impression of this patient's alliance, which the patient's experience need not match.
+    patient.therapist_impression = p.therapist_impression_sd * normal(g, R_THERAPIST_IMPRESSION)
+    patient.alliance_therapist_view = clip(alliance + patient.therapist_impression, 0.0, 1.0)
     # How this patient uses the WAI-SR: a stable leniency of their own (a response style, not the alliance).
     patient.wai_leniency = p.wai_leniency_sd * normal(g, R_WAI_LENIENCY)
 
@@ -497,6 +500,20 @@ def alliance_update(alliance: float, severity: float, dips: float, repairs: floa
     ceiling = p.alliance_ceiling - p.alliance_severity_penalty * severity
     rate = p.alliance_growth + p.collaborative_alliance_gain * collaborative
     return clip(alliance + rate * (ceiling - alliance) - dips + repairs, 0.0, 1.0)
+
+
+@njit(cache=True)
+def therapist_view_update(
+    view: float, impression: float, severity: float, seen_dips: float, repairs: float, collaborative: int, p
+) -> float:
+    """The therapist's own view of the alliance after a session (S8: their ratings are their own perception).
+
+    It grows like the alliance (``alliance_update``), but toward the ceiling as this therapist
+    sees this patient (shifted by their ``impression``), and loses only the dips of the
+    ruptures the therapist saw: missed withdrawal and their own part stay unseen.
+    """
+    return clip(alliance_update(view - impression, severity, seen_dips, repairs, collaborative, p) + impression,
+                0.0, 1.0)  # fmt: skip
 
 
 @njit(cache=True)

@@ -73,6 +73,7 @@ from simulation.model.rules import (
     symptom_update,
     therapist_alliance_rating_basis,
     therapist_perceived_salience,
+    therapist_view_update,
     therapist_work_mix,
     trust_update,
     voiced_tendencies,
@@ -597,8 +598,9 @@ def between_sessions(end, patient, row, work, p) -> None:
     row.corrective = work.corrective
     row.trust = trust_update(patient.trust, work.corrective, p)
     # The therapist's own view of the alliance: the same growth, but only the ruptures they saw.
-    row.alliance_therapist_view = alliance_update(patient.alliance_therapist_view, patient.pd_severity,
-                                                  work.seen_dips, work.repairs, int(row.collaborative), p)  # fmt: skip
+    row.alliance_therapist_view = therapist_view_update(patient.alliance_therapist_view, patient.therapist_impression,
+                                                        patient.pd_severity, work.seen_dips, work.repairs,
+                                                        int(row.collaborative), p)  # fmt: skip
 
 
 @njit(cache=True, inline="always")

@@ -138,19 +138,19 @@ CHANNELS: dict[str, Channel] = {
         Channel(
             "patient_wai",
             "Patient WAI-SR",
-            "The patient rates the alliance after the session (12 items rated 1-5, total 12-60); low trust "
-            "makes the rating lenient.",
+            "The patient rates the alliance after the session (12 items rated 1-5, total 12-60), each patient "
+            "with a leniency of their own; low trust makes the rating more lenient.",
             noise=("wai_noise_sd", "wai_item_sd"),
-            bias=("wai_patient_bias", "deference_leniency"),
+            bias=("wai_patient_bias", "wai_leniency_sd", "deference_leniency"),
             columns={"sessions": ("wai_patient",)},
         ),
         Channel(
             "therapist_wai",
             "Therapist WAI-SR",
-            "The therapist rates the alliance after the session from their own view of it, which loses only "
-            "the ruptures they noticed.",
+            "The therapist rates the alliance after the session from their own view of it, which starts from "
+            "their impression of the patient and loses only the ruptures they noticed.",
             noise=("wai_noise_sd", "wai_item_sd"),
-            bias=("wai_therapist_bias", "therapist_perception"),
+            bias=("wai_therapist_bias", "therapist_perception", "therapist_impression_sd"),
             columns={"sessions": ("wai_therapist",)},
         ),
         Channel(

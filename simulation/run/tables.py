@@ -89,8 +89,8 @@ DATA_DICTIONARY: dict[str, dict[str, str]] = {
         "dropped_out": "Patient left therapy after this session (dropout).",
         "trust": "Patient's trust in the therapist after the session (0-1; grows with sessions and repaired ruptures).",
         "ended_good_enough": "Patient ended therapy after this session as good enough (after reliable improvement).",
-        "alliance_therapist_view": "The therapist's own view of the alliance after the session (0-1): its growth, "
-        "less only the ruptures the therapist noticed.",
+        "alliance_therapist_view": "The therapist's own view of the alliance after the session (0-1): from their "
+        "impression of the patient, its growth, less only the ruptures the therapist noticed.",
         "morale_deficit": "Demoralization left after the session (symptom points; 0 unless demoralization_share > 0).",
     },
     "patients": {
