@@ -440,7 +440,8 @@ PARAMETERS: tuple[Param, ...] = (
     _p("dynamics", "aft_awareness_gain", 0.5, 0, 1, "proportion",
        "share of the therapist's blindness to withdrawal that AFT removes",
        "S8 (AFT trains awareness of withdrawal and of one's own part), T9, assumption",
-       Fixed("off with therapist_withdrawal_blindness = 0")),
+       Fixed("held: assumption (AFT removes half the blindness); no target separates the therapist's report "
+             "under AFT")),
     _p("dynamics", "therapist_perception", 1.0, 0, 1, "weight",
        "how far the therapist's WAI-SR rests on their own view of the alliance (their impression of the patient, "
        "the ruptures they noticed and the repairs they saw) rather than on the latent alliance (0 = latent)",

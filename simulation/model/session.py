@@ -597,7 +597,7 @@ def between_sessions(end, patient, row, work, p) -> None:
     row.alliance = alliance_after_gain(row.alliance, patient.symptom_true - row.symptom_true, p)
     row.corrective = work.corrective
     row.trust = trust_update(patient.trust, work.corrective, p)
-    # The therapist's own view of the alliance: the same growth, but only the ruptures they saw.
+    # The therapist's own view: growth toward the ceiling as they see this patient, less only the ruptures they saw.
     row.alliance_therapist_view = therapist_view_update(patient.alliance_therapist_view, patient.therapist_impression,
                                                         patient.pd_severity, work.seen_dips, work.repairs,
                                                         int(row.collaborative), p)  # fmt: skip
