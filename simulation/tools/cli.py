@@ -390,15 +390,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _say_settings_the_designs_override(settings: dict[str, float], designs: list, targets: Any) -> None:
     """A note on stderr for each ``--set`` that a study's preset overrides: the study runs without it."""
-    from simulation.validation.designs import settings_overridden, shipped_designs, study_targets
+    from simulation.validation.designs import settings_overridden
+    from simulation.validation.runner import chosen_targets, studies_for
+    from simulation.validation.studies import STUDIES
 
-    chosen = {**shipped_designs(), **{d.name: d for d in designs}}
-    if targets is None and designs:  # an edited design without --only runs only its targets
-        targets = {t for d in designs for t in d.targets}
-    for name, design in chosen.items():
-        if targets is not None and not set(study_targets(name)) & set(targets):
-            continue
-        for what in settings_overridden(design, settings):
+    given = {d.name: d for d in designs}
+    for name in studies_for(chosen_targets(targets, designs)):
+        for what in settings_overridden(given.get(name, STUDIES[name].design), settings):
             print(
                 f"note: --set {what} does not reach study {name}: a study's population and therapist presets "
                 "describe the published sample and win over --set.",

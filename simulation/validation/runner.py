@@ -77,6 +77,16 @@ def studies_for(targets: Iterable[str]) -> tuple[str, ...]:
     return tuple(name for name, study in STUDIES.items() if wanted & set(study.targets))
 
 
+def chosen_targets(targets: Iterable[str] | str | None, designs: Iterable[Design] = ()) -> tuple[str, ...]:
+    """The targets a validation runs: ``targets``, else the targets of the given designs, else every target."""
+    if targets is not None:
+        return select_targets(targets)
+    designs = list(designs)
+    if designs:
+        return select_targets(t for design in designs for t in design.targets)
+    return tuple(t.id for t in TARGETS)
+
+
 def _design_map(designs: Sequence[Design] | Mapping[str, Design] | None) -> dict[str, Design]:
     """Designs by study name; two designs of one study are an error."""
     if isinstance(designs, Mapping):
@@ -230,12 +240,7 @@ def run_validation(
         DesignError: For two designs of one study, or a design of a study that serves none of ``targets``.
     """
     by_study = _design_map(designs)
-    if targets is not None:
-        chosen = select_targets(targets)
-    elif by_study:
-        chosen = select_targets(t for design in by_study.values() for t in design.targets)
-    else:
-        chosen = tuple(t.id for t in TARGETS)
+    chosen = chosen_targets(targets, by_study.values())
     names = studies_for(chosen)
     for name, design in by_study.items():
         if name not in names:
