@@ -106,3 +106,13 @@ def test_spec_examples_are_valid_specs_like_the_shipped_ones():
         spec = parse_spec(code)
         shipped = load_spec(ROOT / "experiments" / f"{spec.name}.toml")
         assert list(spec.vary) == list(shipped.vary)
+
+
+def test_validation_guide_tables_list_every_check():
+    """docs/VALIDATION.md carries the tables that move on recalibration: one row per declared check, no stale ids."""
+    from simulation.validation.targets import CHECKS
+
+    text = (ROOT / "docs" / "VALIDATION.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| (T\d+[a-z]?) \|", text, flags=re.M))
+    assert set(CHECKS) - rows == set(), "checks missing from the tables of docs/VALIDATION.md"
+    assert rows - set(CHECKS) == set(), "rows of docs/VALIDATION.md name checks that targets.py does not declare"
