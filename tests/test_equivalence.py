@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import equivalence
 import pytest
 from test_model import SETTINGS, setting_overrides
 
 from simulation.model import parameters
-from simulation.model.parameters import PARAMETERS, SHARE_NAMES, SPECS, Fixed, Param
+from simulation.model.parameters import PARAMETERS, SHARE_NAMES, SPECS, Fixed
 
 
 def _off_default(values: dict[str, float]) -> set[str]:
     return {name for name, value in values.items() if value != SPECS.get(name, DUMMY).default}
 
 
-DUMMY = Param("therapist_fatigue_gain", 0.0, 0.0, 1.0, "log-rate per session of the working day",
-              "how much a therapist's noticing drops with each session already held that day (a dummy)",
-              "assumption", "therapist", Fixed("off: a dummy declared by this test"))  # fmt: skip
+#: A newly declared parameter: a copy of noticing's declaration, renamed, with a default that is off.
+DUMMY = replace(
+    SPECS["noticing"],
+    name="therapist_fatigue_gain",
+    default=0.0,
+    meaning="how much a therapist's noticing drops with each session already held that day (a dummy)",
+    source="assumption",
+    calibration=Fixed("off: a dummy declared by this test"),
+)
 
 
 def _all_settings() -> list[dict[str, float]]:
