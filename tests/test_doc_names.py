@@ -8,6 +8,8 @@ file of the repository (docstrings, comments and strings included) and fails on:
   or has no such attribute;
 - a path of the package (``simulation/<folder>/<file>``, or the short ``<folder>/<file>.py`` that names a
   folder of the package) that does not exist;
+- in Markdown, a backticked dotted name that starts with a module's own name (``session.session_keys``,
+  ``runner.chosen_targets``) that no module of that name has;
 - a relative Markdown link (``[text](path#anchor)``) whose file or heading does not exist.
 """
 
@@ -19,6 +21,7 @@ import re
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +38,10 @@ LONG_PATH = re.compile(rf"(?<![\w./-]){ROOT_NAME}/[\w./-]*\w")
 #: ``a/b.py`` where ``a`` is a folder of the package (the short form used inside the package's own docs).
 SHORT_PATH = re.compile(rf"(?<![\w./-])(?:{'|'.join(FOLDERS)})/[\w/]*\.py\b")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+#: A backticked dotted name in Markdown (``module.attribute``, maybe called).
+BACKTICKED = re.compile(r"`([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?:\([^`]*\))?`")
+#: Endings that make a dotted word a file name, not a module path.
+FILE_ENDINGS = {"py", "md", "toml", "csv", "json", "jsonl", "sh", "txt", "parquet", "png", "html", "log"}
 
 
 def _documents() -> list[Path]:
@@ -51,6 +58,8 @@ DOCUMENTS = _documents()
 def _attribute(obj: object, name: str) -> object:
     if hasattr(obj, name):
         return getattr(obj, name)
+    if isinstance(obj, np.dtype) and obj.names and name in obj.names:  # a field of a record dtype
+        return obj.fields[name][0]
     fields = getattr(obj, "__dataclass_fields__", {})  # a dataclass field without a default is no class attribute
     if name in fields:
         return fields[name].type if isinstance(fields[name], dataclasses.Field) else fields[name]
@@ -109,6 +118,33 @@ def test_package_paths_exist():
     assert broken == [], "paths of the package that do not exist:\n" + "\n".join(sorted(set(broken)))
 
 
+@cache
+def _modules_named() -> dict[str, list[str]]:
+    """The package's modules by their last name (``session`` -> ``simulation.model.session``)."""
+    names: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        names.setdefault(module.rsplit(".", 1)[-1], []).append(module)
+    return names
+
+
+def test_short_dotted_names_in_markdown_resolve():
+    """``session.session_keys`` in a guide must be an attribute of some module named ``session``."""
+    broken, checked = [], 0
+    for path in [path for path in DOCUMENTS if path.suffix == ".md"]:
+        text = path.read_text(encoding="utf-8")
+        for match in BACKTICKED.finditer(text):
+            first, rest = match.group(1).split(".", 1)
+            if first == ROOT_NAME or first not in _modules_named() or rest.rsplit(".", 1)[-1] in FILE_ENDINGS:
+                continue
+            checked += 1
+            if not any(resolves(f"{module}.{rest}") for module in _modules_named()[first]):
+                broken.append(f"{_where(path, text, match.start())}: {match.group(1)}")
+    assert checked > 50
+    assert broken == [], "short dotted names no module of that name has:\n" + "\n".join(broken)
+
+
 def _slug(heading: str) -> str:
     """GitHub's anchor of a Markdown heading."""
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading.strip().lower()).replace("`", "").replace("*", "")
@@ -152,6 +188,9 @@ def test_the_checks_catch_what_they_are_for(tmp_path):
     assert DOTTED.findall(f"see ``{stale}``.") == [stale]
     assert SHORT_PATH.findall("`run/futures.py`, experiments/explore/x.py") == ["run/futures.py"]
     assert not (PACKAGE / "run" / "futures.py").exists()
+    assert not any(resolves(f"{module}.run_session") for module in _modules_named()["rules"])
+    assert any(resolves(f"{module}.run_session") for module in _modules_named()["session"])
+    assert BACKTICKED.findall("`session.session_keys(seed)` and `report.md`") == ["session.session_keys", "report.md"]
     page = tmp_path / "a.md"
     page.write_text("# A title\n\n## Calibration\n")
     assert _anchors(page) == {"a-title", "calibration"}
