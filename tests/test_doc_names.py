@@ -26,7 +26,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "simulation"
-SKIP_DIRS = {".venv", ".git", "results", "build", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+#: Folders of generated files: outputs, caches, virtual environments (any hidden folder) and install metadata.
+SKIP_DIRS = {"results", "build", "__pycache__"}
 SUFFIXES = {".py", ".md", ".toml", ".sh", ".txt"}
 ROOT_NAME = PACKAGE.name
 FOLDERS = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
@@ -48,8 +49,14 @@ def _documents() -> list[Path]:
     return sorted(
         path
         for path in ROOT.rglob("*")
-        if path.suffix in SUFFIXES and path.is_file() and not SKIP_DIRS & set(path.relative_to(ROOT).parts)
+        if path.suffix in SUFFIXES
+        and path.is_file()
+        and not any(_generated(part) for part in path.relative_to(ROOT).parts)
     )
+
+
+def _generated(part: str) -> bool:
+    return part in SKIP_DIRS or part.startswith(".") or part.endswith(".egg-info")
 
 
 DOCUMENTS = _documents()
