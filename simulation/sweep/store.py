@@ -497,7 +497,20 @@ def _spec_file_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:
         same = parse_spec((folder / SPEC_FILE).read_text()).fingerprint() == manifest["fingerprint"]
     except (OSError, UnicodeDecodeError, SpecError, tomllib.TOMLDecodeError, TypeError, ValueError):
         same = False
-    return [] if same else [f"{SPEC_FILE} is missing or does not hold the spec the manifest records"]
+    problems = [] if same else [f"{SPEC_FILE} is missing or does not hold the spec the manifest records"]
+    return problems + _manifest_spec_problems(manifest)
+
+
+def _manifest_spec_problems(manifest: dict[str, Any]) -> list[str]:
+    """Whether the manifest's own copy of the spec is the spec of its fingerprint (both are written from one)."""
+    fields = manifest.get("spec")
+    try:
+        fields = dict(fields)
+        design = fields.pop("design")
+        same = SweepSpec(**fields, design=design["type"], samples=design.get("samples")).fingerprint()
+    except (SpecError, TypeError, ValueError, KeyError, AttributeError):
+        same = None
+    return [] if same == manifest["fingerprint"] else ["the manifest's spec does not match its fingerprint"]
 
 
 def _design_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:

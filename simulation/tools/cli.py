@@ -287,18 +287,60 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Check a sweep folder's shards against its manifest; exit 1 if anything is wrong."""
-    from simulation.sweep.store import verify
-
+    """Check a results folder (sweep, explore run) against its manifest; exit 1 if anything is wrong."""
     folder = Path(args.folder)
     if not folder.is_dir():
         raise CliError(f"verify: {folder} is not a folder.")
-    problems = verify(folder)
+    kind = folder_kind(folder)
+    problems = verify_folder(folder, kind)
     for problem in problems:
         print(problem)
     if not problems:
-        print(f"{args.folder}: every shard matches the manifest; the sweep is complete.")
+        print(f"{args.folder}: every file matches the manifest; the {kind} is complete.")
     return 1 if problems else 0
+
+
+def folder_kind(folder: Path) -> str:
+    """What wrote a results folder: its marker says (``sweep``, ``compare`` ...), else its manifest does."""
+    import json
+
+    from simulation.outputs import MARKER
+
+    for read in (lambda: json.loads((folder / MARKER).read_text())["kind"],
+                 lambda: json.loads((folder / "manifest.json").read_text()).get("command") or "sweep"):  # fmt: skip
+        try:
+            kind = read()
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if isinstance(kind, str):
+            return kind
+    return "sweep"
+
+
+def verify_folder(folder: Path, kind: str) -> list[str]:
+    """Every problem of a results folder of ``kind``, one sentence each.
+
+    Raises:
+        StoreError: If the folder is no results folder this tool can verify.
+    """
+    import tomllib
+
+    from simulation.explore import compare, discover, sensitivity, trial
+    from simulation.explore.store import verify as verify_explore
+    from simulation.sweep.store import verify as verify_sweep
+
+    readers: dict[str, Callable[[str], dict[str, Any]] | None] = {
+        "compare": lambda text: compare.parse_compare(tomllib.loads(text)).to_dict(),
+        "trial": lambda text: trial.parse_trial(tomllib.loads(text)).to_dict(),
+        "sensitivity": lambda text: sensitivity.parse_sensitivity(tomllib.loads(text)).to_dict(),
+        "discover": None,  # its dataset may have moved since; spec.toml is checked by its hash
+    }
+    if kind in readers:
+        return verify_explore(folder, readers[kind])
+    if kind == "sweep":
+        return verify_sweep(folder)
+    raise CliError(f"verify: {folder} is a {kind} folder; verify checks sweep, compare, trial, sensitivity "
+                   "and discover folders.")  # fmt: skip
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
