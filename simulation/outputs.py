@@ -234,9 +234,16 @@ def staging_folder(target: Path, overwrite: bool, kind: str, overwrite_any: bool
     Raises:
         OutputError: If ``target`` exists and may not be replaced.
     """
-    clean_stale(target)
-    check_replaceable("--out", target, kind, overwrite, overwrite_any)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    with folder_lock(target, sibling=True):
+        clean_stale(target)
+        check_replaceable("--out", target, kind, overwrite, overwrite_any)
+        with _staged(target, overwrite, kind, overwrite_any) as staging:
+            yield staging
+
+
+@contextlib.contextmanager
+def _staged(target: Path, overwrite: bool, kind: str, overwrite_any: bool) -> Iterator[Path]:
+    """The staging folder of ``staging_folder`` (its caller holds the lock), swapped in when the block ends."""
     staging = _stage(target, "partial")
     staging.chmod(0o755)  # mkdtemp makes it private; the result should read like any other folder
     try:
@@ -292,8 +299,13 @@ def folder_lock(folder: Path, sibling: bool = False) -> Iterator[None]:
         finally:
             _HELD[key] -= 1
         return
+    created = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = _acquire(path, Path(folder))
+    try:
+        fd = _acquire(path, Path(folder))
+    except OutputError:
+        _remove_if_empty(path.parent, created)
+        raise
     _HELD[key] = 1
     try:
         yield
@@ -302,6 +314,14 @@ def folder_lock(folder: Path, sibling: bool = False) -> Iterator[None]:
         with contextlib.suppress(OSError):
             path.unlink()  # while still locked: a waiting opener then sees another inode and retries
         os.close(fd)
+        _remove_if_empty(path.parent, created)
+
+
+def _remove_if_empty(folder: Path, created: bool) -> None:
+    """Remove a folder made only to hold a lock if the run wrote nothing into it (e.g. it was refused)."""
+    if created:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _acquire(path: Path, folder: Path) -> int:

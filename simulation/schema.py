@@ -134,9 +134,7 @@ def whole(where: str, value: Any, low: int, high: int | None = None) -> int:
     return int(value)
 
 
-def real(
-    where: str, value: Any, low: float, high: float, low_open: bool = False, high_open: bool = False
-) -> float:
+def real(where: str, value: Any, low: float, high: float, low_open: bool = False, high_open: bool = False) -> float:
     """A finite number from ``low`` to ``high``; an open end excludes the bound itself (returned as a float)."""
     ok = is_number(value) and math.isfinite(value)
     ok = ok and (low < value if low_open else low <= value) and (value < high if high_open else value <= high)
@@ -185,9 +183,7 @@ _NAME = re.compile(r"[A-Za-z0-9_-]+")
 def run_name(where: str, value: Any, max_length: int = 100, why: str = "") -> str:
     """A name of 1 to ``max_length`` letters, digits, ``_`` or ``-`` (it names files and folders)."""
     if not isinstance(value, str) or len(value) > max_length or not _NAME.fullmatch(value):
-        raise InputError(
-            f"{where} must be 1 to {max_length} letters, digits, '_' or '-' (got {show(value)}){why}."
-        )
+        raise InputError(f"{where} must be 1 to {max_length} letters, digits, '_' or '-' (got {show(value)}){why}.")
     return value
 
 
@@ -214,8 +210,11 @@ def list_of(
         example: An example for the message, e.g. ``'["observer", "symptom_scale"]'``.
     """
     size = f"exactly {length}" if length is not None else f"at least {min_length}"
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence) or len(value) < min_length or (
-        length is not None and len(value) != length
+    if (
+        isinstance(value, (str, bytes, Mapping))
+        or not isinstance(value, Sequence)
+        or len(value) < min_length
+        or (length is not None and len(value) != length)
     ):
         such = f" such as {example}" if example else ""
         raise InputError(f"{where} must be a list of {size} values{such} (got {show(value, table='a table')}).")
@@ -231,7 +230,9 @@ def list_of(
 def unique_names(where: str, value: Any, choices: Sequence[str], min_length: int = 1) -> tuple[str, ...]:
     """A list of at least ``min_length`` names from ``choices``, each at most once."""
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) < min_length:
-        raise InputError(f"{where} must be a list of at least {min_length} of {', '.join(choices)} (got {show(value)}).")
+        raise InputError(
+            f"{where} must be a list of at least {min_length} of {', '.join(choices)} (got {show(value)})."
+        )
     return list_of(where, value, lambda w, v: one_of(w, v, choices), min_length=min_length, unique=True)
 
 
@@ -240,9 +241,7 @@ def power_of_two(where: str, value: Any, low: int, high: int, why: str = "") -> 
     number = whole(where, value, low, high)
     if number & (number - 1):
         below = 1 << (number.bit_length() - 1)
-        raise InputError(
-            f"{where} must be a power of 2{why}, e.g. {max(below, low)} or {2 * below} (got {number})."
-        )
+        raise InputError(f"{where} must be a power of 2{why}, e.g. {max(below, low)} or {2 * below} (got {number}).")
     return number
 
 

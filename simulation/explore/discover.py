@@ -134,7 +134,9 @@ def parse_discover(data: dict[str, Any], base: Path = Path(".")) -> DiscoverSpec
         below=checks.number("below", data["below"], -1e9, 1e9) if "below" in data else None,
         n_boxes=checks.integer("n_boxes", data.get("n_boxes", 2), 1, 10),
         peel_alpha=checks.number("peel_alpha", data.get("peel_alpha", 0.05), 0.01, 0.5),
-        min_density=checks.number("min_density", data["min_density"], 0, 1, open_ends=True) if "min_density" in data else None,
+        min_density=checks.number("min_density", data["min_density"], 0, 1, open_ends=True)
+        if "min_density" in data
+        else None,
         resamples=checks.integer("resamples", data.get("resamples", 20), 2, 1000),
         max_rows=checks.integer("max_rows", data.get("max_rows", 20_000), 100, 10**7),
         seed=checks.integer("seed", data.get("seed", 0), 0, 2**63 - 1),

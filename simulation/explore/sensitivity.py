@@ -341,7 +341,9 @@ def run_sensitivity(
     runs = replicated(spec)
     stored = {**spec.to_dict(), "model": "simulation" if isinstance(model, ModelFunction) else repr(model)}
     n_tasks = -(-len(runs) // BLOCK)
-    manifest = run_tasks(folder, "sensitivity", stored, spec.source, n_tasks, lambda t: compute_block(spec, model, runs, t), quiet)
+    manifest = run_tasks(
+        folder, "sensitivity", stored, spec.source, n_tasks, lambda t: compute_block(spec, model, runs, t), quiet
+    )
     result = analyze(spec, load_table(folder, "runs"))
     for key in ("morris", "sobol", "convergence"):
         result[key].to_csv(folder / f"{key}.csv", index=False)

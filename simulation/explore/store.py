@@ -158,7 +158,8 @@ def _trusted_manifest(folder: Path, command: str, fresh: dict[str, Any]) -> dict
         ) from None
     if manifest["fingerprint"] != fresh["fingerprint"] or manifest["command"] != command:
         old = manifest.get("spec") if isinstance(manifest.get("spec"), dict) else {}
-        differ = sorted(k for k in {*old, *fresh["spec"]} if old.get(k) != fresh["spec"].get(k))
+        new = json.loads(json.dumps(fresh["spec"], default=str))  # as the manifest stores it (tuples as lists)
+        differ = sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
         which = f": {', '.join(differ[:5])} differ" if differ and manifest["command"] == command else ""
         raise StoreError(
             f"{folder} holds results of a different {manifest['command']} spec ('{manifest.get('name')}'{which}); "
@@ -286,7 +287,6 @@ def run_tasks(
         compute: Computes the tables of one task.
         quiet: No progress bar.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     with folder_lock(folder):
         manifest = open_folder(folder, command, spec, source, n_tasks)
         pending = [t for t in range(n_tasks) if str(t) not in manifest["tasks"]]
@@ -432,10 +432,9 @@ def _spec_problems(
             # keys no spec file says (the model a run used, a dataset's fingerprint) are taken as recorded
             parsed = {**{k: v for k, v in recorded.items() if k not in parsed}, **parsed}
             same = fingerprint(parsed) == manifest["fingerprint"]
-        except Exception as err:  # noqa: BLE001 - a spec that no longer reads is a disagreement, whatever raised
+        except Exception as err:
             problems.append(f"{SPEC_FILE} no longer reads as a spec ({' '.join(str(err).split())[:200]})")
         else:
             if not same:
                 problems.append(f"{SPEC_FILE} and the manifest hold different specs")
     return problems
-

@@ -310,7 +310,9 @@ def run_trial(spec: TrialSpec, folder: Path, model: StudyModel | None = None, qu
     """
     model = model or SimulatedStudy(spec)
     stored = {**spec.to_dict(), "model": "simulation" if isinstance(model, SimulatedStudy) else repr(model)}
-    manifest = run_tasks(folder, "trial", stored, spec.source, len(spec.tasks()), lambda t: compute_block(spec, model, t), quiet)
+    manifest = run_tasks(
+        folder, "trial", stored, spec.source, len(spec.tasks()), lambda t: compute_block(spec, model, t), quiet
+    )
     trials = load_table(folder, "trials")
     power = power_table(spec, trials)
     power.to_csv(folder / "power.csv", index=False)

@@ -186,7 +186,6 @@ def run_sweep(
     points = design_points(spec)
     chunks = plan_chunks(spec, points, chunk_size)
     fresh = new_manifest(spec, len(points), len(chunks), chunk_size)
-    folder.mkdir(parents=True, exist_ok=True)
     with folder_lock(folder):  # one writer, from opening the folder to marking it complete
         manifest = open_folder(folder, spec, fresh, points, chunks)
         pending = [c for c in chunks if str(c.chunk_id) not in manifest["chunks"]]

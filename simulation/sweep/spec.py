@@ -526,10 +526,6 @@ def _check_points(spec: SweepSpec) -> None:
 # --- checks of single fields ----------------------------------------------------------------
 
 
-
-
-
-
 def _tables(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise SpecError(f'tables must be a list such as ["patients", "sessions"] (got {show(value)}).')

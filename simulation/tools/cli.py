@@ -33,7 +33,7 @@ from simulation import __version__
 from simulation.explore.cli import add_commands as add_explore
 from simulation.model.parameters import ParameterError, parameter_table
 from simulation.model.presets import POPULATIONS, THERAPISTS
-from simulation.outputs import OutputError, check_output, prepare_target
+from simulation.outputs import OutputError, check_output, folder_lock, prepare_target
 from simulation.teach.cli import add_teaching
 
 #: Exit code for bad input.
@@ -325,7 +325,7 @@ def verify_folder(folder: Path, kind: str) -> list[str]:
     """
     import tomllib
 
-    from simulation.explore import compare, discover, sensitivity, trial
+    from simulation.explore import compare, sensitivity, trial
     from simulation.explore.store import verify as verify_explore
     from simulation.sweep.store import verify as verify_sweep
 
@@ -418,12 +418,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             message = str(err)
             raise CliError(f"--only: {message[0].lower()}{message[1:]}") from None
     designs = [load_design(path) for path in args.design or ()]
-    check_output("--out", args.out)
+    out = check_output("--out", args.out)
     _say_settings_the_designs_override(settings, designs, targets)
-    table = run_validation(
-        args.quick, args.seed, settings, args.workers, args.replications, targets=targets, designs=designs
-    )
-    paths = write_report(table, args.out)
+    with folder_lock(out):  # the report is written in place: one validation per folder at a time
+        table = run_validation(
+            args.quick, args.seed, settings, args.workers, args.replications, targets=targets, designs=designs
+        )
+        paths = write_report(table, out)
     print(format_table(table))
     print(targets_line(table))
     print(f"{summary_line(table)} Report: {paths[0]} ({table.attrs['meta']['seconds']:.1f} s)")
@@ -478,11 +479,16 @@ def _add_validate(sub: Any) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the free parameters to the targets (resumable Optuna study in ``--out``); print progress and summary."""
+    out = check_output("--out", args.out)
+    with folder_lock(out):
+        return _calibrate_locked(args, out)
+
+
+def _calibrate_locked(args: argparse.Namespace, out: Path) -> int:
     from simulation.validation.calibrate import CalibrationError, calibrate, summary_text
 
-    out = check_output("--out", args.out)
-    if (out / "spec.toml").exists() or (out / "design.parquet").exists():
-        raise CliError(f"--out {out} is a sweep folder; give calibrate a folder of its own.")
+    if (out / "spec.toml").exists() or (out / "design.parquet").exists() or (out / "manifest.json").exists():
+        raise CliError(f"--out {out} is another command's folder; give calibrate a folder of its own.")
     try:
         summary = calibrate(
             args.out,
@@ -514,7 +520,6 @@ def _comma_list(text: str | None) -> list[str]:
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Change each free parameter by ±10% one at a time; print and write which checks leave their band."""
     from simulation.validation.calibrate import FREE_PARAMETERS
-    from simulation.validation.robustness import RobustnessError, robustness
 
     names = _comma_list(args.only) or None
     if names:
@@ -524,6 +529,13 @@ def cmd_robustness(args: argparse.Namespace) -> int:
                 f"--only: {', '.join(unknown)} is not a free parameter; allowed: {', '.join(FREE_PARAMETERS)}."
             )
     out = check_output("--out", args.out)
+    with folder_lock(out):
+        return _robustness_locked(args, out, names)
+
+
+def _robustness_locked(args: argparse.Namespace, out: Path, names: list[str] | None) -> int:
+    from simulation.validation.robustness import RobustnessError, robustness
+
     try:
         table = robustness(
             out, names, args.replications, args.seed, args.step, args.workers, args.size_factor,

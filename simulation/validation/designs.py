@@ -72,10 +72,10 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from simulation import schema
 from simulation.model.parameters import SPECS
 from simulation.model.presets import POPULATIONS, THERAPISTS
 from simulation.run.channels import CHANNELS
-from simulation import schema
 from simulation.schema import InputError, check_keys, origin_of, parse_toml, read_text, show
 from simulation.validation.targets import TARGETS
 
@@ -519,7 +519,9 @@ def _table(where: str, data: Any, fields: Mapping[str, Check | Mapping[str, Chec
     """Check a [design] table or sub-table against its fields; return the normalised values in field order."""
     label = f"[{where}]"
     if not isinstance(data, dict):
-        raise DesignError(f"{where} must be a table {label} with the keys {', '.join(fields)} (got {show(data, table='a table')}).")
+        raise DesignError(
+            f"{where} must be a table {label} with the keys {', '.join(fields)} (got {show(data, table='a table')})."
+        )
     check_keys(label, data, tuple(fields), DesignError, required=True)
     out: dict[str, Any] = {}
     for key, check in fields.items():
@@ -540,7 +542,8 @@ def _from_data(data: Any, path: str) -> Design:
     if not isinstance(targets, list) or tuple(targets) != expected:
         shown = "[" + ", ".join(f'"{t}"' for t in expected) + "]"
         raise DesignError(
-            f"targets must be {shown}, the targets whose checks use study {name} (got {show(targets, table='a table')}); "
+            f"targets must be {shown}, the targets whose checks use study {name} "
+            f"(got {show(targets, table='a table')}); "
             "which checks a study serves is declared in simulation/validation/targets.py."
         )
     channels = _channels("channels", data["channels"])
