@@ -17,12 +17,14 @@ from typing import Any
 
 import optuna
 import pandas as pd
+from optuna.samplers._lazy_random_state import LazyRandomState  # what TPESampler reseeds (no public API)
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from simulation.model.parameters import PARAMETERS, SPECS, Fixed, Free
 from simulation.model.version import model_fingerprint
+from simulation.schema import read_text
 from simulation.validation import targets as targets_module
 from simulation.validation.calibrate.loss import LOSS_VERSION, loss_terms
 from simulation.validation.runner import QUICK_REPLICATIONS
@@ -148,8 +150,8 @@ def open_study(
                 "rerun with its settings or choose another --out."
             )
         n_done = len(old.get_trials(deepcopy=False))
-    # Reseeding with the number of trials so far: a resumed run does not repeat the random start of the first.
-    sampler = optuna.samplers.TPESampler(seed=seed + n_done, n_startup_trials=STARTUP_TRIALS, multivariate=True)
+    del n_done  # each trial draws from the seed and the complete trials before it (_CompleteSeededTPE)
+    sampler = _CompleteSeededTPE(seed=seed, n_startup_trials=STARTUP_TRIALS, multivariate=True)
     study = optuna.create_study(
         storage=storage, sampler=sampler, study_name=STUDY_NAME, direction="minimize", load_if_exists=True
     )
@@ -157,13 +159,38 @@ def open_study(
         study.set_user_attr("signature", wanted)
         study.set_user_attr("created", datetime.now(UTC).isoformat(timespec="seconds"))
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        # left running by an interrupted run (one calibration per folder at a time)
+        # left running by an interrupted run (the folder lock allows one calibration at a time): it failed,
+        # and its candidate is evaluated again first, so the complete trials are those of an uninterrupted run
         study.tell(trial.number, state=TrialState.FAIL)
+        if len(trial.params) == len(FREE_PARAMETERS):
+            kept = {k: v for k, v in trial.user_attrs.items() if k in ("defaults", "start")}
+            study.enqueue_trial(dict(trial.params), user_attrs=kept)
     if not study.get_trials(deepcopy=False):
         study.enqueue_trial(default_values(), user_attrs={"defaults": True})
         if start:
             study.enqueue_trial(start_values(start), user_attrs={"start": True})
     return study
+
+
+class _CompleteSeededTPE(optuna.samplers.TPESampler):
+    """TPE whose random state before each trial is ``seed + number of complete trials``.
+
+    A trial's candidate then depends only on the seed and the complete trials
+    before it, not on how many runs the study took or which attempts a kill
+    interrupted: a calibration resumed after kill -9 proposes what an
+    uninterrupted one does.
+    """
+
+    def __init__(self, seed: int, **options: Any) -> None:
+        super().__init__(seed=seed, **options)
+        self._base_seed = seed
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        """Reseed from the number of complete trials, then prepare the trial as TPE does."""
+        seed = self._base_seed + len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        self._rng = LazyRandomState(seed)
+        self._random_sampler = optuna.samplers.RandomSampler(seed=seed)
+        super().before_trial(study, trial)
 
 
 def start_values(start: dict[str, float]) -> dict[str, float]:
@@ -183,7 +210,7 @@ def best_of(path: str | Path) -> dict[str, float]:
     path = Path(path)
     file = path / "best.json" if path.is_dir() else path
     try:
-        data = json.loads(file.read_text())
+        data = json.loads(read_text(file, "start", CalibrationError))  # a regular file of bounded size only
         values = data.get("params", data)
         return {str(k): float(v) for k, v in values.items() if str(k) in FREE_PARAMETERS}
     except (OSError, ValueError, TypeError, AttributeError):
