@@ -326,21 +326,22 @@ def verify_folder(folder: Path, kind: str) -> list[str]:
     import tomllib
 
     from simulation.explore import compare, sensitivity, trial
-    from simulation.explore.store import verify as verify_explore
     from simulation.sweep.store import verify as verify_sweep
+    from simulation.sweep.tasks import verify as verify_explore
 
     readers: dict[str, Callable[[str], dict[str, Any]] | None] = {
         "compare": lambda text: compare.parse_compare(tomllib.loads(text)).to_dict(),
         "trial": lambda text: trial.parse_trial(tomllib.loads(text)).to_dict(),
         "sensitivity": lambda text: sensitivity.parse_sensitivity(tomllib.loads(text)).to_dict(),
         "discover": None,  # its dataset may have moved since; spec.toml is checked by its hash
+        "robustness": None,  # spec.toml is written from the settings; checked by its hash
     }
     if kind in readers:
         return verify_explore(folder, readers[kind])
     if kind == "sweep":
         return verify_sweep(folder)
-    raise CliError(f"verify: {folder} is a {kind} folder; verify checks sweep, compare, trial, sensitivity "
-                   "and discover folders.")  # fmt: skip
+    raise CliError(f"verify: {folder} is a {kind} folder; verify checks sweep, compare, trial, sensitivity, "
+                   "discover and robustness folders.")  # fmt: skip
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
