@@ -506,6 +506,10 @@ def _manifest_spec_problems(manifest: dict[str, Any]) -> list[str]:
     fields = manifest.get("spec")
     try:
         fields = dict(fields)
+        vary = fields["vary"]  # the JSON keys are sorted: the design order is in "varied"
+        fields["vary"] = (
+            {name: vary[name] for name in manifest["varied"]} if len(manifest["varied"]) == len(vary) else {}
+        )
         design = fields.pop("design")
         same = SweepSpec(**fields, design=design["type"], samples=design.get("samples")).fingerprint()
     except (SpecError, TypeError, ValueError, KeyError, AttributeError):

@@ -162,7 +162,7 @@ def _trusted_manifest(folder: Path, command: str, fresh: dict[str, Any]) -> dict
         differ = sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
         which = f": {', '.join(differ[:5])} differ" if differ and manifest["command"] == command else ""
         raise StoreError(
-            f"{folder} holds results of a different {manifest['command']} spec ('{manifest.get('name')}'{which}); "
+            f"{folder} holds results of a different spec ({manifest['command']} '{manifest.get('name')}'{which}); "
             "choose another --out folder or remove it."
         )
     if manifest.get("model") != fresh["model"]:
