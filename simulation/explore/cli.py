@@ -44,11 +44,6 @@ def _run_locked(folder: Path, work: Callable[[], Any]) -> Any:
         return work()
 
 
-def _check_size(args: argparse.Namespace, command: str, size: Workload) -> None:
-    """Print the estimate of a large design; refuse one beyond the limit without ``--allow-large``."""
-    size.check(command, args.allow_large)
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     """Paired scenario comparison on common random numbers."""
     from simulation.explore.compare import headline, load_compare_spec, run_compare, warnings_for
@@ -56,7 +51,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     spec = load_compare_spec(args.spec)
     folder = _folder(args, spec.name)
     runs = spec.replications * (len(spec.scenarios) + len(spec.alternatives))
-    _check_size(args, "compare", Workload(runs, runs * spec.n_patients * spec.n_sessions))
+    Workload(runs, runs * spec.n_patients * spec.n_sessions).check("compare", args.allow_large)
     result = _run_locked(folder, lambda: run_compare(spec, folder, quiet=args.quiet))
     for line in [*headline(spec, result["effects"]), *warnings_for(result["effects"])]:
         print(line)
@@ -72,7 +67,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
     folder = _folder(args, spec.name)
     patients = sum(spec.sizes) * spec.trials
     fits = len(spec.sizes) * spec.trials if spec.kind == "two_arm" else 0
-    _check_size(args, "trial", Workload(len(spec.sizes) * spec.trials, patients * spec.n_sessions, fits=fits))
+    Workload(len(spec.sizes) * spec.trials, patients * spec.n_sessions, fits=fits).check("trial", args.allow_large)
     power = _run_locked(folder, lambda: run_trial(spec, folder, quiet=args.quiet))
     for r in power.itertuples():
         print(
@@ -92,7 +87,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     d = len(spec.factors)
     rows = spec.morris_trajectories * (d + 1) + spec.sobol_samples * (d + 2) + d * spec.oat_steps
     runs = rows * spec.replications
-    _check_size(args, "sensitivity", Workload(runs, runs * spec.n_patients * spec.n_sessions))
+    Workload(runs, runs * spec.n_patients * spec.n_sessions).check("sensitivity", args.allow_large)
     result = _run_locked(folder, lambda: run_sensitivity(spec, folder, quiet=args.quiet))
     for r in result["sobol"].itertuples():
         print(f"{r.outcome} / {r.factor}: S1 {r.S1:.2f} ± {r.S1_conf:.2f}, ST {r.ST:.2f} ± {r.ST_conf:.2f}")
@@ -108,7 +103,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
     spec = load_discover_spec(args.spec)
     folder = _folder(args, spec.name)
-    _check_size(args, "discover", Workload(1 + spec.resamples, 0, fits=(1 + spec.resamples) * spec.max_rows // 1000))
+    tasks = 1 + spec.resamples  # PRIM and extra trees per task: a fit per thousand rows
+    Workload(tasks, 0, fits=tasks * spec.max_rows // 1000).check("discover", args.allow_large)
     result = _run_locked(folder, lambda: run_discover(spec, folder, quiet=args.quiet))
     for number, group in result["boxes"].groupby("box"):
         limits = "; ".join(f"{r.input} in [{r.low:.3g}, {r.high:.3g}]" for r in group[group["restricted"]].itertuples())

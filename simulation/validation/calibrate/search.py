@@ -140,7 +140,6 @@ def open_study(
     existing = optuna.study.get_all_study_names(storage)
     if existing and STUDY_NAME not in existing:
         raise CalibrationError(f"{folder} holds Optuna studies {existing}, not a calibration; choose another --out.")
-    n_done = 0
     if STUDY_NAME in existing:
         old = optuna.load_study(study_name=STUDY_NAME, storage=storage)
         found = old.user_attrs.get("signature")
@@ -149,8 +148,7 @@ def open_study(
                 f"{folder} holds a calibration with {_difference(found, wanted)}; "
                 "rerun with its settings or choose another --out."
             )
-        n_done = len(old.get_trials(deepcopy=False))
-    del n_done  # each trial draws from the seed and the complete trials before it (_CompleteSeededTPE)
+    # each trial draws from the seed and the complete trials before it, however many runs the study took
     sampler = _CompleteSeededTPE(seed=seed, n_startup_trials=STARTUP_TRIALS, multivariate=True)
     study = optuna.create_study(
         storage=storage, sampler=sampler, study_name=STUDY_NAME, direction="minimize", load_if_exists=True
