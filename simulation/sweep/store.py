@@ -466,7 +466,7 @@ def verify(folder: Path) -> list[str]:
         if any((folder / name).exists() for name in (MANIFEST, SPEC_FILE, MARKER)):
             return [str(err)]
         raise
-    problems = _spec_file_problems(folder, manifest)
+    problems = _spec_file_problems(folder, manifest) + _manifest_spec_problems(manifest)
     recorded: set[str] = set()
     tables = [t for t in manifest["tables"] if isinstance(t, str)]
     for chunk_id, record in sorted(manifest["chunks"].items(), key=lambda kv: _int(kv[0])):
@@ -497,8 +497,7 @@ def _spec_file_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:
         same = parse_spec((folder / SPEC_FILE).read_text()).fingerprint() == manifest["fingerprint"]
     except (OSError, UnicodeDecodeError, SpecError, tomllib.TOMLDecodeError, TypeError, ValueError):
         same = False
-    problems = [] if same else [f"{SPEC_FILE} is missing or does not hold the spec the manifest records"]
-    return problems + _manifest_spec_problems(manifest)
+    return [] if same else [f"{SPEC_FILE} is missing or does not hold the spec the manifest records"]
 
 
 def _manifest_spec_problems(manifest: dict[str, Any]) -> list[str]:
