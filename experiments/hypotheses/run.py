@@ -688,10 +688,11 @@ def write_summary(places: Places) -> Path:
             "# Verdicts of the experiments on resolution complexity",
             "",
             "Each hypothesis is judged by the rule written in its spec before the run "
-            "(`simulation/explore/verdict.py`): a claim is supported when its 95% interval excludes 0 on the predicted side and the estimate reaches the "
-            "smallest effect of interest, contradicted when the whole interval lies below the smallest effect of "
-            "interest in the predicted direction, inconclusive otherwise. The intervals are Monte Carlo precision of "
-            "the model's expected effect, not a study's CI: the verdicts are about what the model does.",
+            "(`simulation/explore/verdict.py`): a claim is supported when its 95% interval excludes 0 on the "
+            "predicted side and the estimate reaches the smallest effect of interest, contradicted when the whole "
+            "interval lies below the smallest effect of interest in the predicted direction, inconclusive otherwise. "
+            "The intervals are Monte Carlo precision of the model's expected effect, not a study's CI: the verdicts "
+            "are about what the model does.",
             "",
             "| experiment | verdict | claims |",
             "|---|---|---|",
