@@ -83,17 +83,18 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     """PRIM scenario discovery on failed courses of a sweep or sensitivity dataset."""
-    from simulation.explore.discover import load_discover_spec, run_discover
+    from simulation.explore.discover import drives_sentence, load_discover_spec, restriction_text, run_discover
 
     spec = load_discover_spec(args.spec)
     folder = _folder(args, spec.name)
     result = run_discover(spec, folder, quiet=args.quiet)
     for number, group in result["boxes"].groupby("box"):
-        limits = "; ".join(f"{r.input} in [{r.low:.3g}, {r.high:.3g}]" for r in group[group["restricted"]].itertuples())
+        limits = "; ".join(restriction_text(spec, r) for r in group[group["restricted"]].itertuples())
         print(
-            f"box {number + 1}: coverage {group['coverage'].iloc[0]:.1%}, density {group['density'].iloc[0]:.1%} "
-            f"(base rate {result['base_rate']:.1%}): {limits}"
+            f"box {number + 1}: coverage {group['coverage_all_rows'].iloc[0]:.1%}, density "
+            f"{group['density_all_rows'].iloc[0]:.1%} on all rows (base rate {result['base_rate']:.1%}): {limits}"
         )
+    print(drives_sentence(spec, result))
     if len(result["reproducibility"]):
         jaccard = result["reproducibility"]["jaccard"].median()
         print(f"box 1 reproducibility (median Jaccard overlap over resamples): {jaccard:.2f}")

@@ -197,7 +197,10 @@ def discover_figures(result: dict, folder: Path) -> list[Path]:
     apply_theme()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     traj = result["trajectories"]
-    for number, group in traj.groupby("box"):
+    for number, whole in traj.groupby("box"):
+        group = whole[whole["peeled"]]
+        cut = whole[whole["supported"]]
+        ax.scatter(cut["coverage"], cut["density"], s=30, marker="x", color="grey", label=f"box {number + 1} cut back")
         points = ax.scatter(
             group["coverage"],
             group["density"],
@@ -207,14 +210,14 @@ def discover_figures(result: dict, folder: Path) -> list[Path]:
             marker="o" if number == 0 else "^",
             label=f"box {number + 1}",
         )
-        chosen = group[group["chosen"]]
+        chosen = whole[whole["chosen"]]
         ax.scatter(chosen["coverage"], chosen["density"], s=140, facecolors="none", edgecolors="red", linewidths=2)
     fig.colorbar(points, ax=ax, label="restricted inputs")
     ax.axhline(result["base_rate"], color="grey", ls="--", lw=1, label="base rate")
     ax.set(
         xlabel="coverage (share of all failures inside the box)",
         ylabel="density (failure share inside)",
-        title="PRIM coverage-density trade-off (red: chosen box)",
+        title="PRIM peeling (dots), steps cut back to qp < 0.05 (x), red: chosen",
         xlim=(0, 1.02),
         ylim=(0, 1.02),
     )
