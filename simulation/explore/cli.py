@@ -52,7 +52,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_trial(args: argparse.Namespace) -> int:
     """Virtual trial over sample sizes: power curves."""
-    from simulation.explore.trial import load_trial_spec, run_trial
+    from simulation.explore.trial import load_trial_spec, run_trial, share_text
 
     spec = load_trial_spec(args.spec)
     folder = _folder(args, spec.name)
@@ -60,7 +60,8 @@ def cmd_trial(args: argparse.Namespace) -> int:
     for r in power.itertuples():
         print(
             f"{r.size} patients: power {r.power:.2f} [{r.power_low:.2f}, {r.power_high:.2f}], "
-            f"estimate {r.mean_estimate:+.3f}, wrong sign {r.wrong_sign:.1%}"
+            f"estimate {r.mean_estimate:+.3f}, wrong sign {share_text(r.wrong_sign)}"
+            + (f", OLS fallbacks {r.ols_fallbacks}, tau² = 0 fits {r.boundary_fits}" if spec.kind == "two_arm" else "")
         )
     print(f"{spec.name}: summary.md and power.png in {folder}")
     return 0
@@ -68,15 +69,15 @@ def cmd_trial(args: argparse.Namespace) -> int:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Morris screening, Sobol indices with bootstrap CIs, convergence and one-at-a-time profiles."""
-    from simulation.explore.sensitivity import load_sensitivity_spec, run_sensitivity
+    from simulation.explore.sensitivity import load_sensitivity_spec, reading_lines, run_sensitivity
 
     spec = load_sensitivity_spec(args.spec)
     folder = _folder(args, spec.name)
     result = run_sensitivity(spec, folder, quiet=args.quiet)
     for r in result["sobol"].itertuples():
         print(f"{r.outcome} / {r.factor}: S1 {r.S1:.2f} ± {r.S1_conf:.2f}, ST {r.ST:.2f} ± {r.ST_conf:.2f}")
-    noise = ", ".join(f"{o} {v:.1%}" for o, v in result["noise"].items())
-    print(f"replication noise share: {noise}")
+    for line in reading_lines(spec, result):
+        print(line.removeprefix("- ").replace("**", "").replace("`", ""))
     print(f"{spec.name}: summary.md and figures in {folder}")
     return 0
 

@@ -374,7 +374,8 @@ def _arm(runs: pd.DataFrame, scenario: str, streams: str, group: str = "all") ->
 
 def analyze(spec: CompareSpec, runs: pd.DataFrame, patients: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Effects (per pair, outcome and group), interactions, the "who changed" table and the verdicts."""
-    groups = ("all", *GROUP_LEVELS[spec.groups]) if spec.groups else ("all",)
+    levels = GROUP_LEVELS[spec.groups] if spec.groups else ()
+    groups = ("all", *[g for g in levels if (patients[spec.groups].astype(str) == g).any()])
     rows = []
     for group in groups:
         subset = patients if group == "all" else patients[patients[spec.groups] == group]
