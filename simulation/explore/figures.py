@@ -61,7 +61,7 @@ def effects_figure(effects: pd.DataFrame, path: Path) -> Path:
             else "risk difference (share of patients)"
         )
         ax.set_xlabel(f"{unit}, 95% CI")
-        ax.legend(loc="best", fontsize=8)
+    axes[0, 0].legend(loc="best", fontsize=8)
     axes[0, 0].set_title(
         "Paired effects on common random numbers (SE ÷k: saving vs independent streams)\n"
         "CI = Monte Carlo precision of the model's expected effect, not a study's CI",
