@@ -54,9 +54,10 @@ on independent streams, and their ratio; the between-arm correlation of
 ``alt_r`` and ``base_r``; a bootstrap over replications (pairs kept) gives the
 saving a 95% interval. Every interval is Monte Carlo precision of the model's
 expected effect (how well the replications pin down what the model does), not
-the confidence interval of a study of that many patients. "Who changed" compares each patient's course result
-(dropped out < no reliable change < reliable change < recovered) under the
-alternative with the baseline's, by diagnosis.
+the confidence interval of a study of that many patients. "Who changed"
+compares each patient's course result (dropped out < no reliable change <
+reliable change < recovered) under the alternative with the baseline's, by
+diagnosis.
 """
 
 from __future__ import annotations
@@ -196,6 +197,12 @@ def _check_compared(spec: CompareSpec) -> None:
             raise checks.ExploreSpecError(
                 f"{where} uses [{reference}, {alt}], which is not a compared pair; the pairs are {pairs} "
                 "(add it to contrasts)."
+            )
+    for claim in spec.claims:
+        if claim.estimate[0] != "analysis" and claim.outcome not in spec.outcomes:
+            raise checks.ExploreSpecError(
+                f"the claim '{claim.says}' is about {claim.outcome}, which is not among outcomes "
+                f"({', '.join(spec.outcomes)})."
             )
 
 
