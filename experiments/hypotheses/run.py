@@ -4,6 +4,7 @@
     .venv/bin/python experiments/hypotheses/run.py b d              # only some
     .venv/bin/python experiments/hypotheses/run.py --replications 5 --out results/quick   # a quick look
     .venv/bin/python experiments/hypotheses/run.py --publish        # rewrite the reports and figures here
+    .venv/bin/python experiments/hypotheses/run.py --publish --fresh   # after a model change: simulate again
 
 Each experiment is a comparison spec (``rupture-sim compare``) in this folder that states the hypothesis
 and the rule of its verdict (``[[claims]]``: what is predicted, in which direction, and the smallest
@@ -18,6 +19,7 @@ Every number and every sentence of a report is computed from the run.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -624,12 +626,14 @@ def verdicts(spec: CompareSpec, result: dict[str, Any], found: dict) -> tuple[li
     return judged, whats
 
 
-def report(key: str, name: str, places: Places, replications: int | None) -> str:
+def report(key: str, name: str, places: Places, replications: int | None, fresh: bool = False) -> str:
     """Run one experiment and write its report; return its overall verdict."""
     spec = load_compare_spec(HERE / f"{name}.toml")
     if replications:
         spec = replace(spec, replications=replications)
     folder = places.results / name
+    if fresh and (folder / "manifest.json").exists():
+        shutil.rmtree(folder)  # a compare folder of this script (its manifest says so): simulated again below
     result = run_compare(spec, folder, quiet=True)
     places.figures.mkdir(parents=True, exist_ok=True)
     for figure in ("effects", "trajectories"):
@@ -737,7 +741,7 @@ def main(argv: list[str]) -> int:
     places = Places(results, HERE if args.publish else results / "reports")
     for key, name in names().items():
         if not args.keys or key in args.keys:
-            print(f"{name}: {report(key, name, places, args.replications)}", flush=True)
+            print(f"{name}: {report(key, name, places, args.replications, args.fresh)}", flush=True)
     print(f"reports and summary.md in {write_summary(places).parent}")
     return 0
 
