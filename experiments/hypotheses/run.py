@@ -721,6 +721,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--publish", action="store_true", help="rewrite the reports and figures in experiments/hypotheses/"
     )
+    parser.add_argument("--fresh", action="store_true", help="simulate again (e.g. after the model changed)")
     args = parser.parse_args(argv)
     known = names()
     unknown = [k for k in args.keys if k not in known]
