@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every example of "Exploring hypotheses" (README) into results/ and publish one figure per command
+# Run every example of "Exploring hypotheses" (docs/EXPERIMENTS.md) into results/ and publish one figure per command
 # to docs/figures/ (about 5 min on 2 cores; every command resumes, so a rerun only redoes what is missing).
 # With --fresh (after a change to the model) the example folders are removed first and everything is simulated
 # again, then the six hypothesis reports are rewritten too: the one command that regenerates every published number.
