@@ -478,7 +478,13 @@ def headline_d(spec: CompareSpec, result: dict[str, Any], places: Places) -> lis
 STEPS = (2, 3, 4, 5)
 
 
-def episode_sessions(seed: int = 2026, n_patients: int = 1500, n_sessions: int = 30) -> pd.DataFrame:
+#: The episode-level dataset: one run of a mixed caseload.
+EPISODE_PATIENTS, EPISODE_SESSIONS = 1500, 30
+
+
+def episode_sessions(
+    seed: int = 2026, n_patients: int = EPISODE_PATIENTS, n_sessions: int = EPISODE_SESSIONS
+) -> pd.DataFrame:
     """Sessions with a resolution episode, with the alliance at the end of the patient's next session."""
     res = simulate("mixed", "experienced", n_patients, n_sessions, seed, events=False)
     s = res.sessions.sort_values(["patient_id", "session"]).copy()
@@ -529,10 +535,11 @@ def analyses_f(spec: CompareSpec, folder: Path, places: Places) -> tuple[dict, l
         )
     }
     lines = [
-        f"Episode level: {len(sessions):,} sessions with a resolution episode (1,500 patients, mixed caseload, 30 "
-        "sessions, one run). Alliance at the end of the next session regressed on cumulative stage steps (reaching "
-        "stage k beyond stopping at k - 1), adjusted for the alliance at the start of the session, the session number, "
-        "severity and insight; 95% CIs clustered by therapist (sampling precision of this simulated dataset).",
+        f"Episode level: {len(sessions):,} sessions with a resolution episode ({EPISODE_PATIENTS:,} patients, mixed "
+        f"caseload, {EPISODE_SESSIONS} sessions, one run). Alliance at the end of the next session regressed on "
+        "cumulative stage steps (reaching stage k beyond stopping at k - 1), adjusted for the alliance at the start "
+        "of the session, the session number, severity and insight; 95% CIs clustered by therapist (sampling "
+        "precision of this simulated dataset).",
         "",
         "| diagnosis | sessions | " + " | ".join(tables["bpd"]["step"]) + " |",
         "|---|---|" + "---|" * len(STEPS),
