@@ -61,7 +61,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_trial(args: argparse.Namespace) -> int:
     """Virtual trial over sample sizes: power curves."""
-    from simulation.explore.trial import load_trial_spec, run_trial
+    from simulation.explore.trial import load_trial_spec, run_trial, share_text
 
     spec = load_trial_spec(args.spec)
     folder = _folder(args, spec.name)
@@ -72,7 +72,8 @@ def cmd_trial(args: argparse.Namespace) -> int:
     for r in power.itertuples():
         print(
             f"{r.size} patients: power {r.power:.2f} [{r.power_low:.2f}, {r.power_high:.2f}], "
-            f"estimate {r.mean_estimate:+.3f}, wrong sign {r.wrong_sign:.1%}"
+            f"estimate {r.mean_estimate:+.3f}, wrong sign {share_text(r.wrong_sign)}"
+            + (f", OLS fallbacks {r.ols_fallbacks}, tau² = 0 fits {r.boundary_fits}" if spec.kind == "two_arm" else "")
         )
     print(f"{spec.name}: summary.md and power.png in {folder}")
     return 0
@@ -80,7 +81,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Morris screening, Sobol indices with bootstrap CIs, convergence and one-at-a-time profiles."""
-    from simulation.explore.sensitivity import load_sensitivity_spec, run_sensitivity
+    from simulation.explore.sensitivity import load_sensitivity_spec, reading_lines, run_sensitivity
 
     spec = load_sensitivity_spec(args.spec)
     folder = _folder(args, spec.name)
@@ -91,15 +92,15 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     result = _run_locked(folder, lambda: run_sensitivity(spec, folder, quiet=args.quiet))
     for r in result["sobol"].itertuples():
         print(f"{r.outcome} / {r.factor}: S1 {r.S1:.2f} ± {r.S1_conf:.2f}, ST {r.ST:.2f} ± {r.ST_conf:.2f}")
-    noise = ", ".join(f"{o} {v:.1%}" for o, v in result["noise"].items())
-    print(f"replication noise share: {noise}")
+    for line in reading_lines(spec, result):
+        print(line.removeprefix("- ").replace("**", "").replace("`", ""))
     print(f"{spec.name}: summary.md and figures in {folder}")
     return 0
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
     """PRIM scenario discovery on failed courses of a sweep or sensitivity dataset."""
-    from simulation.explore.discover import load_discover_spec, run_discover
+    from simulation.explore.discover import drives_sentence, load_discover_spec, restriction_text, run_discover
 
     spec = load_discover_spec(args.spec)
     folder = _folder(args, spec.name)
@@ -107,11 +108,12 @@ def cmd_discover(args: argparse.Namespace) -> int:
     Workload(tasks, 0, fits=tasks * spec.max_rows // 1000).check("discover", args.allow_large)
     result = _run_locked(folder, lambda: run_discover(spec, folder, quiet=args.quiet))
     for number, group in result["boxes"].groupby("box"):
-        limits = "; ".join(f"{r.input} in [{r.low:.3g}, {r.high:.3g}]" for r in group[group["restricted"]].itertuples())
+        limits = "; ".join(restriction_text(spec, r) for r in group[group["restricted"]].itertuples())
         print(
-            f"box {number + 1}: coverage {group['coverage'].iloc[0]:.1%}, density {group['density'].iloc[0]:.1%} "
-            f"(base rate {result['base_rate']:.1%}): {limits}"
+            f"box {number + 1}: coverage {group['coverage_all_rows'].iloc[0]:.1%}, density "
+            f"{group['density_all_rows'].iloc[0]:.1%} on all rows (base rate {result['base_rate']:.1%}): {limits}"
         )
+    print(drives_sentence(spec, result))
     if len(result["reproducibility"]):
         jaccard = result["reproducibility"]["jaccard"].median()
         print(f"box 1 reproducibility (median Jaccard overlap over resamples): {jaccard:.2f}")

@@ -45,6 +45,7 @@ from simulation.explore.model_function import OUTCOMES, Model, ModelFunction, Sc
 from simulation.explore.store import finish, load_table, run_tasks
 from simulation.extras import require
 from simulation.model.parameters import SPECS
+from simulation.run.outcomes import CATALOG
 from simulation.schema import list_of, power_of_two, show, text
 
 KEYS = (
@@ -62,6 +63,10 @@ MORRIS_LEVELS = 4
 BOOTSTRAP = 200
 #: Fewest Sobol base samples: the convergence figure starts at 8.
 MIN_SOBOL = 8
+#: Largest replication-noise share of an outcome's variance before the summary warns.
+NOISE_LIMIT = 0.10
+#: Largest change of an index between N/2 and N for the indices to count as converged.
+CONVERGED = 0.05
 
 
 @dataclass(frozen=True)
@@ -258,6 +263,63 @@ def noise_share(spec: SensitivitySpec, runs: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def outcome_variance(spec: SensitivitySpec, runs: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per outcome: the variance of the Sobol row means (what the indices apportion) and of single runs."""
+    sub = runs[runs["stage"] == "sobol"]
+    rows = row_means(spec, runs, "sobol")
+    return {o: {"row_means": float(rows[o].var(ddof=1)), "runs": float(sub[o].var(ddof=1))} for o in spec.outcomes}
+
+
+def replications_needed(share: float, replications: int, limit: float = NOISE_LIMIT) -> int:
+    """Replications per design row that bring the noise share to ``limit`` (noise variance falls as 1/R).
+
+    With share ``p`` at ``R`` replications the noise is ``p V`` and the signal ``(1 - p) V``; at ``R'`` the noise is
+    ``p V R / R'``, and ``p R / R' / (p R / R' + 1 - p) <= limit`` gives ``R' >= R p (1 - limit) / (limit (1 - p))``.
+    """
+    if not share > limit:
+        return replications
+    if share >= 1:
+        return 10**6
+    return math.ceil(replications * share * (1 - limit) / (limit * (1 - share)))
+
+
+def convergence_change(convergence: pd.DataFrame, outcome: str) -> tuple[float, int, int]:
+    """Largest change of S1 or ST of any factor between the last two sample sizes (and those sizes)."""
+    sub = convergence[convergence["outcome"] == outcome]
+    sizes = sorted(sub["n"].unique())
+    if len(sizes) < 2:
+        return float("nan"), sizes[-1] if sizes else 0, sizes[-1] if sizes else 0
+    last, before = (sub[sub["n"] == n].set_index("factor")[["S1", "ST"]] for n in (sizes[-1], sizes[-2]))
+    return float((last - before).abs().to_numpy().max()), int(sizes[-2]), int(sizes[-1])
+
+
+def reading_lines(spec: SensitivitySpec, result: dict[str, Any]) -> list[str]:
+    """Per outcome: its variance, the noise share with a warning and the replications needed, convergence."""
+    lines = []
+    for o in spec.outcomes:
+        share, var = result["noise"][o], result["variance"][o]
+        change, before, last = convergence_change(result["convergence"], o)
+        text = (
+            f"- `{o}` ({CATALOG[o].unit if o in CATALOG else 'outcome units'}): variance of the row means "
+            f"{var['row_means']:.3g} (single runs {var['runs']:.3g}); replication noise {share:.1%} of it."
+        )
+        if share > NOISE_LIMIT:
+            text += (
+                f" **Warning: more than {NOISE_LIMIT:.0%} of what the indices apportion is replication noise**, so "
+                "small indices and ST - S1 (interactions) can be noise; about "
+                f"{replications_needed(share, spec.replications)} replications per design row (now "
+                f"{spec.replications}) would bring it to {NOISE_LIMIT:.0%}."
+            )
+        if change == change:
+            state = "converged" if change < CONVERGED else "not yet converged"
+            text += (
+                f" Indices {state}: the largest change of any S1 or ST from N = {before} to N = {last} is "
+                f"{change:.3f} (limit {CONVERGED:g})."
+            )
+        lines.append(text)
+    return lines
+
+
 def morris_indices(spec: SensitivitySpec, runs: pd.DataFrame) -> pd.DataFrame:
     """mu*, its CI half-width and sigma per factor and outcome."""
     from SALib.analyze import morris
@@ -324,6 +386,7 @@ def analyze(spec: SensitivitySpec, runs: pd.DataFrame) -> dict[str, Any]:
         "convergence": pd.concat(convergence, ignore_index=True),
         "oat": row_means(spec, runs, "oat"),
         "noise": noise_share(spec, runs),
+        "variance": outcome_variance(spec, runs),
     }
 
 
@@ -378,10 +441,11 @@ def sensitivity_summary(spec: SensitivitySpec, result: dict[str, Any]) -> str:
         f"Morris r = {spec.morris_trajectories}; Sobol N = {spec.sobol_samples} (Saltelli design, "
         f"{BOOTSTRAP} bootstrap resamples, 95% CIs).",
         "",
-        "Replication noise share of the variance of the row means (row-specific noise; the part common to a "
-        "replication cancels on common random numbers): "
-        + ", ".join(f"{o} {v:.1%}" for o, v in result["noise"].items())
-        + ".",
+        "Per outcome: the variance the indices apportion (of the row means over replications), the share of it that "
+        "is replication noise (row-specific noise; the part common to a replication cancels on common random "
+        "numbers), and whether the indices have settled:",
+        "",
+        *reading_lines(spec, result),
         "",
         "## Sobol indices",
         "",
