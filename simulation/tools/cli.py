@@ -6,7 +6,7 @@ Subcommands:
 - ``simulate``: one ``simulate()`` call written as parquet tables and parameters.json.
 - ``params``: the parameter table.
 - ``presets``: the population and therapist presets.
-- ``docs``: regenerate the documentation (``simulation.docs.write_docs``).
+- ``docs``: regenerate the documentation (``simulation.report.docs.write_docs``).
 - ``validate``: the virtual studies of the published findings and the fit report.
 - ``calibrate``: fit the free parameters to the targets (resumable Optuna study).
 - ``robustness``: which free parameters, changed by ±10% one at a time, move a target out of its band.
@@ -34,7 +34,7 @@ from simulation.explore.cli import add_commands as add_explore
 from simulation.extras import MissingExtraError
 from simulation.model.parameters import ParameterError, parameter_table
 from simulation.model.presets import POPULATIONS, THERAPISTS
-from simulation.outputs import OutputError, check_output, prepare_target
+from simulation.outputs import OutputError, check_output, folder_lock, prepare_target
 from simulation.teach.cli import add_teaching
 
 #: Exit code for bad input.
@@ -245,7 +245,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    """Regenerate the documentation with ``simulation.docs.write_docs``."""
+    """Regenerate the documentation with ``simulation.report.docs.write_docs``."""
     try:
         from simulation.report.docs import write_docs
     except ImportError as err:
@@ -288,18 +288,61 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Check a sweep folder's shards against its manifest; exit 1 if anything is wrong."""
-    from simulation.sweep.store import verify
-
+    """Check a results folder (sweep, explore run) against its manifest; exit 1 if anything is wrong."""
     folder = Path(args.folder)
     if not folder.is_dir():
         raise CliError(f"verify: {folder} is not a folder.")
-    problems = verify(folder)
+    kind = folder_kind(folder)
+    problems = verify_folder(folder, kind)
     for problem in problems:
         print(problem)
     if not problems:
-        print(f"{args.folder}: every shard matches the manifest; the sweep is complete.")
+        print(f"{args.folder}: every file matches the manifest; the {kind} is complete.")
     return 1 if problems else 0
+
+
+def folder_kind(folder: Path) -> str:
+    """What wrote a results folder: its marker says (``sweep``, ``compare`` ...), else its manifest does."""
+    import json
+
+    from simulation.outputs import MARKER
+
+    for read in (lambda: json.loads((folder / MARKER).read_text())["kind"],
+                 lambda: json.loads((folder / "manifest.json").read_text()).get("command") or "sweep"):  # fmt: skip
+        try:
+            kind = read()
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if isinstance(kind, str):
+            return kind
+    return "sweep"
+
+
+def verify_folder(folder: Path, kind: str) -> list[str]:
+    """Every problem of a results folder of ``kind``, one sentence each.
+
+    Raises:
+        StoreError: If the folder is no results folder this tool can verify.
+    """
+    import tomllib
+
+    from simulation.explore import compare, sensitivity, trial
+    from simulation.sweep.store import verify as verify_sweep
+    from simulation.sweep.tasks import verify as verify_explore
+
+    readers: dict[str, Callable[[str], dict[str, Any]] | None] = {
+        "compare": lambda text: compare.parse_compare(tomllib.loads(text)).to_dict(),
+        "trial": lambda text: trial.parse_trial(tomllib.loads(text)).to_dict(),
+        "sensitivity": lambda text: sensitivity.parse_sensitivity(tomllib.loads(text)).to_dict(),
+        "discover": None,  # its dataset may have moved since; spec.toml is checked by its hash
+        "robustness": None,  # spec.toml is written from the settings; checked by its hash
+    }
+    if kind in readers:
+        return verify_explore(folder, readers[kind])
+    if kind == "sweep":
+        return verify_sweep(folder)
+    raise CliError(f"verify: {folder} is a {kind} folder; verify checks sweep, compare, trial, sensitivity, "
+                   "discover and robustness folders.")  # fmt: skip
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -377,12 +420,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             message = str(err)
             raise CliError(f"--only: {message[0].lower()}{message[1:]}") from None
     designs = [load_design(path) for path in args.design or ()]
-    check_output("--out", args.out)
+    out = check_output("--out", args.out)
     _say_settings_the_designs_override(settings, designs, targets)
-    table = run_validation(
-        args.quick, args.seed, settings, args.workers, args.replications, targets=targets, designs=designs
-    )
-    paths = write_report(table, args.out)
+    with folder_lock(out):  # the report is written in place: one validation per folder at a time
+        table = run_validation(
+            args.quick, args.seed, settings, args.workers, args.replications, targets=targets, designs=designs
+        )
+        paths = write_report(table, out)
     print(format_table(table))
     print(targets_line(table))
     print(f"{summary_line(table)} Report: {paths[0]} ({table.attrs['meta']['seconds']:.1f} s)")
@@ -437,11 +481,16 @@ def _add_validate(sub: Any) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the free parameters to the targets (resumable Optuna study in ``--out``); print progress and summary."""
+    out = check_output("--out", args.out)
+    with folder_lock(out):
+        return _calibrate_locked(args, out)
+
+
+def _calibrate_locked(args: argparse.Namespace, out: Path) -> int:
     from simulation.validation.calibrate import CalibrationError, calibrate, summary_text
 
-    out = check_output("--out", args.out)
-    if (out / "spec.toml").exists() or (out / "design.parquet").exists():
-        raise CliError(f"--out {out} is a sweep folder; give calibrate a folder of its own.")
+    if (out / "spec.toml").exists() or (out / "design.parquet").exists() or (out / "manifest.json").exists():
+        raise CliError(f"--out {out} is another command's folder; give calibrate a folder of its own.")
     try:
         summary = calibrate(
             args.out,
@@ -473,7 +522,6 @@ def _comma_list(text: str | None) -> list[str]:
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Change each free parameter by ±10% one at a time; print and write which checks leave their band."""
     from simulation.validation.calibrate import FREE_PARAMETERS
-    from simulation.validation.robustness import RobustnessError, robustness
 
     names = _comma_list(args.only) or None
     if names:
@@ -483,6 +531,13 @@ def cmd_robustness(args: argparse.Namespace) -> int:
                 f"--only: {', '.join(unknown)} is not a free parameter; allowed: {', '.join(FREE_PARAMETERS)}."
             )
     out = check_output("--out", args.out)
+    with folder_lock(out):
+        return _robustness_locked(args, out, names)
+
+
+def _robustness_locked(args: argparse.Namespace, out: Path, names: list[str] | None) -> int:
+    from simulation.validation.robustness import RobustnessError, robustness
+
     try:
         table = robustness(
             out, names, args.replications, args.seed, args.step, args.workers, args.size_factor,
