@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 
 from simulation import __version__
 from simulation.explore.cli import add_commands as add_explore
+from simulation.explore.cli import add_ensemble_options, ensemble_members
 from simulation.model.parameters import ParameterError, parameter_table
 from simulation.model.presets import POPULATIONS, THERAPISTS
 from simulation.outputs import OutputError, check_output, prepare_target
@@ -395,38 +396,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if members:
         _validate_across(members, settings, run, table, out, args.ensemble_file)
     return 0
-
-
-def ensemble_members(args: argparse.Namespace) -> list[dict[str, float]]:
-    """The members asked for by ``--ensemble N [--ensemble-file F]`` (none without ``--ensemble``)."""
-    from simulation.validation.ensemble import EnsembleError, load_ensemble
-
-    if args.ensemble is None:
-        if args.ensemble_file is not None:
-            raise CliError("--ensemble-file needs --ensemble N, the number of members to run.")
-        return []
-    try:
-        return load_ensemble(args.ensemble, args.ensemble_file)
-    except EnsembleError as err:
-        raise CliError(str(err)) from None
-
-
-def add_ensemble_options(parser: argparse.ArgumentParser) -> None:
-    """``--ensemble N`` and ``--ensemble-file F`` (answers across plausible parameter sets)."""
-    parser.add_argument(
-        "--ensemble",
-        type=_count(1, 10**5),
-        default=None,
-        metavar="N",
-        help="also run the first N members of the parameter ensemble: their spread and the share of members for "
-        "which each verdict holds",
-    )
-    parser.add_argument(
-        "--ensemble-file",
-        default=None,
-        metavar="F",
-        help="the ensemble (ensemble.csv of calibrate --method history-matching; default: the shipped one)",
-    )
 
 
 def _validate_across(
@@ -905,6 +874,7 @@ def _run(argv: list[str]) -> int:
     from simulation.sweep.spec import SpecError
     from simulation.sweep.store import StoreError
     from simulation.validation.designs import DesignError
+    from simulation.validation.ensemble import EnsembleError
 
     parser = build_parser()
     try:
@@ -918,7 +888,7 @@ def _run(argv: list[str]) -> int:
                 raise CliError(f"Unknown option {', '.join(unknown)} (see `{PROG} --help`).") from None
             raise
         return args.handler(args)
-    except (CliError, ParameterError, SpecError, StoreError, DesignError, OutputError) as err:
+    except (CliError, ParameterError, SpecError, StoreError, DesignError, OutputError, EnsembleError) as err:
         return _fail(str(err))
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else 0
