@@ -584,11 +584,12 @@ def cmd_robustness(args: argparse.Namespace) -> int:
             raise CliError(
                 f"--only: {', '.join(unknown)} is not a free parameter; allowed: {', '.join(FREE_PARAMETERS)}."
             )
+    members = ensemble_members(args)
     out = check_output("--out", args.out)
     try:
         table = robustness(
             out, names, args.replications, args.seed, args.step, args.workers, args.size_factor,
-            progress=lambda line: print(line, flush=True),
+            progress=lambda line: print(line, flush=True), members=members,
         )  # fmt: skip
     except RobustnessError as err:
         raise CliError(str(err)) from None
@@ -596,6 +597,9 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         print(f"{PROG}: interrupted; finished runs are kept in {out}, rerun to resume.", file=sys.stderr)
         return _interrupted(err)
     flagged = table[table["fragile"]]
+    if members:
+        for r in table.itertuples():
+            print(f"{r.check}: passes in {r.ensemble_pass_share:.0%} of {len(members)} ensemble members")
     print(
         f"{int(table['passes'].sum())} of {len(table)} checks pass with the defaults; {len(flagged)} hang on one "
         f"parameter{': ' + ', '.join(flagged['check']) if len(flagged) else ''}. Report: {out / 'robustness.md'}"
@@ -623,6 +627,7 @@ def _add_robustness(sub: Any) -> None:
     rob.add_argument(
         "--only", metavar="NAMES", default=None, help="change only these free parameters (comma-separated)"
     )
+    add_ensemble_options(rob)
     rob.add_argument("--size-factor", type=_real(0, 10), default=1.0, help=argparse.SUPPRESS)
     rob.set_defaults(handler=cmd_robustness)
 
