@@ -231,7 +231,7 @@ def open_run(folder: Path, settings: Settings) -> None:
         CalibrationError: If it holds another run (other settings, model or method) or other files.
     """
     path = folder / SETTINGS
-    wanted = settings.signature()
+    wanted = json.loads(_json(settings.signature()))  # as stored: tuples read back as lists
     if path.exists():
         found = json.loads(path.read_text())
         if found != wanted:
