@@ -691,7 +691,12 @@ def _add_calibrate(sub: Any) -> None:
         "--range", action="append", metavar="NAME=LOW:HIGH", help="another range, inside the declared one (repeatable)"
     )
     hm.add_argument("--targets", metavar="IDS", default=None, help="targets to match (default: every target)")
-    hm.add_argument("--points", type=_count(4, 10**5), default=None, help=f"design points per wave (default: {POINTS})")
+    hm.add_argument(
+        "--points",
+        type=_count(4, 10**5),
+        default=None,
+        help=f"design points per wave, twice that in wave 1 (default: {POINTS})",
+    )
     hm.add_argument("--waves", type=_count(1, 100), default=None, help=f"most waves (default: {WAVES})")
     hm.add_argument(
         "--ensemble-size",

@@ -5,7 +5,8 @@
 ones) against every check of the chosen targets (default: every target of
 ``targets.TARGETS``, held-out ones included), in waves:
 
-1. a space-filling design: wave 1 a Latin hypercube over the whole range; later
+1. a space-filling design: wave 1 a Latin hypercube over the whole range (``FIRST_WAVE_FACTOR`` times the
+   points of a later wave); later
    waves a maximin subset of a uniform sample of the current non-implausible region
    (rejection sampling from all earlier waves' emulators);
 2. every design point runs every virtual study with the same replication seeds
@@ -67,10 +68,12 @@ from simulation.workers import pool_options, shut_down
 METHOD_VERSION = 1
 #: Defaults of the real run (docs/calibration/history-matching.md).
 POINTS, WAVES, REPLICATIONS = 80, 5, 20
+#: Wave 1 has this many times the points of the later waves: the whole prior space is the emptiest to cover.
+FIRST_WAVE_FACTOR = 2
 #: Stop when a wave leaves more than this share of the previous region's volume: "stopped shrinking".
 STOP_SHARE = 0.9
 #: Candidates per batch of the rejection sampling, and most batches per wave.
-CANDIDATES, MAX_BATCHES = 20_000, 25
+CANDIDATES, MAX_BATCHES = 20_000, 10
 #: Region sample kept per wave (uniform in the region; the next design and the figures draw on it).
 REGION_SAMPLE = 4_000
 #: The bounding box of a region sample is padded by this share of its width on each side.
@@ -377,9 +380,11 @@ def non_implausible(
     """Whether each point is non-implausible under every wave's emulators, and its largest second-largest I."""
     observations = {c: observation(targets_module.CHECKS[c]) for c in settings.checks}
     worst = np.zeros(len(x))
-    for emulators in waves:
-        values = implausibility_matrix(emulators, observations, x, settings.check_replications, settings.checks)
-        worst = np.maximum(worst, second_largest(values))
+    alive = np.arange(len(x))
+    for emulators in waves:  # a later wave's emulators only see what the earlier ones left (as in the waves)
+        values = implausibility_matrix(emulators, observations, x[alive], settings.check_replications, settings.checks)
+        worst[alive] = np.maximum(worst[alive], second_largest(values))
+        alive = alive[worst[alive] <= CUTOFF]
     return worst <= CUTOFF, worst
 
 
@@ -523,7 +528,7 @@ def _estimate(settings: Settings, timings: Timings, wave: int) -> str:
     per = timings.per_point()
     if per is None:
         return "time left: measured after the first point"
-    left = (settings.waves - wave + 1) * settings.points * per
+    left = (settings.waves - wave + 1 + (FIRST_WAVE_FACTOR - 1) * (wave == 1)) * settings.points * per
     left += ENSEMBLE_TRIES * settings.ensemble_size * per * settings.check_replications / settings.replications
     return f"at most about {left / 60:.0f} min left ({per:.1f} s per point)"
 
@@ -545,7 +550,7 @@ def run_wave(
     d = len(settings.axes)
     if not design_path.exists():
         if wave == 1:
-            u = latin_hypercube(settings, settings.points, np.zeros(d), np.ones(d), wave, 0)
+            u = latin_hypercube(settings, FIRST_WAVE_FACTOR * settings.points, np.zeros(d), np.ones(d), wave, 0)
         else:
             u = region[maximin_subset(region, settings.points, _rng(settings, wave, 2))]
         values = np.array([[settings.params(p)[n] for n in settings.names] for p in u]) if len(u) else u

@@ -45,6 +45,7 @@ from simulation.validation.calibrate.emulator import (
     second_largest,
 )
 from simulation.validation.calibrate.history import (
+    FIRST_WAVE_FACTOR,
     STOP_SHARE,
     Settings,
     _json,
@@ -345,7 +346,9 @@ def report_text(
         "# History matching",
         "",
         f"{len(settings.axes)} parameters, {len(settings.checks)} checks of {len(settings.targets)} targets "
-        f"({', '.join(settings.targets)}); {settings.points} design points per wave, {settings.replications} "
+        f"({', '.join(settings.targets)}); {settings.points} design points per wave (wave 1: "
+        f"{FIRST_WAVE_FACTOR * settings.points}), "
+        f"{settings.replications} "
         f"replications each on common random numbers (root seed {settings.seed}); at most {settings.waves} waves. "
         f"Stopped after wave {len(summaries)}: {summaries[-1]['stop'] or 'n/a'}.",
         "",
