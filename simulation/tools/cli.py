@@ -520,7 +520,8 @@ def _ranges(items: Sequence[str] | None) -> dict[str, tuple[float, float]]:
 
 def cmd_history_match(args: argparse.Namespace) -> int:
     """History matching over the free parameters and every target (resumable); print progress and the summary."""
-    from simulation.validation.calibrate.history import POINTS, REPLICATIONS, WAVES, history_match, make_settings
+    from simulation.validation.calibrate.history import POINTS, REPLICATIONS, WAVES, make_settings
+    from simulation.validation.calibrate.matching import history_match
     from simulation.validation.calibrate.search import CalibrationError
 
     if args.trials is not None or args.start or args.leave_out or args.with_held_out or args.timeout is not None:

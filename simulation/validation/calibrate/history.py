@@ -1,31 +1,30 @@
 """History matching: waves of designs, emulators and implausibility that cut the parameter space to a region.
 
-``history_match`` runs (or resumes) a history matching of the free parameters
-(``search.FREE_PARAMETERS``, or a subset, in their search ranges or narrower
-ones) against every check of the chosen targets (default: every target of
-``targets.TARGETS``, held-out ones included), in waves:
+A history matching varies the free parameters (``search.FREE_PARAMETERS``, or a subset, in their
+search ranges or others inside the declared ones) against every check of the chosen targets
+(default: every target of ``targets.TARGETS``, held-out ones included). ``run_wave`` runs or
+resumes one wave:
 
-1. a space-filling design: wave 1 a Latin hypercube over the whole range (``FIRST_WAVE_FACTOR`` times the
-   points of a later wave); later
-   waves a maximin subset of a uniform sample of the current non-implausible region
-   (rejection sampling from all earlier waves' emulators);
-2. every design point runs every virtual study with the same replication seeds
-   (common random numbers), and its statistics are stored as it finishes;
-3. an emulator per check (``emulator.Emulator``) on the points of this and earlier
-   waves that lie in the current region, with leave-one-out diagnostics;
-4. a uniform sample of the new region (candidates in the padded bounding box of the
-   last one, kept where every wave's second-largest implausibility is at most 3);
-   its share of the prior space estimates the region's volume.
+1. a space-filling design: wave 1 a Latin hypercube over the whole range (``FIRST_WAVE_FACTOR``
+   times the points of a later wave); later waves a maximin subset of a uniform sample of the
+   current non-implausible region (rejection sampling from all earlier waves' emulators);
+2. every design point runs every virtual study with the same replication seeds (common random
+   numbers), and its statistics are stored as it finishes;
+3. an emulator per check (``emulator.Emulator``) on the points of this and earlier waves that lie
+   in the current region, with leave-one-out diagnostics;
+4. a uniform sample of the new region (candidates in the padded bounding box of the last one, kept
+   where every wave's second-largest implausibility is at most 3); its share of the prior space
+   estimates the region's volume.
 
-Waves stop at ``waves``, when the region is empty, or when it stops shrinking:
-its volume is more than ``1 - MIN_SHRINK`` of the previous wave's.
-Then ``ensemble`` draws members from the final region and checks each by
-simulation (``history_report`` writes the report and the figures).
+Waves stop at ``waves``, when the region is empty, or when it stops shrinking: its volume is more
+than ``STOP_SHARE`` of the previous wave's. Then ``ensemble_check`` draws members from the final
+region and checks each by simulation, and ``history_report`` writes the report and the figures
+(``matching.history_match`` runs it all).
 
-Every random choice is seeded from the root seed and the wave; each wave's
-files are written atomically and its ``summary.json`` last, each design point's
-result as it completes; a rerun after an interruption (even kill -9) skips what
-is stored and gives byte-identical files. Seconds are kept apart in ``timings.json``.
+Every random choice is seeded from the root seed and the wave; each wave's files are written
+atomically and its ``summary.json`` last, each design point's result as it completes; a rerun after
+an interruption (even kill -9) skips what is stored and gives byte-identical files. Seconds are kept
+apart in ``timings.json``.
 """
 
 from __future__ import annotations
@@ -43,7 +42,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import qmc
-from threadpoolctl import threadpool_limits
 
 from simulation.model.parameters import SPECS
 from simulation.model.version import model_fingerprint
@@ -480,49 +478,6 @@ def training_set(
 # --- the waves ------------------------------------------------------------------------------------------------
 
 
-def history_match(
-    settings: Settings, folder: str | Path, workers: int = 2, progress: Callable[[str], None] | None = None
-) -> dict[str, Any]:
-    """Run or resume the waves, then the ensemble and the report; return the run's summary.
-
-    Args:
-        settings: What to match (``make_settings``).
-        folder: Run folder (created; a folder of the same settings is resumed).
-        workers: Worker processes.
-        progress: Called with a line per finished design point and per step.
-    """
-    with threadpool_limits(limits=1):  # BLAS threads fight the workers and make sums depend on timing
-        return _history_match(settings, Path(folder), workers, progress)
-
-
-def _history_match(
-    settings: Settings, folder: Path, workers: int, progress: Callable[[str], None] | None
-) -> dict[str, Any]:
-    from simulation.validation.calibrate.ensemble_check import build_ensemble
-    from simulation.validation.calibrate.history_report import write_history_report
-
-    say = progress or (lambda _line: None)
-    open_run(folder, settings)
-    timings = Timings(folder)
-    started = time.perf_counter()
-    waves: list[dict[str, Emulator]] = []
-    summaries: list[dict[str, Any]] = []
-    region = np.empty((0, len(settings.axes)))
-    for wave in range(1, settings.waves + 1):
-        summary, emulators, region = run_wave(settings, folder, wave, waves, region, workers, timings, say)
-        waves.append(emulators)
-        summaries.append(summary)
-        say(
-            f"wave {wave}: region {summary['volume']:.3g} of the prior space ({summary['region_points']} sampled); "
-            f"emulators {summary['emulated']}/{len(settings.checks)} checks; {time.perf_counter() - started:.0f} s"
-        )
-        if summary["stop"]:
-            say(f"stopping after wave {wave}: {summary['stop']}")
-            break
-    ensemble = build_ensemble(settings, folder, region, waves, workers, timings, say)
-    return write_history_report(settings, folder, waves, summaries, region, ensemble)
-
-
 def _estimate(settings: Settings, timings: Timings, wave: int) -> str:
     """Time left at most, from the seconds per point so far: the remaining waves' points and the ensemble's."""
     per = timings.per_point()
@@ -542,8 +497,12 @@ def run_wave(
     workers: int,
     timings: Timings,
     say: Callable[[str], None],
+    figure: Callable[..., None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Emulator], np.ndarray]:
-    """One wave (resumed where stored): design, runs, emulators, diagnostics, the new region, its summary."""
+    """One wave (resumed where stored): design, runs, emulators, diagnostics, the new region, its summary.
+
+    ``figure`` draws the wave's figure (``history_report.wave_figure``) before the summary marks it complete.
+    """
     where = wave_dir(folder, wave)
     (where / "points").mkdir(parents=True, exist_ok=True)
     design_path = where / "design.csv"
@@ -613,8 +572,7 @@ def run_wave(
         "cutoff": CUTOFF,
         "md_fraction": MD_FRACTION,
     }
-    from simulation.validation.calibrate.history_report import wave_figure
-
-    wave_figure(settings, where, wave, x, records, emulators, diagnostics, [*earlier, emulators])
+    if figure is not None:
+        figure(settings, where, wave, x, records, emulators, diagnostics, [*earlier, emulators])
     write_bytes_atomic(summary_path, _json(summary))
     return summary, emulators, sample

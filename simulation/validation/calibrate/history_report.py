@@ -246,8 +246,7 @@ def region_figure(settings: Settings, x: np.ndarray, worst: np.ndarray, ident: p
                     least[a, b] = v if np.isnan(least[a, b]) else min(least[a, b], v)
                 if row > col:
                     depth = np.divide(hits, count, out=np.zeros_like(hits), where=count > 0)
-                    top = max(depth.max(), 1e-9)
-                    depth_image = ax.imshow(depth, origin="lower", extent=(0, 1, 0, 1), vmin=0, vmax=top,
+                    depth_image = ax.imshow(depth, origin="lower", extent=(0, 1, 0, 1), vmin=0, vmax=1,
                                             cmap="viridis", aspect="auto")  # fmt: skip
                 else:
                     minimum_image = ax.imshow(np.minimum(least, 2 * CUTOFF), origin="lower", extent=(0, 1, 0, 1),
