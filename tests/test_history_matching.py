@@ -217,6 +217,12 @@ def test_bad_specs_get_one_sentence_and_exit_2_and_write_nothing(tmp_path: Path,
     assert not out.exists()
 
 
+def test_history_matching_options_without_the_method_are_refused(tmp_path: Path, capsys):
+    assert main(["calibrate", "--points", "10", "--out", str(tmp_path / "x")]) == 2
+    assert "belong to --method history-matching" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
 def test_a_folder_of_other_settings_is_refused(tiny_run: Path, capsys):
     assert main([*TINY[:-2], "--seed", "4", "--out", str(tiny_run)]) == 2
     assert "other seed" in capsys.readouterr().err
@@ -294,3 +300,47 @@ def test_validate_compare_and_trial_report_the_members_spread_and_verdict_share(
     table = pd.read_csv(tmp_path / "c" / "ensemble.csv")
     assert table["members"].tolist() == [2] and 0 <= table["holds_share"].iloc[0] <= 1
     assert (tmp_path / "c" / "ensemble" / "member-001" / "manifest.json").exists()
+
+
+def test_robustness_headline_is_the_share_of_members_passing_each_check():
+    from simulation.validation.robustness import MEMBER, _member_label, report_text, summarise
+
+    members = [{"noticing": 0.4}, {"noticing": 0.5}, {"noticing": 0.6}]
+    rows = [
+        {"parameter": "(defaults)", "change": "none", "check": c, "median": 1.0, "passed": True} for c in ("T1", "T2a")
+    ]
+    rows += [
+        {"parameter": "noticing", "change": "+10%", "check": c, "median": 1.0, "passed": True} for c in ("T1", "T2a")
+    ]
+    for i, member in enumerate(members):
+        rows += [
+            {
+                "parameter": MEMBER.format(i),
+                "change": _member_label(member),
+                "check": "T1",
+                "median": 1,
+                "passed": True,
+            },
+            {
+                "parameter": MEMBER.format(i),
+                "change": _member_label(member),
+                "check": "T2a",
+                "median": 1,
+                "passed": i == 0,
+            },
+        ]
+    stale = {
+        "parameter": MEMBER.format(0),
+        "change": "ensemble 0000000000",
+        "check": "T1",
+        "median": 1,
+        "passed": False,
+    }
+    runs = pd.DataFrame([*rows, stale])  # a run of another ensemble's member 0 is not counted
+    labels = {MEMBER.format(i): _member_label(m) for i, m in enumerate(members)}
+    table = summarise(runs, labels).set_index("check")
+    assert table.loc["T1", "ensemble_pass_share"] == 1.0
+    assert table.loc["T2a", "ensemble_pass_share"] == pytest.approx(1 / 3)
+    text = report_text(table.reset_index(), 30, 2026, 0.1)
+    assert "Across 3 members" in text and "the least-held is T2a (33%)" in text
+    assert "ensemble_pass_share" not in summarise(runs[~runs["parameter"].str.startswith("(member")]).columns

@@ -39,8 +39,10 @@ from simulation.teach.cli import add_teaching
 
 #: Exit code for bad input.
 USAGE_ERROR = 2
-#: ``calibrate --method`` of the history matching.
+#: ``calibrate --method`` of the history matching, and the options only it takes.
 HISTORY_MATCHING = "history-matching"
+HISTORY_MATCHING_OPTIONS = ("--params", "--range", "--targets", "--points", "--waves", "--ensemble-size",
+                            "--check-replications", "--candidates")  # fmt: skip
 #: Exit codes after SIGINT and SIGTERM (128 + signal number).
 INTERRUPTED, TERMINATED = 130, 143
 PROG = "rupture-sim"
@@ -477,6 +479,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     if args.method == HISTORY_MATCHING:
         return cmd_history_match(args)
+    given = [o for o in HISTORY_MATCHING_OPTIONS if getattr(args, o.lstrip("-").replace("-", "_")) is not None]
+    if given:
+        raise CliError(f"{', '.join(given)} belong to --method history-matching; add it, or leave them out.")
     args.out = args.out or str(DEFAULT_FOLDER)
     args.replications = args.replications or CALIBRATION_REPLICATIONS
     out = check_output("--out", args.out)
@@ -520,9 +525,10 @@ def _ranges(items: Sequence[str] | None) -> dict[str, tuple[float, float]]:
 
 def cmd_history_match(args: argparse.Namespace) -> int:
     """History matching over the free parameters and every target (resumable); print progress and the summary."""
-    from simulation.validation.calibrate.history import POINTS, REPLICATIONS, WAVES, make_settings
+    from simulation.validation.calibrate.history import ENSEMBLE_SIZE, POINTS, REPLICATIONS, WAVES, make_settings
     from simulation.validation.calibrate.matching import history_match
     from simulation.validation.calibrate.search import CalibrationError
+    from simulation.validation.runner import QUICK_REPLICATIONS
 
     if args.trials is not None or args.start or args.leave_out or args.with_held_out or args.timeout is not None:
         raise CliError(
@@ -541,8 +547,8 @@ def cmd_history_match(args: argparse.Namespace) -> int:
             points=args.points or POINTS,
             waves=args.waves or WAVES,
             size_factor=args.size_factor,
-            check_replications=args.check_replications,
-            ensemble_size=args.ensemble_size,
+            check_replications=args.check_replications or QUICK_REPLICATIONS,
+            ensemble_size=args.ensemble_size or ENSEMBLE_SIZE,
             **({"candidates": args.candidates} if args.candidates else {}),
         )
     except CalibrationError as err:
@@ -702,13 +708,13 @@ def _add_calibrate(sub: Any) -> None:
     hm.add_argument(
         "--ensemble-size",
         type=_count(1, 10**5),
-        default=ENSEMBLE_SIZE,
+        default=None,
         help=f"members of the ensemble checked by simulation (default: {ENSEMBLE_SIZE})",
     )
     hm.add_argument(
         "--check-replications",
         type=_count(2, 10**5),
-        default=QUICK_REPLICATIONS,
+        default=None,
         help=f"replications of the ensemble's check, as validate --quick (default: {QUICK_REPLICATIONS})",
     )
     hm.add_argument("--candidates", type=_count(100, 10**7), default=None, help=argparse.SUPPRESS)

@@ -179,7 +179,7 @@ def summarise(runs: pd.DataFrame, members: dict[str, str] | None = None) -> pd.D
         if column not in table:
             table[column] = ""
     columns = ["target", "check", "passes", "median", "ensemble_pass_share", "fragile", "fails_when", "passes_when"]
-    table = table[columns]
+    table = table[[c for c in columns if c != "ensemble_pass_share" or members]]
     table.attrs["members"] = runs.loc[chosen, "parameter"].nunique()
     return table.fillna({"fails_when": "", "passes_when": ""})
 

@@ -195,6 +195,8 @@ class Emulator:
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Emulator mean, emulator variance and predicted replication variance at ``x`` (unit cube)."""
+        if not len(x):
+            return np.empty(0), np.empty(0), np.empty(0)
         mu, v_em = _predict(*self._mean, x)
         log_sd, _ = _predict(*self._sd, x)
         return mu, v_em, np.exp(2 * log_sd)
