@@ -29,6 +29,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
@@ -275,6 +276,9 @@ def waves_figure(summaries: list[dict[str, Any]], path: Path) -> None:
     numbers = [s["wave"] for s in summaries]
     volumes = [max(s["volume"], 1e-12) for s in summaries]
     left.semilogy(numbers, volumes, marker="o", color="#33658a")
+    plain = matplotlib.ticker.FuncFormatter(lambda value, _pos: f"{value:.3g}")
+    left.yaxis.set_major_formatter(plain)
+    left.yaxis.set_minor_formatter(plain)
     left.set_xticks(numbers)
     left.set_xlabel("wave")
     left.set_ylabel("share of the prior space non-implausible")
