@@ -71,7 +71,7 @@ FIRST_WAVE_FACTOR = 2
 #: Stop when a wave leaves more than this share of the previous region's volume: "stopped shrinking".
 STOP_SHARE = 0.9
 #: Candidates per batch of the rejection sampling, and most batches per wave.
-CANDIDATES, MAX_BATCHES = 20_000, 10
+CANDIDATES, MAX_BATCHES = 20_000, 5
 #: Region sample kept per wave (uniform in the region; the next design and the figures draw on it).
 REGION_SAMPLE = 4_000
 #: The bounding box of a region sample is padded by this share of its width on each side.
