@@ -81,10 +81,18 @@ def page(browser, server):
 
     context.route("**/*", only_local)
     page = context.new_page()
+    missing = []  # e.g. solara's JavaScript and CSS, when no local copy matches and the server fails to fetch it
+
+    def served(response) -> None:  # KaTeX: solara's Markdown asks for it (math) on every mount; no package ships it
+        if response.status >= 400 and "/katex@" not in response.url:
+            missing.append(response.url)
+
+    page.on("response", served)
     page.goto(server)
     expect(page.get_by_text("Session player")).to_be_visible(timeout=90_000)
     yield page
     assert outside == [], f"the app asked for resources outside this machine: {outside[:3]}"
+    assert missing == [], f"the app's server could not serve: {missing[:3]}"
     context.close()
 
 

@@ -75,7 +75,7 @@ class SessionPlayer(mesa.Model):
         exploratory: bool = True,
         aft_from: int = 0,
     ) -> None:
-        super().__init__(seed=seed)
+        super().__init__(rng=seed)  # Mesa 3.5 deprecates seed=; 3.3.1 takes rng= too (compat.py)
         self.chapter_name = chapter_name
         self.chapter = chapter(chapter_name)
         self.course_seed = int(seed)

@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 from simulation import __version__
 from simulation.explore.cli import add_commands as add_explore
 from simulation.explore.cli import add_ensemble_options, ensemble_members
+from simulation.extras import MissingExtraError, require
 from simulation.model.parameters import ParameterError, parameter_table
 from simulation.model.presets import POPULATIONS, THERAPISTS
 from simulation.outputs import OutputError, check_output, prepare_target
@@ -537,6 +538,8 @@ def cmd_history_match(args: argparse.Namespace) -> int:
         )
     if args.replications == 1:
         raise CliError("--replications must be at least 2 for history matching (the replication variance).")
+    for module in ("sklearn", "threadpoolctl"):  # before anything is written
+        require(module, "History matching", extra="calibrate")
     try:
         settings = make_settings(
             None if args.params is None else _comma_list(args.params),
@@ -905,7 +908,9 @@ def _run(argv: list[str]) -> int:
                 raise CliError(f"Unknown option {', '.join(unknown)} (see `{PROG} --help`).") from None
             raise
         return args.handler(args)
-    except (CliError, ParameterError, SpecError, StoreError, DesignError, OutputError, EnsembleError) as err:
+    except (
+        CliError, ParameterError, SpecError, StoreError, DesignError, OutputError, MissingExtraError, EnsembleError
+    ) as err:  # fmt: skip
         return _fail(str(err))
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else 0

@@ -43,9 +43,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import cho_solve
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
 from simulation.validation.checks import BAND, DIRECTION, POINT, RANGE, Check
 
@@ -147,6 +144,10 @@ def _fit_gp(
     ``ard``: a length scale per input (the mean); one shared length scale and no restarts otherwise (the log SD,
     a smoother and less important surface).
     """
+    from sklearn.exceptions import ConvergenceWarning  # the 'calibrate' extra, imported where it is used
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
     centre, spread = float(np.mean(y)), float(np.std(y))
     if not spread > 0:
         return _Constant(centre), centre, 1.0
