@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from simulation.outputs import check_output
+from simulation.explore.spec import Workload
+from simulation.outputs import check_output, folder_lock
 
 
 def _folder(args: argparse.Namespace, name: str) -> Path:
@@ -64,17 +65,23 @@ def add_ensemble_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _resumable(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """On Ctrl-C, say that finished tasks are kept and a rerun resumes (exit code 130)."""
+    """On Ctrl-C or SIGTERM, say that finished tasks are kept and a rerun resumes (exit code 130 or 143)."""
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as err:
             print("rupture-sim: interrupted; finished tasks are kept, rerun the command to resume.", file=sys.stderr)
-            return 130
+            return 143 if type(err).__name__ == "Terminated" else 130
 
     return run
+
+
+def _run_locked(folder: Path, work: Callable[[], Any]) -> Any:
+    """``work()`` holding the folder's lock, from opening it to marking it complete."""
+    with folder_lock(folder):
+        return work()
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -84,7 +91,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     spec = load_compare_spec(args.spec)
     members = ensemble_members(args)
     folder = _folder(args, spec.name)
-    result = run_compare(spec, folder, quiet=args.quiet)
+    runs = spec.replications * (len(spec.scenarios) + len(spec.alternatives))
+    Workload(runs, runs * spec.n_patients * spec.n_sessions).check("compare", args.allow_large)
+    result = _run_locked(folder, lambda: run_compare(spec, folder, quiet=args.quiet))
     for line in [*headline(spec, result["effects"]), *warnings_for(result["effects"])]:
         print(line)
     if members:
@@ -103,7 +112,10 @@ def cmd_trial(args: argparse.Namespace) -> int:
     spec = load_trial_spec(args.spec)
     members = ensemble_members(args)
     folder = _folder(args, spec.name)
-    power = run_trial(spec, folder, quiet=args.quiet)
+    patients = sum(spec.sizes) * spec.trials
+    fits = len(spec.sizes) * spec.trials if spec.kind == "two_arm" else 0
+    Workload(len(spec.sizes) * spec.trials, patients * spec.n_sessions, fits=fits).check("trial", args.allow_large)
+    power = _run_locked(folder, lambda: run_trial(spec, folder, quiet=args.quiet))
     for r in power.itertuples():
         print(
             f"{r.size} patients: power {r.power:.2f} [{r.power_low:.2f}, {r.power_high:.2f}], "
@@ -124,7 +136,11 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     spec = load_sensitivity_spec(args.spec)
     folder = _folder(args, spec.name)
-    result = run_sensitivity(spec, folder, quiet=args.quiet)
+    d = len(spec.factors)
+    rows = spec.morris_trajectories * (d + 1) + spec.sobol_samples * (d + 2) + d * spec.oat_steps
+    runs = rows * spec.replications
+    Workload(runs, runs * spec.n_patients * spec.n_sessions).check("sensitivity", args.allow_large)
+    result = _run_locked(folder, lambda: run_sensitivity(spec, folder, quiet=args.quiet))
     for r in result["sobol"].itertuples():
         print(f"{r.outcome} / {r.factor}: S1 {r.S1:.2f} ± {r.S1_conf:.2f}, ST {r.ST:.2f} ± {r.ST_conf:.2f}")
     noise = ", ".join(f"{o} {v:.1%}" for o, v in result["noise"].items())
@@ -139,7 +155,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
     spec = load_discover_spec(args.spec)
     folder = _folder(args, spec.name)
-    result = run_discover(spec, folder, quiet=args.quiet)
+    tasks = 1 + spec.resamples  # PRIM and extra trees per task: a fit per thousand rows
+    Workload(tasks, 0, fits=tasks * spec.max_rows // 1000).check("discover", args.allow_large)
+    result = _run_locked(folder, lambda: run_discover(spec, folder, quiet=args.quiet))
     for number, group in result["boxes"].groupby("box"):
         limits = "; ".join(f"{r.input} in [{r.low:.3g}, {r.high:.3g}]" for r in group[group["restricted"]].itertuples())
         print(
@@ -157,6 +175,9 @@ def _common(parser: argparse.ArgumentParser, example: str) -> None:
     parser.add_argument("spec", help=f"spec (TOML), e.g. {example}")
     parser.add_argument("--out", default=None, help="output folder (default: results/<spec name>); rerun to resume")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--allow-large", action="store_true", help="run a design estimated beyond the size limit (see the estimate)"
+    )
 
 
 def add_commands(sub: Any) -> None:

@@ -61,7 +61,7 @@ from simulation.explore.model_function import (
     simulate_scenario,
     summarize,
 )
-from simulation.explore.store import load_table, run_tasks
+from simulation.explore.store import finish, load_table, run_tasks
 
 KEYS = (
     *checks.COHORT_KEYS,
@@ -149,6 +149,8 @@ def _contrasts(value: Any, names: tuple[str, ...]) -> tuple[tuple[str, str], ...
     for i, (a, b) in enumerate(pairs):
         if a == b:
             raise checks.ExploreSpecError(f"contrasts[{i}] compares '{a}' with itself; name two scenarios.")
+        if (a, b) in pairs[:i]:
+            raise checks.ExploreSpecError(f"contrasts[{i}] repeats the pair ['{a}', '{b}']; give each pair once.")
     return pairs
 
 
@@ -190,7 +192,7 @@ def compute_replication(spec: CompareSpec, replication: int) -> dict[str, pd.Dat
 
 def run_compare(spec: CompareSpec, folder: Path, quiet: bool = False) -> dict[str, Any]:
     """Run (or resume) a comparison into ``folder``, analyse it, write ``summary.md`` and figures."""
-    run_tasks(
+    manifest = run_tasks(
         folder, "compare", spec.to_dict(), spec.source, spec.replications, lambda r: compute_replication(spec, r), quiet
     )
     result = analyze(spec, load_table(folder, "runs"), load_table(folder, "patients"))
@@ -200,6 +202,7 @@ def run_compare(spec: CompareSpec, folder: Path, quiet: bool = False) -> dict[st
 
     compare_figures(result["effects"], load_table(folder, "trajectories"), spec.pairs, folder)
     (folder / "summary.md").write_text(compare_summary(spec, result))
+    finish(folder, manifest)
     return result
 
 

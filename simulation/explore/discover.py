@@ -42,9 +42,9 @@ import pandas as pd
 
 from simulation.explore import spec as checks
 from simulation.explore.model_function import OUTCOMES
-from simulation.explore.store import load_table, run_tasks
+from simulation.explore.store import dataset_fingerprint, finish, load_table, run_tasks
 from simulation.extras import require
-from simulation.schema import show
+from simulation.schema import show, unique_names
 from simulation.sweep.store import StoreError, read_manifest
 
 KEYS = (
@@ -135,7 +135,9 @@ def parse_discover(data: dict[str, Any], base: Path = Path(".")) -> DiscoverSpec
         below=checks.number("below", data["below"], -1e9, 1e9) if "below" in data else None,
         n_boxes=checks.integer("n_boxes", data.get("n_boxes", 2), 1, 10),
         peel_alpha=checks.number("peel_alpha", data.get("peel_alpha", 0.05), 0.01, 0.5),
-        min_density=checks.number("min_density", data["min_density"], 0, 1) if "min_density" in data else None,
+        min_density=checks.number("min_density", data["min_density"], 0, 1, open_ends=True)
+        if "min_density" in data
+        else None,
         resamples=checks.integer("resamples", data.get("resamples", 20), 2, 1000),
         max_rows=checks.integer("max_rows", data.get("max_rows", 20_000), 100, 10**7),
         seed=checks.integer("seed", data.get("seed", 0), 0, 2**63 - 1),
@@ -165,7 +167,7 @@ def _inputs(value: Any, columns: list[str]) -> tuple[str, ...]:
         return tuple(allowed)
     if isinstance(value, str) or not isinstance(value, list) or not value:
         raise checks.ExploreSpecError(f"inputs must be a non-empty list from {', '.join(allowed)} (got {show(value)}).")
-    return tuple(checks.choice(f"inputs[{i}]", v, allowed) for i, v in enumerate(value))
+    return unique_names("inputs", value, allowed)
 
 
 # --- data ------------------------------------------------------------------------------------------------------
@@ -232,7 +234,10 @@ def prim_boxes(
             box.select(chosen)
             trajectories.append(traj.assign(box=number, chosen=traj.index == chosen))
             limits += _limits(x, box.box_lim, number, traj.loc[chosen])
-    return pd.DataFrame(limits), pd.concat(trajectories, ignore_index=True) if trajectories else pd.DataFrame()
+    columns = ["box", "input", "low", "high", "restricted", "coverage", "density"]
+    return pd.DataFrame(limits, columns=columns), (
+        pd.concat(trajectories, ignore_index=True) if trajectories else pd.DataFrame()
+    )
 
 
 def _limits(x: pd.DataFrame, lims: pd.DataFrame, number: int, point: pd.Series) -> list[dict[str, Any]]:
@@ -312,16 +317,25 @@ def run_discover(spec: DiscoverSpec, folder: Path, quiet: bool = False) -> dict[
     """Run (or resume) scenario discovery into ``folder``; write tables, ``summary.md`` and figures."""
     for library in ("ema_workbench", "sklearn"):  # the 'explore' extra
         require(library, "Scenario discovery")
+    try:
+        dataset = dataset_fingerprint(Path(spec.data))
+    except StoreError as err:
+        raise checks.ExploreSpecError(f"data: {err}") from None
     x, y = load_dataset(spec)
     if y.all() or not y.any():
         raise checks.ExploreSpecError(
             f"failure '{spec.failure}' is {'true' if y.all() else 'false'} for every row of {spec.data}; "
             "choose another failure or threshold."
         )
-    run_tasks(
+    if spec.min_density is not None and spec.min_density <= y.mean():
+        raise checks.ExploreSpecError(
+            f"min_density ({spec.min_density:g}) must be above the base rate of failure '{spec.failure}' in "
+            f"{spec.data} ({y.mean():.1%}): a box is a region denser in failures than the data as a whole."
+        )
+    manifest = run_tasks(
         folder,
         "discover",
-        spec.to_dict(),
+        {**spec.to_dict(), "dataset": dataset},
         spec.source,
         1 + spec.resamples,
         lambda t: compute_task(spec, x, y, t),
@@ -342,6 +356,7 @@ def run_discover(spec: DiscoverSpec, folder: Path, quiet: bool = False) -> dict[
 
     discover_figures(result, folder)
     (folder / "summary.md").write_text(discover_summary(spec, result))
+    finish(folder, manifest)
     return result
 
 

@@ -42,10 +42,10 @@ import pandas as pd
 
 from simulation.explore import spec as checks
 from simulation.explore.model_function import OUTCOMES, Model, ModelFunction, Scenario
-from simulation.explore.store import load_table, run_tasks
+from simulation.explore.store import finish, load_table, run_tasks
 from simulation.extras import require
 from simulation.model.parameters import SPECS
-from simulation.schema import show
+from simulation.schema import list_of, power_of_two, show, text
 
 KEYS = (
     *checks.COHORT_KEYS,
@@ -60,6 +60,8 @@ KEYS = (
 BLOCK = 64
 MORRIS_LEVELS = 4
 BOOTSTRAP = 200
+#: Fewest Sobol base samples: the convergence figure starts at 8.
+MIN_SOBOL = 8
 
 
 @dataclass(frozen=True)
@@ -114,14 +116,12 @@ def parse_sensitivity(data: dict[str, Any], model_parameters: bool = True) -> Se
         {"population": "mixed", "therapists": "experienced"},
     )
     factors = _factors(data.get("factors"), model_parameters, base)
-    samples = checks.integer("sobol_samples", data.get("sobol_samples", 256), 4, 2**20)
-    if samples & (samples - 1):
-        below = 1 << (samples.bit_length() - 1)
-        raise checks.ExploreSpecError(
-            f"sobol_samples must be a power of 2 for Sobol indices, e.g. {below} or {2 * below} (got {samples})."
-        )
+    # the convergence figure recomputes the indices from 8 base samples up
+    samples = power_of_two("sobol_samples", data.get("sobol_samples", 256), MIN_SOBOL, 2**20, " for Sobol indices")
     allowed = OUTCOMES if model_parameters else None
     outcomes = data.get("outcomes", ["symptom_change"])
+    if not allowed:
+        outcomes = list_of("outcomes", outcomes, text, unique=True)
     return SensitivitySpec(
         name=checks.name(data["name"]),
         factors=factors,
@@ -343,7 +343,9 @@ def run_sensitivity(
     runs = replicated(spec)
     stored = {**spec.to_dict(), "model": "simulation" if isinstance(model, ModelFunction) else repr(model)}
     n_tasks = -(-len(runs) // BLOCK)
-    run_tasks(folder, "sensitivity", stored, spec.source, n_tasks, lambda t: compute_block(spec, model, runs, t), quiet)
+    manifest = run_tasks(
+        folder, "sensitivity", stored, spec.source, n_tasks, lambda t: compute_block(spec, model, runs, t), quiet
+    )
     result = analyze(spec, load_table(folder, "runs"))
     for key in ("morris", "sobol", "convergence"):
         result[key].to_csv(folder / f"{key}.csv", index=False)
@@ -351,6 +353,7 @@ def run_sensitivity(
 
     sensitivity_figures(spec, result, folder)
     (folder / "summary.md").write_text(sensitivity_summary(spec, result))
+    finish(folder, manifest)
     return result
 
 

@@ -47,7 +47,7 @@ from scipy import stats
 
 from simulation.explore import spec as checks
 from simulation.explore.model_function import Scenario, derived_seed, patient_outcomes
-from simulation.explore.store import load_table, run_tasks
+from simulation.explore.store import finish, load_table, run_tasks
 from simulation.extras import require
 
 KINDS = ("correlation", "two_arm")
@@ -313,7 +313,9 @@ def run_trial(spec: TrialSpec, folder: Path, model: StudyModel | None = None, qu
         require("statsmodels", "A two-arm trial's mixed model")  # the 'explore' extra
     model = model or SimulatedStudy(spec)
     stored = {**spec.to_dict(), "model": "simulation" if isinstance(model, SimulatedStudy) else repr(model)}
-    run_tasks(folder, "trial", stored, spec.source, len(spec.tasks()), lambda t: compute_block(spec, model, t), quiet)
+    manifest = run_tasks(
+        folder, "trial", stored, spec.source, len(spec.tasks()), lambda t: compute_block(spec, model, t), quiet
+    )
     trials = load_table(folder, "trials")
     power = power_table(spec, trials)
     power.to_csv(folder / "power.csv", index=False)
@@ -321,6 +323,7 @@ def run_trial(spec: TrialSpec, folder: Path, model: StudyModel | None = None, qu
 
     power_figure(spec, power, trials, folder / "power.png")
     (folder / "summary.md").write_text(trial_summary(spec, power))
+    finish(folder, manifest)
     return power
 
 

@@ -35,7 +35,7 @@ from simulation.explore.cli import add_ensemble_options, ensemble_members
 from simulation.extras import MissingExtraError, require
 from simulation.model.parameters import ParameterError, parameter_table
 from simulation.model.presets import POPULATIONS, THERAPISTS
-from simulation.outputs import OutputError, check_output, prepare_target
+from simulation.outputs import OutputError, check_output, folder_lock, prepare_target
 from simulation.teach.cli import add_teaching
 
 #: Exit code for bad input.
@@ -293,18 +293,61 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Check a sweep folder's shards against its manifest; exit 1 if anything is wrong."""
-    from simulation.sweep.store import verify
-
+    """Check a results folder (sweep, explore run) against its manifest; exit 1 if anything is wrong."""
     folder = Path(args.folder)
     if not folder.is_dir():
         raise CliError(f"verify: {folder} is not a folder.")
-    problems = verify(folder)
+    kind = folder_kind(folder)
+    problems = verify_folder(folder, kind)
     for problem in problems:
         print(problem)
     if not problems:
-        print(f"{args.folder}: every shard matches the manifest; the sweep is complete.")
+        print(f"{args.folder}: every file matches the manifest; the {kind} is complete.")
     return 1 if problems else 0
+
+
+def folder_kind(folder: Path) -> str:
+    """What wrote a results folder: its marker says (``sweep``, ``compare`` ...), else its manifest does."""
+    import json
+
+    from simulation.outputs import MARKER
+
+    for read in (lambda: json.loads((folder / MARKER).read_text())["kind"],
+                 lambda: json.loads((folder / "manifest.json").read_text()).get("command") or "sweep"):  # fmt: skip
+        try:
+            kind = read()
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if isinstance(kind, str):
+            return kind
+    return "sweep"
+
+
+def verify_folder(folder: Path, kind: str) -> list[str]:
+    """Every problem of a results folder of ``kind``, one sentence each.
+
+    Raises:
+        StoreError: If the folder is no results folder this tool can verify.
+    """
+    import tomllib
+
+    from simulation.explore import compare, sensitivity, trial
+    from simulation.sweep.store import verify as verify_sweep
+    from simulation.sweep.tasks import verify as verify_explore
+
+    readers: dict[str, Callable[[str], dict[str, Any]] | None] = {
+        "compare": lambda text: compare.parse_compare(tomllib.loads(text)).to_dict(),
+        "trial": lambda text: trial.parse_trial(tomllib.loads(text)).to_dict(),
+        "sensitivity": lambda text: sensitivity.parse_sensitivity(tomllib.loads(text)).to_dict(),
+        "discover": None,  # its dataset may have moved since; spec.toml is checked by its hash
+        "robustness": None,  # spec.toml is written from the settings; checked by its hash
+    }
+    if kind in readers:
+        return verify_explore(folder, readers[kind])
+    if kind == "sweep":
+        return verify_sweep(folder)
+    raise CliError(f"verify: {folder} is a {kind} folder; verify checks sweep, compare, trial, sensitivity, "
+                   "discover and robustness folders.")  # fmt: skip
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -391,13 +434,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
             args.quick, args.seed, params, args.workers, args.replications, targets=targets, designs=designs
         )
 
-    table = run(settings)
-    paths = write_report(table, args.out)
-    print(format_table(table))
-    print(targets_line(table))
-    print(f"{summary_line(table)} Report: {paths[0]} ({table.attrs['meta']['seconds']:.1f} s)")
-    if members:
-        _validate_across(members, settings, run, table, out, args.ensemble_file)
+    with folder_lock(out):  # the report is written in place: one validation per folder at a time
+        table = run(settings)
+        paths = write_report(table, out)
+        print(format_table(table))
+        print(targets_line(table))
+        print(f"{summary_line(table)} Report: {paths[0]} ({table.attrs['meta']['seconds']:.1f} s)")
+        if members:
+            _validate_across(members, settings, run, table, out, args.ensemble_file)
     return 0
 
 
@@ -470,13 +514,7 @@ def _add_validate(sub: Any) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the free parameters to the targets (resumable Optuna study in ``--out``); print progress and summary."""
-    from simulation.validation.calibrate import (
-        CALIBRATION_REPLICATIONS,
-        DEFAULT_FOLDER,
-        CalibrationError,
-        calibrate,
-        summary_text,
-    )
+    from simulation.validation.calibrate import CALIBRATION_REPLICATIONS, DEFAULT_FOLDER
 
     if args.method == HISTORY_MATCHING:
         return cmd_history_match(args)
@@ -486,8 +524,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     args.out = args.out or str(DEFAULT_FOLDER)
     args.replications = args.replications or CALIBRATION_REPLICATIONS
     out = check_output("--out", args.out)
-    if (out / "spec.toml").exists() or (out / "design.parquet").exists():
-        raise CliError(f"--out {out} is a sweep folder; give calibrate a folder of its own.")
+    with folder_lock(out):
+        return _calibrate_locked(args, out)
+
+
+def _calibrate_locked(args: argparse.Namespace, out: Path) -> int:
+    from simulation.validation.calibrate import CalibrationError, calibrate, summary_text
+
+    if (out / "spec.toml").exists() or (out / "design.parquet").exists() or (out / "manifest.json").exists():
+        raise CliError(f"--out {out} is another command's folder; give calibrate a folder of its own.")
     try:
         summary = calibrate(
             args.out,
@@ -558,7 +603,8 @@ def cmd_history_match(args: argparse.Namespace) -> int:
         raise CliError(str(err)) from None
     out = check_output("--out", args.out or "results/history_matching")
     try:
-        summary = history_match(settings, out, args.workers, progress=lambda line: print(line, flush=True))
+        with folder_lock(out):  # one writer per folder
+            summary = history_match(settings, out, args.workers, progress=lambda line: print(line, flush=True))
     except CalibrationError as err:
         raise CliError(str(err)) from None
     except KeyboardInterrupt as err:
@@ -585,7 +631,6 @@ def _comma_list(text: str | None) -> list[str]:
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Change each free parameter by ±10% one at a time; print and write which checks leave their band."""
     from simulation.validation.calibrate import FREE_PARAMETERS
-    from simulation.validation.robustness import RobustnessError, robustness
 
     names = _comma_list(args.only) or None
     if names:
@@ -596,6 +641,15 @@ def cmd_robustness(args: argparse.Namespace) -> int:
             )
     members = ensemble_members(args)
     out = check_output("--out", args.out)
+    with folder_lock(out):
+        return _robustness_locked(args, out, names, members)
+
+
+def _robustness_locked(
+    args: argparse.Namespace, out: Path, names: list[str] | None, members: list[dict[str, float]]
+) -> int:
+    from simulation.validation.robustness import RobustnessError, robustness
+
     try:
         table = robustness(
             out, names, args.replications, args.seed, args.step, args.workers, args.size_factor,
