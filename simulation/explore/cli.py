@@ -24,6 +24,46 @@ def _folder(args: argparse.Namespace, name: str) -> Path:
     return check_output("--out", args.out if args.out is not None else Path("results") / name)
 
 
+def ensemble_members(args: argparse.Namespace) -> list[dict[str, float]]:
+    """The members asked for by ``--ensemble N [--ensemble-file F]`` (none without ``--ensemble``).
+
+    Raises:
+        EnsembleError: One sentence (exit code 2): no ensemble shipped and no file, a bad file, too few members.
+    """
+    from simulation.validation.ensemble import EnsembleError, load_ensemble
+
+    if args.ensemble is None:
+        if args.ensemble_file is not None:
+            raise EnsembleError("--ensemble-file needs --ensemble N, the number of members to run.")
+        return []
+    return load_ensemble(args.ensemble, args.ensemble_file)
+
+
+def _members(text: str) -> int:
+    """``--ensemble N``: a whole number of members, at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of members, at least 1 (got {text!r})")
+    return int(text)
+
+
+def add_ensemble_options(parser: argparse.ArgumentParser) -> None:
+    """``--ensemble N`` and ``--ensemble-file F``: answers across plausible parameter sets."""
+    parser.add_argument(
+        "--ensemble",
+        type=_members,
+        default=None,
+        metavar="N",
+        help="also run the first N members of the parameter ensemble: their spread and the share of members for "
+        "which the verdict holds",
+    )
+    parser.add_argument(
+        "--ensemble-file",
+        default=None,
+        metavar="F",
+        help="the ensemble (ensemble.csv of calibrate --method history-matching; default: the shipped one)",
+    )
+
+
 def _resumable(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """On Ctrl-C or SIGTERM, say that finished tasks are kept and a rerun resumes (exit code 130 or 143)."""
 
@@ -49,12 +89,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from simulation.explore.compare import headline, load_compare_spec, run_compare, warnings_for
 
     spec = load_compare_spec(args.spec)
+    members = ensemble_members(args)
     folder = _folder(args, spec.name)
     runs = spec.replications * (len(spec.scenarios) + len(spec.alternatives))
     Workload(runs, runs * spec.n_patients * spec.n_sessions).check("compare", args.allow_large)
     result = _run_locked(folder, lambda: run_compare(spec, folder, quiet=args.quiet))
     for line in [*headline(spec, result["effects"]), *warnings_for(result["effects"])]:
         print(line)
+    if members:
+        from simulation.explore.ensemble import compare_across, compare_lines
+
+        for line in compare_lines(compare_across(spec, folder, members, result["effects"])):
+            print(line)
     print(f"{spec.name}: summary.md and figures in {folder}")
     return 0
 
@@ -64,6 +110,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
     from simulation.explore.trial import load_trial_spec, run_trial, share_text
 
     spec = load_trial_spec(args.spec)
+    members = ensemble_members(args)
     folder = _folder(args, spec.name)
     patients = sum(spec.sizes) * spec.trials
     fits = len(spec.sizes) * spec.trials if spec.kind == "two_arm" else 0
@@ -75,6 +122,11 @@ def cmd_trial(args: argparse.Namespace) -> int:
             f"estimate {r.mean_estimate:+.3f}, wrong sign {share_text(r.wrong_sign)}"
             + (f", OLS fallbacks {r.ols_fallbacks}, tau² = 0 fits {r.boundary_fits}" if spec.kind == "two_arm" else "")
         )
+    if members:
+        from simulation.explore.ensemble import trial_across, trial_lines
+
+        for line in trial_lines(trial_across(spec, folder, members, power)):
+            print(line)
     print(f"{spec.name}: summary.md and power.png in {folder}")
     return 0
 
@@ -134,9 +186,11 @@ def add_commands(sub: Any) -> None:
     """Add the explore subcommands to the ``rupture-sim`` parser."""
     compare = sub.add_parser("compare", help="paired scenario comparison on common random numbers (resumable)")
     _common(compare, "experiments/explore/compare_aft.toml")
+    add_ensemble_options(compare)
     compare.set_defaults(handler=_resumable(cmd_compare))
     trial = sub.add_parser("trial", help="virtual trials over sample sizes: power curves (resumable)")
     _common(trial, "experiments/explore/trial_resolution_r.toml")
+    add_ensemble_options(trial)
     trial.set_defaults(handler=_resumable(cmd_trial))
     sensitivity = sub.add_parser("sensitivity", help="Morris and Sobol sensitivity analysis via SALib (resumable)")
     _common(sensitivity, "experiments/explore/sensitivity_resolution.toml")

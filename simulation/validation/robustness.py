@@ -10,10 +10,16 @@ only. Values are kept inside the declared range. Each run is a task of the
 task store (``sweep.tasks``, as the explore commands use): recorded as it finishes, so an
 interrupted run resumes where it stopped and damage is repaired; a folder made with other
 settings is refused.
+
+With an ensemble (``members``: plausible parameter sets of a history matching,
+``simulation.validation.ensemble``) every member runs too, as tasks after the changes, on the
+same seeds, and the headline becomes, per check, the share of members that pass it: how much
+of the plausible parameter space a check holds in, instead of how far one point is from an edge.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -36,6 +42,8 @@ ROBUSTNESS_REPLICATIONS = 30
 RUNS, TABLE, REPORT = "runs.csv", "robustness.csv", "robustness.md"
 #: The run with every parameter at its default, in ``runs.csv``.
 DEFAULTS = "(defaults)"
+#: ``parameter`` of an ensemble member's run in ``runs.csv`` (``change`` is "ensemble" and a hash of its values).
+MEMBER = "(member {:03d})"
 
 
 class RobustnessError(ValueError):
@@ -78,6 +86,7 @@ def robustness(
     workers: int = 2,
     size_factor: float = 1.0,
     progress: Callable[[str], None] | None = None,
+    members: list[dict[str, float]] | None = None,
 ) -> pd.DataFrame:
     """Run (or resume) the one-at-a-time changes and write ``runs.csv``, ``robustness.csv`` and ``robustness.md``.
 
@@ -93,6 +102,7 @@ def robustness(
         workers: Worker processes.
         size_factor: Scales every study's sample size (smaller for smoke tests).
         progress: Called with one line per finished run.
+        members: Ensemble members to run as well (their pass share per check becomes the headline).
 
     Returns:
         The table: one row per check, whether it passes with the defaults, and the changes that make it fail.
@@ -103,11 +113,16 @@ def robustness(
     folder = Path(folder)
     say = progress or (lambda _line: None)
     settings = _settings(list(names or FREE_PARAMETERS), replications, seed, step, size_factor)
-    todo = [(DEFAULTS, "none", None), *perturbations(settings["parameters"], step)]
+    if members:  # a folder made without (or with another) ensemble is another run
+        settings["members"] = hashlib.sha256(json.dumps(members, sort_keys=True).encode()).hexdigest()
+    todo = [(DEFAULTS, "none", None, None)]
+    todo += [
+        (name, change, value, {name: value}) for name, change, value in perturbations(settings["parameters"], step)
+    ]
+    todo += [(MEMBER.format(i), _member_label(m), None, m) for i, m in enumerate(members or ())]
 
     def run(task: int) -> dict[str, pd.DataFrame]:
-        name, change, value = todo[task]
-        params = None if value is None else {name: value}
+        name, change, value, params = todo[task]
         table = run_validation(
             seed=seed, params=params, workers=workers, replications=replications, size_factor=size_factor
         )
@@ -122,7 +137,7 @@ def robustness(
         except StoreError as err:
             raise RobustnessError(str(err)) from None
         runs = load_table(folder, "runs")
-        result = summarise(runs)
+        result = summarise(runs, {MEMBER.format(i): _member_label(m) for i, m in enumerate(members or ())})
         write_bytes_atomic(folder / RUNS, runs.to_csv(index=False).encode())
         write_bytes_atomic(folder / TABLE, result.to_csv(index=False).encode())
         write_bytes_atomic(folder / REPORT, report_text(result, replications, seed, step).encode())
@@ -130,10 +145,23 @@ def robustness(
     return result
 
 
-def summarise(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per check: passes with the defaults, the changes that make it fail (or pass), flagged if it hangs on one."""
+def _member_label(member: dict[str, float]) -> str:
+    """``change`` of a member's run: "ensemble" and a hash of its values (another ensemble's member is rerun)."""
+    digest = hashlib.sha256(json.dumps(member, sort_keys=True).encode()).hexdigest()[:10]
+    return f"ensemble {digest}"
+
+
+def summarise(runs: pd.DataFrame, members: dict[str, str] | None = None) -> pd.DataFrame:
+    """Per check: passes with the defaults, the changes that make it fail (or pass), flagged if it hangs on one.
+
+    ``members`` (run name -> change label) are the ensemble's runs: their share passing is ``ensemble_pass_share``.
+    """
+    members = members or {}
+    is_member = runs["parameter"].astype(str).str.startswith("(member ")
+    chosen = runs["parameter"].map(members).eq(runs["change"]) & is_member
+    ensemble = runs[chosen].groupby("check", sort=False)["passed"].agg(lambda s: s.astype(bool).mean())
     base = runs[runs["parameter"] == DEFAULTS].set_index("check")
-    changed = runs[runs["parameter"] != DEFAULTS]
+    changed = runs[(runs["parameter"] != DEFAULTS) & ~is_member]
     rows = []
     for check, group in changed.groupby("check", sort=False):
         passes = bool(base.loc[check, "passed"])
@@ -147,21 +175,42 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
                 "median": float(base.loc[check, "median"]),
                 "fails_when" if passes else "passes_when": movers,
                 "fragile": passes and bool(len(flips)),
+                "ensemble_pass_share": float(ensemble.get(check, float("nan"))),
             }
         )
     table = pd.DataFrame(rows)
     for column in ("fails_when", "passes_when"):
         if column not in table:
             table[column] = ""
-    return table[["target", "check", "passes", "median", "fragile", "fails_when", "passes_when"]].fillna("")
+    columns = ["target", "check", "passes", "median", "ensemble_pass_share", "fragile", "fails_when", "passes_when"]
+    table = table[[c for c in columns if c != "ensemble_pass_share" or members]]
+    table.attrs["members"] = runs.loc[chosen, "parameter"].nunique()
+    return table.fillna({"fails_when": "", "passes_when": ""})
 
 
 def report_text(table: pd.DataFrame, replications: int, seed: int, step: float) -> str:
     """The robustness table in Markdown."""
     n_fragile = int(table["fragile"].sum())
-    lines = [
-        "# Robustness of the fit",
-        "",
+    lines = ["# Robustness of the fit", ""]
+    members = table.attrs.get("members", 0)
+    if members:
+        shares = table["ensemble_pass_share"]
+        lines += [
+            f"**Across {members} members of the parameter ensemble** (plausible parameter sets of the history "
+            f"matching, same seeds): {int((shares >= 0.9).sum())} of {len(table)} checks pass in at least 90% of the "
+            f"members; the least-held is {table.loc[shares.idxmin(), 'check']} ({shares.min():.0%}).",
+            "",
+            "| check | members passing | passes at the defaults |",
+            "|---|---|---|",
+            *(
+                f"| {r.check} | {r.ensemble_pass_share:.0%} | {'yes' if r.passes else 'no'} |"
+                for r in table.itertuples()
+            ),
+            "",
+            "## One parameter at a time",
+            "",
+        ]
+    lines += [
         f"Each free parameter changed by {step:.0%} of its default (down and up; a default of 0 moves up by "
         f"{step:.0%} of its search range), one at a time; every virtual study rerun on the same seeds (root "
         f"{seed}, {replications} replications). **{n_fragile} of {int(table['passes'].sum())} passing checks hang on "
