@@ -49,8 +49,9 @@ from simulation.teach.trainee import (
 )
 
 CSS = """
-.rs-transcript { display: flex; flex-direction: column-reverse; max-height: 560px; overflow-y: auto;
-  font-size: 0.95rem; line-height: 1.4; }
+.rs-transcript { display: flex; flex-direction: column-reverse; overflow-y: auto; font-size: 0.95rem;
+  line-height: 1.4; max-height: max(240px, calc(100vh - 410px)); }
+.rs-whatif .rs-transcript { max-height: 560px; } .rs-head p { margin-bottom: 2px; }
 .rs-transcript h4 { margin: 0.6rem 0 0.2rem; } .rs-where { font-family: monospace; color: #444; }
 .rs-same { color: #5f5f5f; } .rs-same::before { content: "= "; font-family: monospace; }
 .rs-unclear { color: #555; font-size: 0.85em; font-style: italic; }
@@ -59,6 +60,9 @@ CSS = """
 .rs-injected { color: #a3302c; font-weight: 600; } .rs-note { color: #7a4a00; font-weight: 600; }
 .rs-better { color: #1b5e20; font-weight: 600; } .rs-worse { color: #a3302c; font-weight: 600; }
 .rs-md strong { font-weight: 700; } .rs-md p { margin-bottom: 0.5rem; }
+.rs-now { font-weight: 700; margin-bottom: 4px; }
+.rs-rule { font-size: 0.85rem; color: #333; }
+.v-navigation-drawer .v-slider--horizontal { margin-top: 26px; }
 .rs-row { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
 button:focus-visible, .v-btn:focus-visible, input:focus-visible, [tabindex]:focus-visible
   { outline: 3px solid #ff9800 !important; outline-offset: 2px; }
@@ -67,10 +71,9 @@ button:focus-visible, .v-btn:focus-visible, input:focus-visible, [tabindex]:focu
 PROJECTOR_CSS = """
 .v-application, .v-application .v-btn, .v-application .v-label, .v-application .v-select__selection,
 .v-application .v-tab { font-size: 19px !important; }
-.rs-transcript { font-size: 1.3rem; line-height: 1.35; max-height: calc(100vh - 340px); }
+.rs-transcript { font-size: 1.5rem; line-height: 1.35; max-height: max(200px, calc(100vh - 470px)); }
 .rs-table td, .rs-table th { font-size: 1.05rem; }
-.v-navigation-drawer .v-card:has(.v-btn) .v-input, .v-navigation-drawer .v-card:has(.v-btn) .v-input + div
-  { display: none !important; }
+.v-navigation-drawer .v-card:has(.v-btn) .v-input { display: none !important; }
 """
 
 #: Projector mode, per browser session (a module-level reactive is scoped to its page).
@@ -111,7 +114,7 @@ def _refresh(action) -> None:
 
 def font_size() -> float:
     """Label size of the live figures (larger in projector mode)."""
-    return 19 if PROJECTOR.value else 13
+    return 22 if PROJECTOR.value else 16
 
 
 def course_figure_svg(model: SessionPlayer, stacked: bool) -> str:
@@ -143,23 +146,16 @@ def Player(model: SessionPlayer):
 
     error = solara.use_reactive("auto")
 
-    with solara.Column(style={"padding": "8px"}):
-        md(f"### Session player\n**{model.chapter.title}**  \n{model.setting}  \n**{model.where}**")
+    with solara.Column(style={"padding": "8px"}, classes=["rs-player"]):
+        md(f"**{model.chapter.title}**  \n{model.setting}", classes=["rs-head"])
+        solara.HTML(tag="div", unsafe_innerHTML=html.escape(model.where), classes=["rs-now"])
         if LINK_NOTE.value:
             solara.HTML(tag="div", unsafe_innerHTML=html.escape(LINK_NOTE.value), classes=["rs-note"])
         with solara.Row(classes=["rs-row"]):
-            solara.Button("◀ Back", on_click=lambda: _refresh(model.back), outlined=True)
-            solara.Button("Next marker ▶▶", on_click=lambda: _refresh(model.next_marker), outlined=True)
-            solara.Button("Session start", outlined=True,
+            solara.Button("◀ Back", on_click=lambda: _refresh(model.back), outlined=True, small=True)
+            solara.Button("Next marker ▶▶", on_click=lambda: _refresh(model.next_marker), outlined=True, small=True)
+            solara.Button("Session start", outlined=True, small=True,
                           on_click=lambda: _refresh(lambda: model.go_to(model.session, 0)))  # fmt: skip
-        with solara.Row(classes=["rs-row"]):
-            with solara.Column(style={"max-width": "150px"}):
-                solara.Select("Go to session", values=[str(i) for i in range(1, model.held + 1)],
-                              value=str(model.session), on_value=go_to)  # fmt: skip
-            with solara.Column(style={"max-width": "160px"}):
-                solara.Select("Therapist error", values=list(ERRORS), value=error)
-            solara.Button("Inject a therapist error", outlined=True, color="error",
-                          on_click=lambda: _refresh(lambda: model.inject_error(error.value)))  # fmt: skip
         if model.note:
             solara.HTML(tag="div", unsafe_innerHTML=html.escape(model.note), classes=["rs-note"],
                         attributes={"role": "status"})  # fmt: skip
@@ -167,6 +163,14 @@ def Player(model: SessionPlayer):
             solara.HTML(tag="div", unsafe_innerHTML=html.escape(model.injected), classes=["rs-injected"])
         solara.HTML(tag="div", unsafe_innerHTML=transcript_html(model.transcript()), classes=["rs-transcript"],
                     attributes={"aria-live": "polite", "aria-label": "Transcript"})  # fmt: skip
+        with solara.Row(classes=["rs-row"]):
+            with solara.Column(style={"max-width": "130px"}):
+                solara.Select("Go to session", values=[str(i) for i in range(1, model.held + 1)],
+                              value=str(model.session), on_value=go_to)  # fmt: skip
+            with solara.Column(style={"max-width": "130px"}):
+                solara.Select("Therapist error", values=list(ERRORS), value=error)
+            solara.Button("Inject a therapist error", outlined=True, color="error", small=True,
+                          on_click=lambda: _refresh(lambda: model.inject_error(error.value)))  # fmt: skip
         with solara.Row(classes=["rs-row"]):
             solara.FileDownload(lambda: format_lines(model.transcript()), "transcript.txt",
                                 label="Transcript as text")  # fmt: skip
@@ -176,7 +180,7 @@ def Player(model: SessionPlayer):
 
 def Plots(model: SessionPlayer):
     """Alliance, symptoms and ruptures per session up to the cursor (the what-if dashed, in red)."""
-    solara.HTML(tag="div", unsafe_innerHTML=course_figure_svg(model, stacked=True), classes=["rs-course"])
+    solara.HTML(tag="div", unsafe_innerHTML=course_figure_svg(model, stacked=True), classes=["rs-course", "rs-plots"])
     solara.FileDownload(lambda: figure_png(course_figure(model.sessions_shown(),
                                                          model.sessions_shown(True) if model.forked else None,
                                                          n_sessions=model.n_sessions, stacked=True)),
@@ -187,27 +191,29 @@ def Plots(model: SessionPlayer):
 def WhatIf(model: SessionPlayer):
     """Choose a marker seen so far and a response; the two courses side by side on the same random numbers."""
     markers = model.markers_so_far()
-    where = solara.use_reactive(markers[-1] if markers else "")  # every hook before the first return
-    response = solara.use_reactive("invite")
+    response = solara.use_reactive("invite")  # every hook before the first return
+    chosen = model.fork_at if model.fork_at in markers else (markers[-1] if markers else "")
+
+    def choose(where: str) -> None:
+        model.fork_at = where
 
     def fork() -> None:
-        chosen = where.value if where.value in markers else markers[-1]
         session, segment = (int(x) for x in chosen.split("."))
         model.make_fork(session, segment, RESPONSES[response.value])
 
-    with solara.Column(style={"padding": "8px"}):
+    with solara.Column(style={"padding": "8px"}, classes=["rs-whatif"]):
         md("### What-if: the same course with one response changed")
         if not markers:
             md("No marker yet: step to a marker, then come back to fork it.")
             return
         with solara.Row(classes=["rs-row"]):
-            solara.Select("Fork at marker [session.segment]", values=markers, value=where)
+            solara.Select("Fork at marker [session.segment]", values=markers, value=chosen, on_value=choose)
             solara.Select("The therapist's response instead", values=list(RESPONSES), value=response)
             solara.Button("Fork here", on_click=lambda: _refresh(fork), color="primary")
             solara.Button("Clear fork", on_click=lambda: _refresh(model.clear_fork), outlined=True,
                           disabled=model.forked is None)  # fmt: skip
         if model.forked is None:
-            md("No fork yet.")
+            md("No fork yet.", classes=["rs-nofork"])
             return
         original, forked = model.transcript(), model.transcript(forked=True)
         same = next((i for i, (a, b) in enumerate(zip(original, forked, strict=False)) if a != b),
@@ -247,7 +253,7 @@ def Trainee(model: SessionPlayer):
         model.trainee_level = level.value
         model.next_marker(level.value)
 
-    with solara.Column(style={"padding": "8px"}):
+    with solara.Column(style={"padding": "8px"}, classes=["rs-trainee"]):
         md("### Trainee: what would you do at this marker?")
         with solara.Row(classes=["rs-row"]):
             with solara.Column(style={"max-width": "190px"}):
@@ -280,8 +286,10 @@ def Feedback(model: SessionPlayer, where: str) -> None:
     md(f"**What the model knows:** {shown.truth}")
     label = html.escape(response_label(shown.choice))
     solara.HTML(tag="p", unsafe_innerHTML=f"<strong>Your answer</strong> ({label}): "
-                f"<span class='{css}'>{html.escape(shown.verdict.sentence)}</span>")  # fmt: skip
-    md(f"*The rule, fixed before any answer:* {VERDICT_RULE} {shown.explanation}")
+                f"<span class='{css}'>{html.escape(shown.verdict.sentence)}</span>", classes=["rs-verdict"],
+                attributes={"data-where": where})  # fmt: skip
+    md(f"*The rule, fixed before any answer:* {VERDICT_RULE}", classes=["rs-rule"])
+    md(shown.explanation)
     last = int(where.split(".")[1]) == model.n_segments - 1
     tie = (" This marker is in the session's last segment: no segment is left for a strategy to work in, so "
            "the strategies tie (try a marker earlier in a session).") if last else ""  # fmt: skip
@@ -376,8 +384,9 @@ def Info(model: SessionPlayer):
     """What the app is, how it works, how to use it, the chapter's things to notice and try, references."""
     bullets = "\n".join(f"- {n}" for n in model.chapter.notice)
     tries = "\n".join(f"- {t}" for t in model.chapter.try_)
-    md(f"**{model.chapter.title}** ({model.setting}): {model.scenario.shows}.")
-    md(INFO.format(notice=bullets, try_=tries))
+    with solara.Column(classes=["rs-info"]):
+        md(f"**{model.chapter.title}** ({model.setting}). At the pinned seed: {model.scenario.shows}.")
+        md(INFO.format(notice=bullets, try_=tries))
 
 
 SEEDS = ["pinned", *(str(i) for i in range(0, 61))]
@@ -459,14 +468,19 @@ def params_for(link: Link) -> dict:
     return params
 
 
-def grid_layout(n_components: int) -> list[dict]:
-    """Mesa's grid, with cells tall enough for a transcript: two side by side, or one full width."""
-    width, height = (12, 30) if n_components == 1 else (6, 19)
-    return [{"i": i, "w": width, "h": height, "moved": False, "x": width * (i % 2) % 12, "y": height * (i // 2)}
-            for i in range(n_components)]  # fmt: skip
+_WRAPPED: dict = {}
 
 
-solara_viz.make_initial_grid_layout = grid_layout  # Mesa 3.3.1's cells (h=10) cut a transcript short
+def wrapped(component):
+    """Mesa's wrapper of a page component (re-rendered on every model update), made once per component.
+
+    ``solara_viz._wrap_component`` returns a new component on every call, so a page that wraps its
+    components as it renders rebuilds every widget of every tab on each render (a tab switch took a second).
+    """
+    if component not in _WRAPPED:
+        _WRAPPED[component] = solara_viz._wrap_component(component)
+    return _WRAPPED[component]
+
 
 #: The app's tabs by page index (the second item of each ``components`` pair of ``Page``).
 PAGES = {0: "Player", 1: "What-if", 2: "Trainee", 3: "Info"}
@@ -478,25 +492,28 @@ def NamedPages(components: list[tuple], model) -> None:
 
     Mesa 3.3.1 labels its tabs "Page 0", "Page 1", ... and takes no names; SolaraViz looks the
     component up in its module when it renders, so replacing it there (below) names the tabs
-    without copying SolaraViz. The grid of each page is Mesa's (``GridDraggable`` with ``grid_layout``).
-    The projector switch sits beside the tabs.
+    without copying SolaraViz. Every tab stays rendered (a switch only shows another, without a
+    slide), so a switch answers at once and keeps what was typed; two components of a page sit
+    side by side. The projector switch sits beside the tabs.
     """
     pages: dict[int, list] = {}
     for component, index in components:
-        pages.setdefault(index, []).append(solara_viz._wrap_component(component))
+        pages.setdefault(index, []).append(wrapped(component))
     tab, set_tab = solara.use_state(0)
     with solara.Row(style={"align-items": "center"}):
         with solara.v.Tabs(v_model=tab, on_v_model=set_tab):
             for index in sorted(pages):
                 solara.v.Tab(children=[PAGES.get(index, f"Page {index}")])
         solara.Switch(label="Projector mode", value=PROJECTOR, style={"white-space": "nowrap"})
-    with solara.v.TabsItems(v_model=tab):
+    with solara.v.TabsItems(v_model=tab, touchless=True):
         for index in sorted(pages):
-            with solara.v.TabItem():
-                if index == tab:
-                    solara.GridDraggable(items=[c(model) for c in pages[index]],
-                                         grid_layout=grid_layout(len(pages[index])), resizable=True,
-                                         draggable=True)  # fmt: skip
+            with solara.v.TabItem(eager=True, transition=False, reverse_transition=False):
+                if len(pages[index]) == 1:
+                    pages[index][0](model)
+                    continue
+                with solara.Columns([6, 5]):
+                    for component in pages[index]:
+                        component(model)
 
 
 solara_viz.ComponentsView = NamedPages

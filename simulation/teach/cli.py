@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,8 +79,11 @@ def serve(host: str, port: int) -> int:
     command = [sys.executable, "-m", "solara", "run", str(app), "--host", host, "--port", str(port),
                "--production", "--no-open", "--no-check-version"]  # fmt: skip
     print(f"rupture-sim app on http://{host}:{port} (Ctrl+C to stop)", flush=True)
+    # No "runs on Solara" banner over the plots on a projector; the page names itself; no telemetry.
+    env = {**os.environ, "SOLARA_THEME_SHOW_BANNER": "False", "SOLARA_THEME_TITLE": "rupture-sim teaching",
+           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}  # fmt: skip
     try:
-        return subprocess.call(command)
+        return subprocess.call(command, env=env)
     except KeyboardInterrupt:
         return 0
 

@@ -109,6 +109,7 @@ class SessionPlayer(mesa.Model):
         self.policy = None  # the round run as a policy (``trainee.policy_on_caseload``)
         self.trainee_level = "all markers"  # the trainee's difficulty (``LEVELS``)
         self.note = ""  # why the last move did nothing ("" = it moved)
+        self.fork_at = ""  # the marker the What-if tab forks at ("" = the latest one)
         self.original = self._new_course(None)
         self.forked: RuptureModel | None = None
         self.fork: Fork | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import math
 
+import numpy as np
 import pandas as pd
 
 from simulation.teach.course_plots import FORKED, ORIGINAL
@@ -93,7 +94,7 @@ def course_svg(original: pd.DataFrame, forked: pd.DataFrame | None, n_sessions: 
         font: Label size in SVG units (the projector mode passes a larger one).
         desc: The figure's text alternative.
     """
-    width_one, height_one = (430, 150) if stacked else (330, 150)
+    width_one, height_one = (300, 140) if stacked else (330, 150)
     left, top, gap = 5.2 * font, 2.6 * font, 4.4 * font
     courses = [("original", original, ORIGINAL, False)]
     if forked is not None:
@@ -103,7 +104,8 @@ def course_svg(original: pd.DataFrame, forked: pd.DataFrame | None, n_sessions: 
              ("Symptoms (scale, 0-4)", (0.0, 4.0), [0, 1, 2, 3, 4]),
              ("Rupture markers per session", (0.0, top_marker * 1.15), _ticks(0, top_marker, 4)))  # fmt: skip
     xlim = (0.4, n_sessions + 0.6)
-    xticks = range(1, n_sessions + 1, 1 if n_sessions <= 12 else 2)
+    every = max(1, math.ceil(n_sessions * 1.9 * font / width_one))  # labels of up to two digits never touch
+    xticks = range(1, n_sessions + 1, every)
     parts: list[str] = []
     for i, (title, ylim, yticks) in enumerate(specs):
         x0 = left + (0 if stacked else i * (width_one + left))
@@ -131,17 +133,21 @@ def course_svg(original: pd.DataFrame, forked: pd.DataFrame | None, n_sessions: 
     legend = [("original (solid, circles)", ORIGINAL, False)]
     if forked is not None:
         legend.append(("what-if (dashed, squares)", FORKED, True))
-    x = left
-    for label, colour, dashed in legend:
+    x, y = left, y_legend
+    for label, colour, dashed in legend:  # one under the other in the narrow column, side by side otherwise
         dash = ' stroke-dasharray="7 4"' if dashed else ""
-        parts.append(f'<line x1="{x:.1f}" x2="{x + 28:.1f}" y1="{y_legend:.1f}" y2="{y_legend:.1f}" stroke="{colour}" '
-                     f'stroke-width="2.5"{dash}/><text x="{x + 34:.1f}" y="{y_legend + font * 0.35:.1f}" '
+        parts.append(f'<line x1="{x:.1f}" x2="{x + 28:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" '
+                     f'stroke-width="2.5"{dash}/><text x="{x + 34:.1f}" y="{y + font * 0.35:.1f}" '
                      f'font-size="{font:.0f}">{label}</text>')  # fmt: skip
-        x += 34 + font * 0.62 * len(label) + 20
-    parts.append(f'<text x="{left:.1f}" y="{y_legend + 1.5 * font:.1f}" font-size="{font * 0.9:.0f}">bars: light = '
+        if stacked:
+            y += 1.5 * font
+        else:
+            x += 34 + font * 0.62 * len(label) + 20
+    y += 0 if stacked else 1.5 * font
+    parts.append(f'<text x="{left:.1f}" y="{y:.1f}" font-size="{font * 0.9:.0f}">bars: light = '
                  f"markers, dark = left unrepaired</text>")  # fmt: skip
     width = left + (width_one if stacked else 3 * width_one + 2 * left) + font
-    height = y_legend + 2.2 * font
+    height = y + 0.8 * font
     return _svg(width, height, parts, "Alliance, symptoms and rupture markers per session", desc)
 
 
@@ -166,6 +172,7 @@ def spread_svg(spread: pd.DataFrame, chosen: str, horizon: int, font: float = 12
         text = f"{name} (yours)" if name == chosen else name
         parts.append(f'<text x="{label_w - 8:.1f}" y="{top + (y + 0.5) * row_h + font * 0.35:.1f}" text-anchor="end" '
                      f'font-size="{font:.0f}"{weight}>{html.escape(text)}</text>')  # fmt: skip
+    by_response = {name: own for name, own in spread.groupby("response", sort=False)}
     for column, title, width in panels:
         values = spread[column].astype(float)
         if column in ("resolved", "dropped_out"):
@@ -182,7 +189,7 @@ def spread_svg(spread: pd.DataFrame, chosen: str, horizon: int, font: float = 12
         panel.axes(title, "", [], ticks, xfmt=fmt)
         for y, name in enumerate(order):
             colour = FORKED if name == chosen else ORIGINAL
-            own = spread.loc[spread.response == name, column].astype(float)
+            own = by_response[name][column].to_numpy(dtype=float)
             cy = top + (y + 0.5) * row_h
             if column in ("resolved", "dropped_out"):
                 share = own.mean()
@@ -194,7 +201,7 @@ def spread_svg(spread: pd.DataFrame, chosen: str, horizon: int, font: float = 12
                 jitter = ((k * 7919) % 11 - 5) / 5 * row_h * 0.25
                 panel.parts.append(f'<circle cx="{panel.x(v):.1f}" cy="{cy + jitter:.1f}" r="2.2" fill="{colour}" '
                                    f'fill-opacity="0.45"/>')  # fmt: skip
-            q1, q2, q3 = own.quantile([0.25, 0.5, 0.75])
+            q1, q2, q3 = np.quantile(own, [0.25, 0.5, 0.75])
             panel.parts.append(f'<line x1="{panel.x(q1):.1f}" x2="{panel.x(q3):.1f}" y1="{cy:.1f}" y2="{cy:.1f}" '
                                f'stroke="#000" stroke-width="3"/><line x1="{panel.x(q2):.1f}" x2="{panel.x(q2):.1f}" '
                                f'y1="{cy - row_h * 0.38:.1f}" y2="{cy + row_h * 0.38:.1f}" stroke="#000" '

@@ -85,14 +85,21 @@ class Verdict:
                 f"{self.median_difference:+.3f}).")  # fmt: skip
 
 
+def sign_test(better: int, worse: int) -> float:
+    """Two-sided exact sign test: the chance of a split at least this uneven from a fair coin (1.0 for none)."""
+    n = better + worse
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(better, worse) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
 def verdict(answer: pd.Series, passed: pd.Series) -> Verdict:
     """The verdict of an answer's alliance changes against letting it pass's, both indexed by future."""
-    from scipy.stats import binomtest
-
     difference = (answer - passed.reindex(answer.index)).to_numpy()
     better, worse = int((difference > EQUAL_WITHIN).sum()), int((difference < -EQUAL_WITHIN).sum())
     equal = len(difference) - better - worse
-    p_value = float(binomtest(better, better + worse).pvalue) if better + worse else 1.0
+    p_value = sign_test(better, worse)
     word = "no reliable difference"
     if p_value < ALPHA:
         word = "better" if better > worse else "worse"
@@ -197,13 +204,13 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     passed = table[table.response == "let-pass"].set_index("future").alliance_change
     rows = []
     for name, own in table.groupby("response", sort=False):
-        change = own.alliance_change
+        q1, median, q3 = np.quantile(own.alliance_change.to_numpy(), [0.25, 0.5, 0.75])
         judged = verdict(own.set_index("future").alliance_change, passed)
         reference = name == "let-pass"
-        rows.append({"response": name, "label": _label(name), "alliance change": round(change.median(), 3),
-                     "IQR": f"{change.quantile(0.25):+.3f} to {change.quantile(0.75):+.3f}",
+        rows.append({"response": name, "label": _label(name), "alliance change": round(float(median), 3),
+                     "IQR": f"{q1:+.3f} to {q3:+.3f}",
                      "resolved": f"{int(own.resolved.sum())}/{n}", "dropout": f"{int(own.dropped_out.sum())}/{n}",
-                     "symptom change": round(own.symptom_change.median(), 2),
+                     "symptom change": round(float(np.median(own.symptom_change.to_numpy())), 2),
                      "vs let-pass": "reference" if reference else f"{judged.better} / {judged.worse} / {judged.equal}",
                      "verdict": "reference" if reference else judged.word})  # fmt: skip
     return pd.DataFrame(rows)
