@@ -99,3 +99,11 @@ def test_the_pinned_table_is_one_json_file_with_a_row_per_chapter():
     assert all(set(row) == {"chapter", "seed", "n_sessions", "marker", "fork", "shows"} for row in rows.values())
     with pytest.raises(Exception, match="preset must be one of"):
         scenario("no-such-chapter")
+
+
+def test_the_class_plan_shows_the_pinned_table():
+    from simulation.teach.scenarios import CLASS_PLAN, PLAN_END, PLAN_START, plan_table
+
+    text = CLASS_PLAN.read_text()
+    block = text[text.index(PLAN_START) + len(PLAN_START) : text.index(PLAN_END)].strip()
+    assert block == plan_table(pinned()), "re-pin (python -m simulation.teach.scenarios --pin) rewrites it"

@@ -4,8 +4,9 @@ A chapter (``chapters.CHAPTERS``) names a population, a therapist and what a cla
 whether a given seed's patient shows it is the model's business. ``POINTS`` states each
 chapter's point as a check on one course (and, where the point is a what-if, on paired
 futures of its fork). ``pin`` searches the seeds for the course that shows the point best and
-writes the result to ``pinned.json`` beside this file, which the app, the class plan and the
-chapter tests read. After a change to the model, re-pin and read the diff::
+writes the result to ``pinned.json`` beside this file, which the app and the chapter tests read,
+and the table of ``docs/teaching/class-plan.md`` (between its two ``pinned scenarios`` lines).
+After a change to the model, re-pin and read the diff::
 
     python -m simulation.teach.scenarios --pin      # rewrite pinned.json
     python -m simulation.teach.scenarios            # check the pinned seeds, one line per chapter
@@ -31,6 +32,12 @@ from simulation.teach.chapters import CHAPTERS, chapter, run_course
 
 #: Where the pinned scenarios are kept (one file, rewritten by ``--pin``).
 PINNED_FILE = Path(__file__).with_name("pinned.json")
+#: The class plan, whose table of the pinned scenarios ``--pin`` rewrites between these two lines.
+CLASS_PLAN = Path(__file__).resolve().parents[2] / "docs" / "teaching" / "class-plan.md"
+PLAN_START, PLAN_END = (
+    "<!-- pinned scenarios: start (python -m simulation.teach.scenarios --pin) -->",
+    ("<!-- pinned scenarios: end -->"),
+)
 #: Seeds the search looks through.
 SEARCH_SEEDS = range(1, 61)
 #: Paired futures a what-if point is checked on.
@@ -252,11 +259,27 @@ def search(name: str, seeds=SEARCH_SEEDS) -> Scenario:
     return Scenario(name, seed, length, evidence.marker, fork, evidence.shows)
 
 
-def pin(path: Path = PINNED_FILE) -> dict[str, Scenario]:
-    """Search every chapter's seed and write the pinned table to ``path``."""
+def pin(path: Path = PINNED_FILE, plan: Path = CLASS_PLAN) -> dict[str, Scenario]:
+    """Search every chapter's seed, write the pinned table to ``path`` and the class plan's table of it."""
     pinned = {name: search(name) for name in CHAPTERS}
     path.write_text(json.dumps({name: asdict(s) for name, s in pinned.items()}, indent=2) + "\n", encoding="utf-8")
+    if plan.exists():
+        text = plan.read_text(encoding="utf-8")
+        start, end = text.index(PLAN_START) + len(PLAN_START), text.index(PLAN_END)
+        plan.write_text(f"{text[:start]}\n{plan_table(pinned)}\n{text[end:]}", encoding="utf-8")
     return pinned
+
+
+def plan_table(table: dict[str, Scenario]) -> str:
+    """The pinned scenarios as the class plan's Markdown table: where to open, the link, the terminal command."""
+    rows = ["| chapter | seed, sessions | open at | in the app (URL after the address) | in the terminal | "
+            "what it shows |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for name, s in table.items():
+        link = f"`?chapter={name}&seed={s.seed}&sessions={s.n_sessions}&at={s.marker}`"
+        fork = f" --fork {s.marker}:{s.fork}" if s.fork else ""
+        demo = f"`rupture-sim demo --preset {name} --sessions {s.n_sessions} --seed {s.seed}{fork}`"
+        rows.append(f"| `{name}` | {s.seed}, {s.n_sessions} | [{s.marker}] | {link} | {demo} | {s.shows} |")
+    return "\n".join(rows)
 
 
 def pinned(path: Path = PINNED_FILE) -> dict[str, Scenario]:
