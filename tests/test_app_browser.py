@@ -199,11 +199,8 @@ def test_step_through_a_session_and_see_3rs_words(page):
 def test_the_newest_transcript_line_is_in_view_at_1280x720(page):
     for _ in range(4):
         _next_marker(page)
-    newest = page.locator(
-        ".rs-player .rs-transcript > div > *"
-    ).last  # the box is a reversed column: its last child is newest
-    box, view = newest.bounding_box(), page.viewport_size
-    assert box and box["y"] >= 0 and box["y"] + box["height"] <= view["height"], (box, view)
+    newest = page.locator(".rs-player .rs-transcript > div > *").last  # a reversed column: its last child is newest
+    expect(newest).to_be_in_viewport(ratio=1)
 
 
 def test_after_the_patient_drops_out_step_and_next_marker_say_why(browser, server):
@@ -262,7 +259,32 @@ def test_fork_clear_fork_and_a_second_fork(page):
     assert dashed.count() >= 1 and page.locator(".rs-plots svg rect[width='7']").count() >= 1, "dashed, squares"
     _tab(page, "What-if", ".rs-whatif")
     expect(page.locator(".rs-whatif .rs-transcript")).to_have_count(2)
+
+
+def test_the_class_plans_what_if_at_the_pinned_moment(browser, server):
+    """Demonstration 2 of the class plan: the pinned link, invite at the hostile marker, on to a later session."""
+    from simulation.teach.scenarios import scenario
+
+    s = scenario("hostile-vs-metacommunication")
+    link = f"?chapter={s.chapter}&seed={s.seed}&sessions={s.n_sessions}&at={s.marker}"
+    context, page, problems = _open(browser, server + link)
+    assert _marker_where(page) == s.marker
+    expect(page.locator(".rs-player .rs-transcript")).to_contain_text("reacts with hostility")
+    _tab(page, "What-if", ".rs-whatif")
+    _choose(page, "The therapist's response instead", s.fork)
+    _timed(page, "fork here", lambda: page.get_by_role("button", name="Fork here").click(), FORKED,
+           f"What if at [{s.marker}] the therapist invites")  # fmt: skip
+    _tab(page, "Player", ".rs-player")
+    later = int(s.marker.split(".")[0]) + 4
+    _choose(page, "Go to session", str(later))
+    page.wait_for_function(MOVED, arg=f"Session {s.marker.split('.')[0]}")
+    expect(page.locator(".rs-now")).to_contain_text(f"Session {later}, segment 0")
+    _tab(page, "What-if", ".rs-whatif")
+    expect(page.locator(".rs-whatif .rs-transcript")).to_have_count(2)
+    alliance = page.locator(".rs-whatif .rs-course svg polyline")
+    assert alliance.count() >= 4 and alliance.nth(0).get_attribute("points") != alliance.nth(1).get_attribute("points")
     _shot(page, "app-what-if.png")
+    _close(context, page, problems)
 
 
 def test_inject_a_therapist_error_by_keyboard_then_clear_it(page):
@@ -410,9 +432,7 @@ def test_projector_mode_by_switch_and_by_url(page, browser, server):
     assert large >= 1.3 * small and large >= 24, (small, large)
     for _ in range(3):
         _next_marker(page)
-    newest = page.locator(".rs-player .rs-transcript > div > *").last
-    box = newest.bounding_box()
-    assert box and box["y"] + box["height"] <= VIEWPORT["height"], box
+    expect(page.locator(".rs-player .rs-transcript > div > *").last).to_be_in_viewport(ratio=1)
     _shot(page, "app-projector.png")
     context, other, problems = _open(browser, server + "?projector=1")
     expect(other.get_by_label("Projector mode")).to_be_checked()

@@ -125,7 +125,8 @@ def course_figure_svg(model: SessionPlayer, stacked: bool) -> str:
     if key not in model.figures:
         summaries = [line.text for line in model.transcript() if line.kind == "summary"]
         desc = " ".join(summaries[-3:]) or "No session has ended yet."
-        model.figures[key] = course_svg(original, forked, model.n_sessions, stacked, font_size(), desc)
+        font = font_size() if stacked else 1.35 * font_size()  # three panels across are drawn smaller
+        model.figures[key] = course_svg(original, forked, model.n_sessions, stacked, font, desc)
     return model.figures[key]
 
 
@@ -165,7 +166,7 @@ def Player(model: SessionPlayer):
                     attributes={"aria-live": "polite", "aria-label": "Transcript"})  # fmt: skip
         with solara.Row(classes=["rs-row"]):
             with solara.Column(style={"max-width": "130px"}):
-                solara.Select("Go to session", values=[str(i) for i in range(1, model.held + 1)],
+                solara.Select("Go to session", values=[str(i) for i in range(1, model.n_sessions + 1)],
                               value=str(model.session), on_value=go_to)  # fmt: skip
             with solara.Column(style={"max-width": "130px"}):
                 solara.Select("Therapist error", values=list(ERRORS), value=error)

@@ -81,9 +81,9 @@ class SessionPlayer(mesa.Model):
         self.chapter_name = chapter_name
         self.chapter = chapter(chapter_name)
         self.scenario = scenario(chapter_name)
-        self.pinned = str(seed) == "pinned"
-        self.course_seed = self.scenario.seed if self.pinned else int(seed)
+        self.course_seed = self.scenario.seed if str(seed) == "pinned" else int(seed)
         self.n_sessions = self.scenario.n_sessions if str(n_sessions) == "pinned" else int(n_sessions)
+        self.pinned = self.course_seed == self.scenario.seed and not custom  # the course that shows the point
         super().__init__(seed=self.course_seed)
         self.params: Parameters = resolve_parameters(self.chapter.population, self.chapter.therapists,
                                                      self.chapter.params)  # fmt: skip

@@ -94,7 +94,7 @@ def course_svg(original: pd.DataFrame, forked: pd.DataFrame | None, n_sessions: 
         font: Label size in SVG units (the projector mode passes a larger one).
         desc: The figure's text alternative.
     """
-    width_one, height_one = (300, 140) if stacked else (330, 150)
+    width_one, height_one = (300, 140) if stacked else (260, 170)
     left, top, gap = 5.2 * font, 2.6 * font, 4.4 * font
     courses = [("original", original, ORIGINAL, False)]
     if forked is not None:
