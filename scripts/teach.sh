@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One command for teachers: install rupture-sim with its teaching app (the "app" extra) and start the
-# app on this machine only (127.0.0.1). Then open http://127.0.0.1:8765/?projector=1 in a browser.
-# Usage: bash scripts/teach.sh [--port N]
+# Install the package with the app extra into .venv and start the teaching app on this machine only.
+# Usage: bash scripts/teach.sh [rupture-sim app options, e.g. --port 8800]; then open
+# http://127.0.0.1:8765/?projector=1 (projector mode) in a browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3.11}"
