@@ -443,6 +443,9 @@ def test_projector_mode_by_switch_and_by_url(page, browser, server):
 def test_a_link_to_a_moment_opens_there(page, browser, server):
     for _ in range(3):
         _next_marker(page)
+    at = _marker_where(page)
+    page.wait_for_function("(at) => document.querySelector('.rs-link').getAttribute('href').endsWith('at=' + at)",
+                           arg=at)  # fmt: skip
     where, transcript = _now(page), page.locator(".rs-player .rs-transcript").inner_text()
     href = page.get_by_role("link", name="Link to this moment").get_attribute("href")
     assert re.fullmatch(r"\?chapter=hostile-vs-metacommunication&seed=\d+&sessions=12&at=\d+\.\d+", href), href

@@ -45,6 +45,8 @@ def test_feedback_shows_the_spread_and_a_paired_verdict_against_letting_it_pass(
     assert result.spread.groupby("response").alliance_change.nunique().max() > 1, "the futures spread"
     assert len(result.lines) == 12 and all("futures" in line for line in result.lines)
     assert "T13" in explain(LET_PASS)
+    again = feedback(player, where, RESPONSES["clarify"], n_futures=8)  # the futures are kept: only the verdict moves
+    assert list(player.spreads) == [(where, 8)] and again.spread is result.spread
 
 
 def test_the_question_hides_the_true_salience_the_feedback_reveals():

@@ -14,7 +14,7 @@ The URL carries a moment: ``?chapter=NAME&seed=N&sessions=N&at=SESSION.SEGMENT``
 
 Mesa 3.3.1 names its tabs "Page 0", "Page 1", ... (``solara_viz.ComponentsView``
 writes ``f"Page {index}"``, with no way to pass names); this module replaces that
-component with ``NamedPages``, the same tabs and grid with the names of ``PAGES``.
+component with ``NamedPages``, the same tabs with the names of ``PAGES``, each kept rendered.
 It replaces Mesa's step counter (``ShowSteps``) with the place in the course, and
 Mesa's inputs (``UserInputs``) with the same inputs showing slider values.
 """
@@ -78,6 +78,8 @@ PROJECTOR_CSS = """
 
 #: Projector mode, per browser session (a module-level reactive is scoped to its page).
 PROJECTOR = solara.reactive(False)
+#: The open tab (an index of ``PAGES``), per browser session.
+TAB = solara.reactive(0)
 #: What was wrong with the link the page was opened with ("" = nothing).
 LINK_NOTE = solara.reactive("")
 
@@ -500,7 +502,7 @@ def NamedPages(components: list[tuple], model) -> None:
     pages: dict[int, list] = {}
     for component, index in components:
         pages.setdefault(index, []).append(wrapped(component))
-    tab, set_tab = solara.use_state(0)
+    tab, set_tab = TAB.value, TAB.set
     with solara.Row(style={"align-items": "center"}):
         with solara.v.Tabs(v_model=tab, on_v_model=set_tab):
             for index in sorted(pages):

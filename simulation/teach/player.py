@@ -11,6 +11,8 @@ replays the course with one response imposed (``forks.Fork``) in a second
 
 from __future__ import annotations
 
+import threading
+
 import mesa
 import numpy as np
 import pandas as pd
@@ -102,11 +104,13 @@ class SessionPlayer(mesa.Model):
                          "exploratory_repertoire": float(exploratory), "aft_start_session": aft_from}  # fmt: skip
             self._custom = (patient, therapist)
         self._cache: dict[bool, tuple] = {}
-        self.figures: dict[tuple, bytes] = {}  # the course figures drawn so far, by what they show
+        self.figures: dict[tuple, str] = {}  # the course figures (SVG) drawn so far, by what they show
         self.trainee_choices: dict[str, int] = {}  # the trainee's response by marker (SESSION.SEGMENT)
         self.round: dict = {}  # the trainee round: ``trainee.Answer`` by marker, kept across tabs
         self.shown = None  # the trainee's latest feedback (``trainee.Feedback``) and its figure
         self.policy = None  # the round run as a policy (``trainee.policy_on_caseload``)
+        self.spreads: dict = {}  # every alternative's futures by marker (``trainee.spread_at``)
+        self.spread_lock = threading.Lock()
         self.trainee_level = "all markers"  # the trainee's difficulty (``LEVELS``)
         self.note = ""  # why the last move did nothing ("" = it moved)
         self.fork_at = ""  # the marker the What-if tab forks at ("" = the latest one)

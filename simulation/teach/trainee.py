@@ -182,6 +182,20 @@ def spread(player, session: int, segment: int, n_futures: int = N_FUTURES) -> pd
     return table
 
 
+def spread_at(player, where: str, n_futures: int = N_FUTURES) -> pd.DataFrame:
+    """``spread`` at the marker ``where`` (``SESSION.SEGMENT``), computed once per course and kept on the player.
+
+    The spread does not depend on the trainee's answer: a second answer at the same marker only
+    judges the answer.
+    """
+    key = (where, n_futures)
+    with player.spread_lock:
+        if key not in player.spreads:
+            session, segment = (int(x) for x in where.split("."))
+            player.spreads[key] = spread(player, session, segment, n_futures)
+        return player.spreads[key]
+
+
 #: Columns of ``summarise``, for the table the trainee reads.
 SUMMARY_COLUMNS = {
     "alliance change": f"alliance change to {HORIZON} sessions later (median)",
@@ -260,7 +274,7 @@ def feedback(player, where: str, choice: int, n_futures: int = N_FUTURES) -> Fee
     simulated = player.simulated_response(session, segment)
     truth = (f"Marker {marker.code} '{marker.label}': true salience {marker.salience} of 5, the observer coded "
              f"{marker.observed_salience}. The simulated therapist {simulated}.")  # fmt: skip
-    outcomes_ = spread(player, session, segment, n_futures)
+    outcomes_ = spread_at(player, where, n_futures)
     table = summarise(outcomes_)
     name = next(name for name, code in CHOICES.items() if code == choice)
     own = outcomes_[outcomes_.response == name].set_index("future").alliance_change
