@@ -43,6 +43,7 @@ import pandas as pd
 from simulation.explore import spec as checks
 from simulation.explore.model_function import OUTCOMES
 from simulation.explore.store import load_table, run_tasks
+from simulation.extras import require
 from simulation.schema import show
 from simulation.sweep.store import StoreError, read_manifest
 
@@ -309,6 +310,8 @@ def reproducibility(x: pd.DataFrame, boxes: pd.DataFrame) -> pd.DataFrame:
 
 def run_discover(spec: DiscoverSpec, folder: Path, quiet: bool = False) -> dict[str, Any]:
     """Run (or resume) scenario discovery into ``folder``; write tables, ``summary.md`` and figures."""
+    for library in ("ema_workbench", "sklearn"):  # the 'explore' extra
+        require(library, "Scenario discovery")
     x, y = load_dataset(spec)
     if y.all() or not y.any():
         raise checks.ExploreSpecError(

@@ -43,6 +43,7 @@ import pandas as pd
 from simulation.explore import spec as checks
 from simulation.explore.model_function import OUTCOMES, Model, ModelFunction, Scenario
 from simulation.explore.store import load_table, run_tasks
+from simulation.extras import require
 from simulation.model.parameters import SPECS
 from simulation.schema import show
 
@@ -337,6 +338,7 @@ def run_sensitivity(
         model: The model as a function (default: the simulation, ``default_model``).
         quiet: No progress bar.
     """
+    require("SALib", "Sensitivity analysis")  # the 'explore' extra
     model = model or default_model(spec)
     runs = replicated(spec)
     stored = {**spec.to_dict(), "model": "simulation" if isinstance(model, ModelFunction) else repr(model)}

@@ -48,6 +48,7 @@ from scipy import stats
 from simulation.explore import spec as checks
 from simulation.explore.model_function import Scenario, derived_seed, patient_outcomes
 from simulation.explore.store import load_table, run_tasks
+from simulation.extras import require
 
 KINDS = ("correlation", "two_arm")
 ANALYSIS_SETS = ("completers", "all")
@@ -308,6 +309,8 @@ def run_trial(spec: TrialSpec, folder: Path, model: StudyModel | None = None, qu
     Returns:
         The power table (one row per size).
     """
+    if spec.kind != "correlation":
+        require("statsmodels", "A two-arm trial's mixed model")  # the 'explore' extra
     model = model or SimulatedStudy(spec)
     stored = {**spec.to_dict(), "model": "simulation" if isinstance(model, SimulatedStudy) else repr(model)}
     run_tasks(folder, "trial", stored, spec.source, len(spec.tasks()), lambda t: compute_block(spec, model, t), quiet)

@@ -21,6 +21,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from simulation.extras import require
 from simulation.outputs import check_output
 from simulation.sweep import backends
 from simulation.sweep.chunks import Chunk, plan_chunks
@@ -179,6 +180,8 @@ def run_sweep(
         raise SpecError(f"workers must be at least 1 (got {workers}).")
     if scheduler is not None and backend != "dask":
         raise SpecError("--scheduler needs --backend dask.")
+    if backend == "dask":
+        require("distributed", "The dask backend")  # the 'sweep' extra
     chunk_size = chunk_replications or spec.chunk_replications
     estimate(spec, folder, workers, chunk_size)
     if scheduler is not None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from simulation.extras import require
 from simulation.model.parameters import ParameterError
 from simulation.run.forks import parse_fork, response_names
 from simulation.teach.chapters import CHAPTERS
@@ -71,10 +72,10 @@ def serve(host: str, port: int) -> int:
     """Run the app (``simulation/teach/app.py``) with ``solara run`` in production mode until interrupted.
 
     Raises:
-        ParameterError: If the app's libraries (the ``app`` extra) are not installed.
+        MissingExtraError: If the app's libraries (the ``app`` extra) are not installed.
     """
-    if importlib.util.find_spec("solara") is None or importlib.util.find_spec("altair") is None:
-        raise ParameterError("the app needs the 'app' extra: pip install -e '.[app]'.")
+    for library in ("solara", "altair"):
+        require(library, "The teaching app")
     app = Path(importlib.util.find_spec("simulation.teach").origin).parent / "app.py"
     command = [sys.executable, "-m", "solara", "run", str(app), "--host", host, "--port", str(port),
                "--production", "--no-open", "--no-check-version"]  # fmt: skip

@@ -86,7 +86,7 @@ class SessionPlayer(mesa.Model):
         self.course_seed = self.scenario.seed if str(seed) == "pinned" else int(seed)
         self.n_sessions = self.scenario.n_sessions if str(n_sessions) == "pinned" else int(n_sessions)
         self.pinned = self.course_seed == self.scenario.seed and not custom  # the course that shows the point
-        super().__init__(seed=self.course_seed)
+        super().__init__(rng=self.course_seed)  # Mesa 3.5 deprecates seed=; 3.3.1 takes rng= too
         self.params: Parameters = resolve_parameters(self.chapter.population, self.chapter.therapists,
                                                      self.chapter.params)  # fmt: skip
         self.n_segments = int(self.params["n_segments"])

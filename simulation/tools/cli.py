@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 
 from simulation import __version__
 from simulation.explore.cli import add_commands as add_explore
+from simulation.extras import MissingExtraError
 from simulation.model.parameters import ParameterError, parameter_table
 from simulation.model.presets import POPULATIONS, THERAPISTS
 from simulation.outputs import OutputError, check_output, prepare_target
@@ -746,7 +747,7 @@ def _run(argv: list[str]) -> int:
                 raise CliError(f"Unknown option {', '.join(unknown)} (see `{PROG} --help`).") from None
             raise
         return args.handler(args)
-    except (CliError, ParameterError, SpecError, StoreError, DesignError, OutputError) as err:
+    except (CliError, ParameterError, SpecError, StoreError, DesignError, OutputError, MissingExtraError) as err:
         return _fail(str(err))
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else 0

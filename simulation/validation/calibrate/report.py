@@ -13,14 +13,13 @@ import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-import optuna
 import pandas as pd
 import seaborn as sns
 
@@ -43,6 +42,9 @@ from simulation.validation.calibrate.search import (
     fitted_targets,
 )
 from simulation.validation.targets import HELD_OUT
+
+if TYPE_CHECKING:
+    import optuna
 
 #: Smallest |Spearman rho| shown in the "which targets constrain which parameters" table.
 RHO_SHOWN = 0.3

@@ -13,19 +13,19 @@ import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
 import pandas as pd
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
-from optuna.trial import TrialState
 
+from simulation.extras import require
 from simulation.model.parameters import PARAMETERS, SPECS, Fixed, Free
 from simulation.model.version import model_fingerprint
 from simulation.validation import targets as targets_module
 from simulation.validation.calibrate.loss import LOSS_VERSION, loss_terms
 from simulation.validation.runner import QUICK_REPLICATIONS
+
+if TYPE_CHECKING:
+    import optuna
 
 #: Default output folder.
 DEFAULT_FOLDER = Path("results/calibration")
@@ -131,6 +131,11 @@ def open_study(
     Raises:
         CalibrationError: If the folder holds a calibration with another signature.
     """
+    optuna = require("optuna", "Calibration")  # the 'calibrate' extra
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+    from optuna.trial import TrialState
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress is reported by ``calibrate``
     folder.mkdir(parents=True, exist_ok=True)
     storage = JournalStorage(JournalFileBackend(str(folder / JOURNAL)))
@@ -218,4 +223,6 @@ def record(trial: optuna.Trial, table: pd.DataFrame, seconds: float, scored: Ite
 
 def completed(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     """The complete trials in order."""
+    from optuna.trial import TrialState
+
     return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
