@@ -86,8 +86,11 @@ def serve(host: str, port: int) -> int:
     command = [sys.executable, "-m", "solara", "run", str(app), "--host", host, "--port", str(port),
                "--production", "--no-open", "--no-check-version"]  # fmt: skip
     print(f"rupture-sim app on http://{host}:{port} (Ctrl+C to stop)", flush=True)
+    # No "runs on Solara" banner over the plots on a projector; the page names itself; no telemetry.
+    env = {**os.environ, "SOLARA_THEME_SHOW_BANNER": "False", "SOLARA_THEME_TITLE": "rupture-sim teaching",
+           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}  # fmt: skip
     # the server dies with this process however it ends (kill -9 too), as pool workers do
-    server = subprocess.Popen(command, preexec_fn=functools.partial(exit_with_parent, os.getpid()))
+    server = subprocess.Popen(command, env=env, preexec_fn=functools.partial(exit_with_parent, os.getpid()))
     try:
         return server.wait()
     except KeyboardInterrupt as err:
