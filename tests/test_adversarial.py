@@ -649,8 +649,8 @@ def test_reproduction_1_resume_redoes_a_shard_copied_over_another_and_redraws_fr
 @pytest.mark.parametrize(
     ("kind", "needle"),
     [
-        ("truncated shard", "checksum"),
-        ("empty shard", "checksum"),
+        ("truncated shard", "wrong size"),
+        ("empty shard", "wrong size"),
         ("stray notes.txt", "not in the manifest"),
         ("deleted design.parquet", "design.parquet is missing"),
         ("malformed manifest", "manifest.json"),
