@@ -928,6 +928,14 @@ def _explore_cases() -> list[Any]:
     return [pytest.param(*case[1:], id=case[0]) for case in CASES]
 
 
+def test_explore_spec_mutations_are_all_different():
+    # Two cases with one text would test one spec twice and share a folder in the arena.
+    from tests.explore_mutations import CASES
+
+    texts = [case[2] for case in CASES]
+    assert len(set(texts)) == len(texts), [case[0] for case in CASES if texts.count(case[2]) > 1]
+
+
 @pytest.mark.parametrize(("command", "text", "needle"), _explore_cases())
 def test_explore_spec_mutations_run_or_are_one_sentence_never_a_traceback(explore_arena, command, text, needle):
     folder = explore_arena / f"case-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
