@@ -152,3 +152,30 @@ def test_the_lock_of_a_killed_writer_is_taken_over(tmp_path):
         with folder_lock(folder):  # re-entrant within a process
             pass
     assert not (folder / LOCK).exists()
+
+
+SIBLING_HOLDER = """
+import sys, time
+from pathlib import Path
+from simulation.outputs import folder_lock
+with folder_lock(Path(sys.argv[1]), sibling=True):
+    Path(sys.argv[2]).touch()
+    time.sleep(600)
+"""
+
+
+def test_simulate_is_refused_before_it_simulates_while_another_writer_holds_its_folder(tmp_path, monkeypatch):
+    import simulation.api
+
+    target, held = tmp_path / "cohort", tmp_path / "held"
+    proc = subprocess.Popen([sys.executable, "-c", SIBLING_HOLDER, str(target), str(held)], stderr=subprocess.PIPE)
+    calls = []
+    monkeypatch.setattr(simulation.api, "simulate", lambda *a, **k: calls.append(a))
+    try:
+        _wait_for([held], [proc])
+        code, _, err = run_cli(["simulate", "--out", str(target), "--patients", "5", "--sessions", "2"])
+        assert code == 2 and f"is being written by rupture-sim process {proc.pid}" in err, err
+        assert calls == [] and not target.exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait()

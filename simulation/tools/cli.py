@@ -182,16 +182,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     settings = parse_settings(args.set)
     resolve_parameters(args.population, args.therapists, settings)  # fail before anything is written
     out = prepare_target("--out", args.out, "simulate", args.overwrite, args.overwrite_any)
-    res = simulate(
-        args.population,
-        args.therapists,
-        n_patients=args.patients,
-        n_sessions=args.sessions,
-        seed=args.seed,
-        params=settings,
-        events=not args.no_events,
-    )
+    # The folder's lock is taken before simulating: a second writer is refused at once, not after its run.
     with staging_folder(out, args.overwrite, "simulate", args.overwrite_any) as folder:
+        res = simulate(
+            args.population,
+            args.therapists,
+            n_patients=args.patients,
+            n_sessions=args.sessions,
+            seed=args.seed,
+            params=settings,
+            events=not args.no_events,
+        )
         res.save(folder)
     counts = ", ".join(f"{name} {len(table):,}" for name, table in res.tables().items())
     print(f"Wrote {out} ({counts} rows).")
