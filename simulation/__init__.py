@@ -5,9 +5,9 @@ rules of the model live in ``simulation.model.rules``; ``docs/MODEL.md`` describ
 them in the ODD protocol.
 """
 
+from simulation.api import Results, resolve_parameters, simulate
 from simulation.model.parameters import PARAMETERS, ParameterError, Parameters
 from simulation.model.presets import POPULATIONS, THERAPISTS
-from simulation.run.api import Results, resolve_parameters, simulate
 
 __version__ = "0.1.0"
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simulation import simulate
-from simulation.run.api import resolve_parameters
+from simulation.api import resolve_parameters
 from simulation.run.engine import intake_therapists, simulate_cohort
 from simulation.run.tables import patients_table, trajectory_table
 

@@ -29,9 +29,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simulation.api import simulate
 from simulation.model.parameters import SPECS, ParameterError
 from simulation.model.presets import POPULATIONS, THERAPISTS
-from simulation.run.api import simulate
 from simulation.sweep.spec import TOP_LEVEL_KEYS
 from simulation.sweep.store import JOURNAL, StoreError, read_manifest, verify
 from simulation.tools.cli import main

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from simulation.api import simulate
 from simulation.model.parameters import SPECS
 from simulation.run import channels as channels_module
-from simulation.run.api import simulate
 from simulation.run.channels import CHANNELS, NOT_MEASURED, channel_columns, column_channel
 from simulation.run.tables import DATA_DICTIONARY
 from simulation.tools.cli import main

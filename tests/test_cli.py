@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from simulation import __version__
+from simulation.api import TABLES
 from simulation.model.parameters import PARAMETERS
 from simulation.model.presets import POPULATIONS, THERAPISTS
 from simulation.report.figures import FIGURES
 from simulation.report.study import StudyConfig, default_conditions, run_study
-from simulation.run.api import TABLES
 from simulation.tools.cli import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

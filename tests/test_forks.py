@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
+from simulation.api import simulate
 from simulation.model.parameters import ParameterError
 from simulation.model.taxonomy import RESPONSES
-from simulation.run.api import simulate
 from simulation.run.forks import Fork, parse_fork
 
 SIZE = {"n_patients": 2, "n_sessions": 6, "seed": 3}

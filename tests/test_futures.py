@@ -4,12 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simulation.api import resolve_parameters, simulate
 from simulation.model.parameters import ParameterError
 from simulation.model.taxonomy import RESPONSES
-from simulation.run.api import resolve_parameters, simulate
 from simulation.run.forks import Fork
-from simulation.run.futures import outcomes, simulate_futures
 from simulation.run.tables import events_table, sessions_table
+from simulation.teach.futures import outcomes, simulate_futures
 
 RUN = {"n_sessions": 8, "seed": 3, "patient_ids": [0, 1]}
 KIND = ("adult_bpd", "experienced")
@@ -136,7 +136,7 @@ def test_bad_futures_are_named():
 def test_the_fork_episode_is_found_also_at_the_last_segment():
     from simulation.model.taxonomy import UNRESOLVED
     from simulation.run.engine import simulate_cohort
-    from simulation.run.futures import fork_episode_outcome
+    from simulation.teach.futures import fork_episode_outcome
 
     raw = simulate_cohort(resolve_parameters(*KIND), np.array([0]), RUN["n_sessions"], RUN["seed"])
     assert fork_episode_outcome(raw.events, 3, 9) == UNRESOLVED  # opened at the last segment, closed at once

@@ -1,8 +1,9 @@
-"""The import graph of the package runs one way: tools/report -> validation/sweep -> run/view -> model.
+"""The import graph of the package runs one way, down a strict order of layers, and has no cycles.
 
-Every module's imports are read with ``ast`` (also imports inside functions;
-not those under ``if TYPE_CHECKING:``, which never run), so a lazy import that
-goes the wrong way is caught as well.
+model -> run -> view -> api -> sweep -> validation -> explore -> teach -> report -> tools: each layer may import
+only layers below it (no two layers share a rank, so no arrow can run back up between them). Every module's
+imports are read with ``ast`` (also imports inside functions; not those under ``if TYPE_CHECKING:``, which never
+run), so a lazy import that goes the wrong way is caught as well.
 """
 
 from __future__ import annotations
@@ -14,23 +15,26 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "simulation"
 
-#: Rank of each layer: a module may import modules of its own rank or below, never above.
-#: ``schema``, ``style``, ``outputs`` and ``workers`` are helpers below the layers; the root package is the public
-#: API (``simulate``), a facade of the run layer.
+#: Rank of each layer: a module may import modules of its own layer or of a lower rank, never a higher one.
+#: ``schema``, ``style``, ``outputs`` and ``workers`` are helpers below the layers; ``simulation.api`` (``simulate``)
+#: sits above both runners (the cohort engine in ``run`` and the Mesa view in ``view``), and the root package is its
+#: facade.
 RANKS = {
     "simulation.schema": 0,
     "simulation.style": 0,
     "simulation.outputs": 0,
     "simulation.workers": 0,
     "simulation.model": 1,
-    "simulation": 2,
     "simulation.run": 2,
-    "simulation.view": 2,
-    "simulation.sweep": 3,
-    "simulation.validation": 3,
-    "simulation.explore": 3,
-    "simulation.report": 4,
-    "simulation.tools": 4,
+    "simulation.view": 3,
+    "simulation.api": 4,
+    "simulation": 4,
+    "simulation.sweep": 5,
+    "simulation.validation": 6,
+    "simulation.explore": 7,
+    "simulation.teach": 8,
+    "simulation.report": 9,
+    "simulation.tools": 10,
 }
 
 
@@ -98,6 +102,12 @@ def test_every_module_belongs_to_a_layer():
 def test_imports_run_down_the_layers(module: str):
     upward = sorted(name for name in GRAPH[module] if rank(name) > rank(module))
     assert not upward, f"{module} (rank {rank(module)}) imports from a layer above: {upward}"
+
+
+def test_layers_share_no_rank():
+    layers = {name: rank for name, rank in RANKS.items() if rank > 0 and name not in ("simulation", "simulation.api")}
+    assert len(set(layers.values())) == len(layers), layers
+    assert RANKS["simulation"] == RANKS["simulation.api"]  # the root package only re-exports the API
 
 
 def test_the_model_imports_only_the_model():

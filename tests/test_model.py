@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from simulation import simulate
+from simulation.api import TABLES, resolve_parameters
 from simulation.model.parameters import PARAMETERS, SHARE_NAMES, Parameters
-from simulation.run.api import TABLES, resolve_parameters
 from simulation.run.engine import RawCohort, intake_therapists, simulate_cohort
 from simulation.view.agents import Patient, Therapist
 from simulation.view.model import MODEL_REPORTERS, RuptureModel

@@ -1,7 +1,7 @@
 """The app's session player without a browser: stepping, going back, next marker, a fork."""
 
 from simulation.model.taxonomy import RESPONSES
-from simulation.view.player import SessionPlayer
+from simulation.teach.player import SessionPlayer
 
 
 def test_steps_reveal_one_segment_and_back_returns_the_same_transcript():

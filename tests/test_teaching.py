@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from simulation.model.taxonomy import STRATEGIES
+from simulation.teach.narration import narrate_events
 from simulation.tools.cli import main
-from simulation.view.narration import narrate_events
 
 
 def run_cli(capsys, *argv):
@@ -76,7 +76,7 @@ def test_narration_of_hand_made_events():
 
 
 def test_app_binds_locally_and_warns_for_other_hosts(capsys, monkeypatch):
-    from simulation.tools import teaching_cli
+    from simulation.teach import cli as teaching_cli
 
     calls = []
     monkeypatch.setattr(teaching_cli, "serve", lambda host, port: calls.append((host, port)) or 0)

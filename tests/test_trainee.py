@@ -1,8 +1,8 @@
 """Trainee feedback: the hidden truth and every alternative's consequences on the same random numbers."""
 
 from simulation.model.taxonomy import LET_PASS, RESPONSES
-from simulation.view.player import SessionPlayer
-from simulation.view.trainee import CHOICES, HORIZON, explain, feedback
+from simulation.teach.player import SessionPlayer
+from simulation.teach.trainee import CHOICES, HORIZON, explain, feedback
 
 
 def test_feedback_shows_the_spread_of_every_alternative_over_paired_futures():
@@ -24,7 +24,7 @@ def test_feedback_shows_the_spread_of_every_alternative_over_paired_futures():
 
 
 def test_the_spread_figure_draws_every_alternative():
-    from simulation.view.course_plots import figure_png, spread_figure
+    from simulation.teach.course_plots import figure_png, spread_figure
 
     player = SessionPlayer(n_sessions=5)
     player.next_marker()
@@ -36,7 +36,7 @@ def test_the_spread_figure_draws_every_alternative():
 
 
 def test_choices_become_a_policy_run_on_the_same_patients():
-    from simulation.view.trainee import choices_as_policy, policy_on_caseload
+    from simulation.teach.trainee import choices_as_policy, policy_on_caseload
 
     choices = {("withdrawal", 2): LET_PASS, ("withdrawal", 4): RESPONSES["invite"],
                ("withdrawal", 5): RESPONSES["invite"], ("confrontation", 4): RESPONSES["validate"]}  # fmt: skip

@@ -22,8 +22,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from simulation.api import simulate
 from simulation.explore.compare import load_compare_spec, run_compare
-from simulation.run.api import simulate
 from simulation.style import apply_theme, save
 
 HERE = Path(__file__).resolve().parent

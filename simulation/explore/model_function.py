@@ -21,8 +21,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from simulation.api import resolve_parameters, simulate
 from simulation.model.parameters import Parameters
-from simulation.run.api import resolve_parameters, simulate
 from simulation.run.outcomes import group_outcomes, group_sums, stage_where_episode
 
 #: Group outcomes of one run, in the order of tables and figures.

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from simulation.api import TABLES, simulate
 from simulation.model import taxonomy as tx
 from simulation.model.parameters import PARAMETERS, PROFILE_FIELDS, SPECS, Free, Param
 from simulation.model.presets import POPULATIONS, THERAPISTS, Preset
 from simulation.model.taxonomy import DIAGNOSES
-from simulation.run.api import TABLES, simulate
 from simulation.run.channels import CHANNELS, NOT_MEASURED, Channel, channel_columns
 from simulation.run.outcomes import COMPLEXITY_GROUPS
 from simulation.run.tables import DATA_DICTIONARY

@@ -33,11 +33,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from simulation import __version__
+from simulation.api import TABLES, resolve_parameters, simulate
 from simulation.model.parameters import SPECS, ParameterError, Parameters
 from simulation.model.taxonomy import DIAGNOSES, DIAGNOSIS_LABELS
 from simulation.outputs import check_output, prepare_target, staging_folder
 from simulation.run import outcomes
-from simulation.run.api import TABLES, resolve_parameters, simulate
 
 #: Therapist skill levels of the default study.
 SKILL_LEVELS = (0.4, 0.6, 0.8)

@@ -1,1 +1,1 @@
-"""Running the model: the cohort engine, the output tables, the per-course and group outcomes, the ``simulate`` API."""
+"""Running the model: the cohort engine, forks, the output tables, the per-course and group outcomes."""

@@ -93,9 +93,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.api import resolve_parameters
 from simulation.model.parameters import SPECS, ParameterError, Parameters, check_name
 from simulation.model.presets import POPULATIONS, THERAPISTS
-from simulation.run.api import resolve_parameters
 from simulation.schema import check_keys, is_integer, is_number, one_line, origin_of, parse_toml, read_text, show
 
 __all__ = [

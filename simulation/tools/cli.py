@@ -34,7 +34,7 @@ from simulation.explore.cli import add_commands as add_explore
 from simulation.model.parameters import ParameterError, parameter_table
 from simulation.model.presets import POPULATIONS, THERAPISTS
 from simulation.outputs import OutputError, check_output, prepare_target
-from simulation.tools.teaching_cli import add_teaching
+from simulation.teach.cli import add_teaching
 
 #: Exit code for bad input.
 USAGE_ERROR = 2
@@ -170,8 +170,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """One ``simulate()`` call saved with ``Results.save``."""
+    from simulation.api import resolve_parameters, simulate
     from simulation.outputs import staging_folder
-    from simulation.run.api import resolve_parameters, simulate
 
     settings = parse_settings(args.set)
     resolve_parameters(args.population, args.therapists, settings)  # fail before anything is written

@@ -1,1 +1,1 @@
-"""The Mesa view of the model: the same rules run as Mesa agents, one week per step (for teaching and inspection)."""
+"""The Mesa view of the model: the same rules run as Mesa agents, one week per step (Mesa's model + agents layout)."""

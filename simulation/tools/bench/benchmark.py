@@ -113,7 +113,7 @@ def run_benchmark(
         draws, ``memory`` the memory run (or ``None``), ``targets`` each target with
         its value and whether it is met.
     """
-    from simulation.run.api import resolve_parameters
+    from simulation.api import resolve_parameters
     from simulation.run.engine import simulate_cohort
     from simulation.view.model import RuptureModel
 

@@ -43,7 +43,7 @@ def _memory_child() -> None:
 
     Reads a JSON object (``spec``, ``folder``, ``report``) from ``sys.argv[1]``.
     """
-    from simulation.run.api import resolve_parameters
+    from simulation.api import resolve_parameters
     from simulation.run.engine import simulate_cohort
     from simulation.sweep.runner import run_sweep
     from simulation.sweep.spec import parse_spec

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from simulation.model.taxonomy import response_label
 from simulation.run.forks import Fork
-from simulation.view.chapters import chapter, run_course
-from simulation.view.course_plots import course_figure, figure_png
-from simulation.view.narration import SUMMARY, Line, fork_start, narrate_course, side_by_side
+from simulation.teach.chapters import chapter, run_course
+from simulation.teach.course_plots import course_figure, figure_png
+from simulation.teach.narration import SUMMARY, Line, fork_start, narrate_course, side_by_side
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }

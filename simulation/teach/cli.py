@@ -11,7 +11,7 @@ from typing import Any
 
 from simulation.model.parameters import ParameterError
 from simulation.run.forks import parse_fork, response_names
-from simulation.view.chapters import CHAPTERS
+from simulation.teach.chapters import CHAPTERS
 
 DEFAULT_CHAPTER = "hostile-vs-metacommunication"
 
@@ -39,7 +39,7 @@ def _add_course(p: argparse.ArgumentParser) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Print the chapter's course in 3RS words (and the what-if)."""
-    from simulation.view.chapters import demo_text
+    from simulation.teach.chapters import demo_text
 
     fork = parse_fork(args.fork) if args.fork else None
     print(demo_text(args.preset, args.sessions, args.seed, fork))
@@ -48,7 +48,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_export_session(args: argparse.Namespace) -> int:
     """Write the static page of the chapter's course."""
-    from simulation.report.export_session import export_session
+    from simulation.teach.export_session import export_session
 
     fork = parse_fork(args.fork) if args.fork else None
     out = Path(args.out)
@@ -67,14 +67,14 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def serve(host: str, port: int) -> int:
-    """Run the app (``simulation/view/app.py``) with ``solara run`` in production mode until interrupted.
+    """Run the app (``simulation/teach/app.py``) with ``solara run`` in production mode until interrupted.
 
     Raises:
         ParameterError: If the app's libraries (the ``app`` extra) are not installed.
     """
     if importlib.util.find_spec("solara") is None or importlib.util.find_spec("altair") is None:
         raise ParameterError("the app needs the 'app' extra: pip install -e '.[app]'.")
-    app = Path(importlib.util.find_spec("simulation.view").origin).parent / "app.py"
+    app = Path(importlib.util.find_spec("simulation.teach").origin).parent / "app.py"
     command = [sys.executable, "-m", "solara", "run", str(app), "--host", host, "--port", str(port),
                "--production", "--no-open", "--no-check-version"]  # fmt: skip
     print(f"rupture-sim app on http://{host}:{port} (Ctrl+C to stop)", flush=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from simulation.api import Results, simulate
 from simulation.model.parameters import ParameterError
-from simulation.run.api import Results, simulate
 from simulation.run.forks import Fork
 
 
@@ -119,7 +119,7 @@ def run_course(
 def demo_text(name: str, n_sessions: int, seed: int, fork: Fork | None = None) -> str:
     """The chapter's course as a terminal transcript, with the what-if and a side-by-side table if forked."""
     from simulation.model.taxonomy import response_label
-    from simulation.view.narration import format_fork, format_lines, narrate_course, side_by_side
+    from simulation.teach.narration import format_fork, format_lines, narrate_course, side_by_side
 
     ch = chapter(name)
     original, forked = run_course(name, n_sessions, seed, fork)

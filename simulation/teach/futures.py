@@ -7,7 +7,7 @@ segment, K different futures after it (``session.session_keys`` keys every
 later draw with the continuation's number). Future k is the same for every
 response, so responses compare paired, future by future; future 0 is the
 original's random numbers. The trainee mode shows the spread of consequences
-over these futures (``view/trainee.py``).
+over these futures (``teach/trainee.py``).
 
 Runs on the cohort engine's compiled loop (``engine.run_courses``), one call
 per response and future; the agent view gives the same numbers for any one of

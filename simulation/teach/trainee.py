@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from simulation.model.taxonomy import FIRST_EXPLORATORY, FIRST_OTHER, LET_PASS, RESPONSES, response_label
-from simulation.run.futures import outcomes, simulate_futures
+from simulation.teach.futures import outcomes, simulate_futures
 
 #: What a trainee may choose: the ten strategies and letting the marker pass.
 CHOICES = {name: code for name, code in RESPONSES.items() if code <= LET_PASS}
@@ -213,7 +213,7 @@ def policy_on_caseload(choices: Mapping[tuple[str, int], int], population: str, 
     The trainee's policy (``choices_as_policy``) answers the markers; everything else about the
     therapist (skill, noticing of the markers the policy leaves to the rules) is the experienced preset.
     """
-    from simulation.run.api import simulate
+    from simulation.api import simulate
 
     arms = (("your choices", "experienced", choices_as_policy(choices)), ("novice", "novice", None),
             ("aft_trained", "aft_trained", None))  # fmt: skip

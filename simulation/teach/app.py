@@ -22,10 +22,10 @@ from mesa.visualization import SolaraViz, solara_viz
 from mesa.visualization.utils import force_update
 
 from simulation.model.taxonomy import RESPONSES, response_label
-from simulation.view.course_plots import course_figure, figure_png, spread_figure
-from simulation.view.narration import SUMMARY, Line, format_lines
-from simulation.view.player import CHAPTER_NAMES, ERRORS, SessionPlayer
-from simulation.view.trainee import CHOICES, HORIZON, choices_by_marker, feedback, policy_on_caseload
+from simulation.teach.course_plots import course_figure, figure_png, spread_figure
+from simulation.teach.narration import SUMMARY, Line, format_lines
+from simulation.teach.player import CHAPTER_NAMES, ERRORS, SessionPlayer
+from simulation.teach.trainee import CHOICES, HORIZON, choices_by_marker, feedback, policy_on_caseload
 
 CSS = """
 .rs-transcript { display: flex; flex-direction: column-reverse; max-height: 560px; overflow-y: auto;
@@ -245,7 +245,7 @@ marker and different after it. All controls work with Tab, Enter and Space.
 {try_}
 
 ### How to extend it
-A new chapter is an entry of `CHAPTERS` in `simulation/view/chapters.py`; a new response a code in
+A new chapter is an entry of `CHAPTERS` in `simulation/teach/chapters.py`; a new response a code in
 `taxonomy.RESPONSES` and a check in `session.therapist_responds`.
 
 ### References

@@ -15,16 +15,16 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from simulation.api import resolve_parameters
 from simulation.model.parameters import Parameters
 from simulation.model.records import EVENT, SESSION
 from simulation.model.taxonomy import DIAGNOSES, RESPONSES, response_label
-from simulation.run.api import resolve_parameters
 from simulation.run.engine import intake_patients, intake_therapists
 from simulation.run.forks import Fork, override_table
 from simulation.run.tables import events_table, sessions_table
-from simulation.view.chapters import CHAPTERS, chapter
+from simulation.teach.chapters import CHAPTERS, chapter
+from simulation.teach.narration import SUMMARY, Line, narrate_course
 from simulation.view.model import RuptureModel
-from simulation.view.narration import SUMMARY, Line, narrate_course
 
 #: Therapist errors the player can inject, by name: missing a marker, or meeting it with hostility (N1).
 ERRORS = {"auto": 0, "miss": RESPONSES["let-pass"], "hostile": RESPONSES["hostile"]}
