@@ -115,6 +115,18 @@ def secondary(of: str) -> Fixed:
     return Fixed(f"held: secondary lever of {of}, kept at the default to keep the search small")
 
 
+def held_since_t17(free: Free) -> Fixed:
+    """Fixed at the value of the calibration of T1-T17: a lever the calibration of issue 18 did not search.
+
+    That calibration (T1-T20, ``docs/calibration/t1_t20``) searched only the levers of the targets the
+    new mechanisms move (T10, T11, T16, T18-T20), so that a few dozen trials could search them.
+    """
+    return Fixed(
+        f"held: fitted by the calibration of T1-T17 (docs/calibration/all) in {free.low:g}-{free.high:g} for "
+        f"{free.targets}; the calibration of T1-T20 searched only the levers of the new mechanisms"
+    )
+
+
 def _p(
     group: str,
     name: str,
@@ -136,7 +148,7 @@ _PROFILE_FIELDS = (
     ("severity_mean", "0-1", "mean PD severity at intake", "S1, S7; bpd fitted to T3, T7, T10-T12",
      (0.10, 0.64, 0.45), (0.0, 1.0),
      (literature("low PD severity without a PD diagnosis (S1, S7); anchors the severity scale"),
-      Free(0.5, 0.85, targets="T7, T10, T11, T12 (adult BPD samples)"),
+      held_since_t17(Free(0.5, 0.85, targets="T7, T10, T11, T12 (adult BPD samples)")),
       literature("severity of other PDs below BPD (S1, S7)"))),
     ("withdrawal_style", "relative rate", "proneness to withdrawal markers", "T2, S7", (0.8, 1.0, 1.0), (0.0, 5.0),
      (passing("T2a, T14b"),) * 3),
@@ -183,12 +195,12 @@ PARAMETERS: tuple[Param, ...] = (
     *_profile_params(),
     _p("population", "severity_sd", 0.15, 0, 0.5, "0-1",
        "between-patient SD of PD severity", "assumption; fitted to T3, T7, T10",
-       Free(0.05, 0.3, targets="T3 (PD vs non-PD contrast), T7, T10")),
+       held_since_t17(Free(0.05, 0.3, targets="T3 (PD vs non-PD contrast), T7, T10"))),
     _p("population", "tendency_sd", 0.3, 0, 2, "log scale", "between-patient SD of rupture proneness", "assumption",
        secondary("T3 (severity_sd and patient_intensity_severity_gain are fitted)")),
     _p("population", "symptom_sd", 0.53, 0, 2, "0-4 scale",
        "between-patient SD of intake symptoms", "assumption; fitted to T12",
-       Free(0.3, 1.0, targets="T12b (pre-post d is scaled by the intake SD), T12a")),
+       held_since_t17(Free(0.3, 1.0, targets="T12b (pre-post d is scaled by the intake SD), T12a"))),
     _p("population", "insight_sd", 0.15, 0, 0.5, "0-1", "between-patient SD of insight", "assumption",
        secondary("T4b")),
     # --- therapists ---------------------------------------------------------------------------
@@ -225,13 +237,13 @@ PARAMETERS: tuple[Param, ...] = (
        design(" (the AFT schedule of T8, T9, T12)"), integer=True),
     _p("therapist", "aft_noticing_gain", 0.047, 0, 1, "probability per salience point",
        "AFT: added noticing (attunement)", "T9; fitted to T8, T9",
-       Free(0.0, 0.3, targets="T9a, T9d, T8b")),
+       held_since_t17(Free(0.0, 0.3, targets="T9a, T9d, T8b"))),
     _p("therapist", "aft_reactivity_reduction", 0.5, 0, 1, "proportion",
        "AFT: reduction of reactivity (less blaming)", "T9 (soft)",
        passing("T9c")),
     _p("therapist", "aft_exploratory_gain", 0.2, 0, 1, "probability",
        "AFT: added exploratory preference", "T9; fitted to T8, T9",
-       Free(0.0, 0.4, targets="T9b, T8")),
+       held_since_t17(Free(0.0, 0.4, targets="T9b, T8"))),
     _p("therapist", "aft_skill_gain", 0.096, 0, 1, "0-1",
        "AFT: added skill (resolution steps, clarity)", "T8, T9; fitted to T8, T9",
        secondary("T8, T9a (aft_noticing_gain is fitted)")),
@@ -245,10 +257,10 @@ PARAMETERS: tuple[Param, ...] = (
     _p("rupture", "rupture_base_rate", 0.016, 0, 2, "markers per segment",
        "marker rate of a patient with style 1 and severity 0 at reference alliance",
        "T1, T14, assumption; fitted to T1, T14",
-       Free(0.01, 0.09, log=True, targets="T1, T14a (marker counts)")),
+       held_since_t17(Free(0.01, 0.09, log=True, targets="T1, T14a (marker counts)"))),
     _p("rupture", "severity_rupture_gain", 3.8, 0, 10, "log-rate per unit severity",
        "how steeply PD severity raises rupture proneness", "S1, S7; fitted to T1, T4, T14",
-       Free(1.0, 4.0, targets="T1, T4a, T7, T10, T11, T14a")),
+       held_since_t17(Free(1.0, 4.0, targets="T1, T4a, T7, T10, T11, T14a"))),
     _p("rupture", "alliance_reference", 0.6, 0, 1, "0-1",
        "alliance at which rupture and dropout hazards are neutral", "assumption",
        secondary("T1, T11, T13b (confounded with rupture_base_rate, dropout_base_logit)")),
@@ -362,18 +374,18 @@ PARAMETERS: tuple[Param, ...] = (
        secondary("T6c")),
     _p("alliance", "strain_decay", 0.42, 0, 1, "proportion per session",
        "share of unresolved strain carried over", "S7, assumption; fitted to T7, T8, T11, T12",
-       Free(0.4, 0.95, targets="T7, T8c, T11, T12a (carried-over strain)")),
+       held_since_t17(Free(0.4, 0.95, targets="T7, T8c, T11, T12a (carried-over strain)"))),
     _p("alliance", "corrective_learning", 0.34, 0, 1, "proportion per experience",
        "share of the distance to pattern_floor removed per unit of corrective experience",
        "S4, S7, assumption; fitted to T6, T7, T12 (raised by hand from 0.28 to 0.34 after the calibration: T7)",
-       Free(0.05, 0.8, targets="T7, T6, T12 (how fast repaired ruptures loosen it)")),
+       held_since_t17(Free(0.05, 0.8, targets="T7, T6, T12 (how fast repaired ruptures loosen it)"))),
     _p("alliance", "pattern_confirmation", 0.59, 0, 1, "proportion per rupture",
        "share of the loosening undone by each rupture left unresolved or unrepaired",
        "S4, assumption; fitted to T7, T8, T12",
-       Free(0.0, 0.6, targets="T7, T12c, T8 (unresolved ruptures confirm it)")),
+       held_since_t17(Free(0.0, 0.6, targets="T7, T12c, T8 (unresolved ruptures confirm it)"))),
     _p("alliance", "pattern_floor", 0.52, 0, 1, "multiplier", "lowest relational rigidity reachable",
        "assumption; fitted to T6, T7, T12",
-       Free(0.05, 0.6, targets="T7, T6a, T12 (how far the pattern can loosen)")),
+       held_since_t17(Free(0.05, 0.6, targets="T7, T6a, T12 (how far the pattern can loosen)"))),
     # --- dynamics over a course: trust and deference, two ways to leave early ------------------
     # Fitted together with T15-T17 where a target constrains them; the others are off (strength 0)
     # with the reason in their declaration.
@@ -388,7 +400,7 @@ PARAMETERS: tuple[Param, ...] = (
     _p("dynamics", "deference_voicing", 0.31, 0, 1, "proportion at trust 0",
        "share of confrontation proneness that comes out as withdrawal while trust is low (0 = off)",
        "S8 (Rennie 1994; Blanchard & Farber 2016), T6, T17, assumption",
-       Free(0.0, 0.9, targets="T17 (withdrawal early, confrontation later), T6, T1")),
+       held_since_t17(Free(0.0, 0.9, targets="T17 (withdrawal early, confrontation later), T6, T1"))),
     _p("dynamics", "deference_unvoiced", 0.0, 0, 4, "PSQ intensity points at trust 0",
        "how much lower a patient with low trust rates a rupture on the post-session questionnaire (0 = off)",
        "S8 (Blanchard & Farber 2016: negative reactions hidden 'to be polite'), assumption",
@@ -400,12 +412,12 @@ PARAMETERS: tuple[Param, ...] = (
     _p("dynamics", "disengagement_strain", 1.3, 0, 20, "per strain unit",
        "how much carried-over strain closes the patient off: openness = trust / (1 + this * strain) (0 = off)",
        "S8 (Gulum, Soygut & Safran 2018: fewer voiced ruptures before dropout), assumption",
-       Free(0.0, 10.0, targets="T16, T13 (silent disengagement before dropout)")),
+       held_since_t17(Free(0.0, 10.0, targets="T16, T13 (silent disengagement before dropout)"))),
     _p("dynamics", "working_through_gain", 0.11, 0, 5, "relative severity effect per alliance unit",
        "how much more the therapist challenges core patterns as the alliance can bear it: the PD part of the "
        "rupture hazard is scaled by 1 + this * (alliance - alliance_reference) (0 = off)",
        "S8 (Safran & Muran 2000: ruptures open a window onto core schemas), T17, assumption",
-       Free(0.0, 2.0, targets="T17 (ruptures rise over a course), T1, T14")),
+       held_since_t17(Free(0.0, 2.0, targets="T17 (ruptures rise over a course), T1, T14"))),
     _p("dynamics", "ending_phase_sessions", 0, 0, 20, "sessions",
        "last planned sessions in which the approaching end reactivates abandonment themes (0 = off)",
        "S8 (Mann's time-limited therapy; weak support, Joyce & Piper 1990: small and switchable)",
@@ -418,20 +430,20 @@ PARAMETERS: tuple[Param, ...] = (
        "part of the intake symptoms that is demoralization, lifted by hope without rupture work; "
        "smaller with more severe PD (0 = off)",
        "S8 (Howard et al. 1993 phase model), T15, assumption; fitted (lowered by hand from 0.25 to 0.22: T15b)",
-       Free(0.0, 0.6, targets="T15 (early change), T12, T10")),
+       held_since_t17(Free(0.0, 0.6, targets="T15 (early change), T12, T10"))),
     _p("dynamics", "remoralization_rate", 0.21, 0, 1, "share per session at alliance 1",
        "how fast demoralization lifts with a working alliance",
        "S8 (Howard et al. 1993), T15, assumption",
-       Free(0.02, 0.5, log=True, targets="T15a-c (how early change comes)")),
+       held_since_t17(Free(0.02, 0.5, log=True, targets="T15a-c (how early change comes)"))),
     _p("dynamics", "characterological_share", 0.72, 0, 1, "share of intake symptoms at severity 1",
        "part of the intake symptoms held up by the relational pattern: no relief reaches below it until the "
        "pattern changes; in proportion to PD severity (0 = off)",
        "S8 (Howard et al. 1993 phase model: characterological problems change last), T15, assumption",
-       Free(0.0, 1.0, targets="T15d-e (PD changes slowly), T12")),
-    _p("dynamics", "gain_alliance_effect", 0.0091, 0, 2, "alliance per symptom point",
-       "how much a symptom gain in a session lifts the alliance (0 = off)",
-       "S8 (Tang & DeRubeis 1999; Fluckiger et al. 2020), assumption",
-       Free(0.0, 0.5, targets="T10 (alliance-outcome), T15, T16")),
+       held_since_t17(Free(0.0, 1.0, targets="T15d-e (PD changes slowly), T12"))),
+    _p("dynamics", "gain_alliance_effect", 0.1, 0, 2, "alliance per symptom point",
+       "how much a symptom gain in a session lifts the alliance the patient brings to the next session (0 = off)",
+       "S8, S9 (Tang & DeRubeis 1999; Fluckiger et al. 2020), T19; fitted to T19",
+       Free(0.0, 0.5, targets="T19c (the alliance rises after a sudden gain), T10, T15")),
     _p("dynamics", "therapist_withdrawal_blindness", 1.0, 0, 4, "salience points",
        "how much less salient a noticed withdrawal marker is to the therapist's post-session report (0 = off)",
        "S8 (Eubanks-Carter, Muran & Safran 2015: therapists miss withdrawal), T13, assumption (one point)",
@@ -454,10 +466,44 @@ PARAMETERS: tuple[Param, ...] = (
        "therapist WAI ratings correlate .36; not in literature.md)",
        Fixed("set by a scan: r(patient, therapist WAI-SR) across dyads, mixed caseload, mean of sessions 1-12: "
              ".81 at 0, .55 at 0.1, .42 at 0.15, .35 at 0.18")),
-    _p("dynamics", "good_enough_ending", 0.0, 0, 1, "probability per session",
+    _p("dynamics", "good_enough_ending", 0.002, 0, 1, "probability per session",
        "chance to end therapy after a session once the symptom reading shows reliable improvement (0 = off)",
-       "S8 (Barkham et al. 2006: good-enough endings; O'Keeffe et al. 2020), assumption",
-       Fixed("off: T11, T13 and T16 count a good-enough ending as dropout, as the trials did; no target separates it")),
+       "S8, S9 (Barkham et al. 2006: good-enough endings), T20 (O'Keeffe et al. 2020: a third of early leavers got "
+       "what they needed); fitted to T20",
+       Free(0.0005, 0.05, log=True, targets="T20a (share of early leavers who got what they needed), T11, T16")),
+    # --- the alliance as the patient lives it, session by session (S9) ---------------------------
+    _p("dynamics", "felt_rupture_dent", 0.03, 0, 0.5, "0-1 alliance per point of felt intensity",
+       "how much a rupture lowers the patient's own rating of that session's alliance, per point of felt "
+       "intensity above 'none' (PSQ 1-5); a repair gives it back in proportion (0 = off)",
+       "S9 (Stiles et al. 2004: rupture-repair sequences are V-shaped deflections of session alliance), T18; "
+       "fitted to T18",
+       Free(0.0, 0.1, targets="T18e (reliable session-to-session decreases), T18a-b, T10")),
+    _p("dynamics", "felt_dent_carry", 0.5, 0, 1, "proportion per session",
+       "share of the patient's unrepaired felt dent carried into the next session's rating (0 = gone by then)",
+       "S9 (unrepaired dents add up before dropout), T18, assumption",
+       Free(0.1, 0.9, targets="T18a-c (dropouts slide), T18e")),
+    _p("dynamics", "dropout_decline_effect", 14.0, 0, 50, "logit per alliance unit of decline",
+       "how much a decline of the alliance as the patient lives it (the last rating below its recent course) "
+       "raises dropout (0 = off)",
+       "S9 (Gulum, Soygut & Safran 2018; T18: deterioration before dropout)",
+       Free(0.0, 30.0, targets="T18a-c (dropouts deteriorate first), T11, T16")),
+    _p("dynamics", "decline_memory", 0.6, 0, 0.99, "proportion per session",
+       "weight of the past in the recent course of the patient's felt alliance (exponential average) against "
+       "which a decline is measured",
+       "S9, T18 (decline over the last sessions), assumption",
+       Fixed("held: assumption (about the last three sessions); dropout_decline_effect is fitted")),
+    _p("dynamics", "therapist_repair_registration", 1.0, 0, 1, "weight",
+       "how far the therapist's rating registers the felt dent and the repair of the ruptures they take part in "
+       "(noticed markers and the episodes they work through; 0 = not at all)",
+       "S6, S8, S9 (therapists who take part in a repair register it; responsive therapists rate closer to "
+       "their patients)",
+       Fixed("set: the therapist registers what they take part in, fully (S9); no study of T1-T20 reads it")),
+    _p("dynamics", "strategy_fit_strength", 1.0, 0, 1, "weight",
+       "how far each 3RS strategy's fit to the marker type and stage (taxonomy.STRATEGY_FIT, MODEL.md 7.3) "
+       "scales its chance to move the episode deeper (0 = every strategy of a family alike)",
+       "S4, S9 (Safran & Muran 2000; Eubanks, Muran & Safran 2015), assumption (no study gives the sizes)",
+       Fixed("set: the fit table holds each family's average under the therapist's own choice where the "
+             "targets put it; its cells are assumptions")),
     # --- symptoms and dropout -------------------------------------------------------------------
     _p("outcome", "alliance_symptom_effect", 0.0036, 0, 0.5, "proportion per session",
        "symptom improvement per session at alliance 1", "T10, T12; fitted to T12, T10",
@@ -465,21 +511,21 @@ PARAMETERS: tuple[Param, ...] = (
     _p("outcome", "corrective_symptom_effect", 0.036, 0, 0.5, "proportion per experience",
        "symptom improvement per unit of corrective experience (a resolved rupture that reached stage 5)",
        "T6, T7; fitted to T12, T6, T7, T8",
-       Free(0.003, 0.08, log=True, targets="T12, T6c, T7, T8")),
+       held_since_t17(Free(0.003, 0.08, log=True, targets="T12, T6c, T7, T8"))),
     _p("outcome", "pattern_symptom_effect", 0.03, 0, 0.5, "proportion per session",
        "symptom improvement per session once the relational pattern has fully changed (learning generalises)",
        "S4, assumption; fitted to T7, T12 (raised by hand from 0.017 to 0.03 after the calibration: T7)",
-       Free(0.003, 0.08, log=True, targets="T7, T12 (relief from a changed pattern)")),
+       held_since_t17(Free(0.003, 0.08, log=True, targets="T7, T12 (relief from a changed pattern)"))),
     _p("outcome", "strain_symptom_effect", 0.24, 0, 1, "symptom points per strain unit",
        "symptom worsening from unresolved strain", "S7 (McLaughlin 2014); fitted to T7, T10, T12",
-       Free(0.0, 0.25, targets="T7, T10, T12 (unresolved strain worsens symptoms)")),
+       held_since_t17(Free(0.0, 0.25, targets="T7, T10, T12 (unresolved strain worsens symptoms)"))),
     _p("outcome", "symptom_noise_sd", 0.093, 0, 1, "symptom points per session",
        "session-to-session symptom noise", "assumption; fitted to T7, T10, T12",
        Fixed("held at the value of the calibration of T1-T14: noise spreads outcomes without a process behind it, "
              "so it is no lever for the dynamics")),
-    _p("outcome", "dropout_base_logit", -6.2, -15, 5, "logit per session",
+    _p("outcome", "dropout_base_logit", -8.4, -15, 5, "logit per session",
        "dropout hazard at reference alliance", "T11; fitted to T11, T13",
-       Free(-7.5, -5.0, targets="T11 (dropout), T13b, T12")),
+       Free(-10.0, -6.0, targets="T11 (dropout), T13b, T12, T20a")),
     _p("outcome", "dropout_alliance_effect", 4.0, 0, 20, "logit per alliance unit",
        "how much a weak alliance raises dropout", "T11, T13",
        passing("T13b", "; dropout_base_logit is fitted instead")),
