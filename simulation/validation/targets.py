@@ -14,7 +14,7 @@ T15-T20 (dynamics over a course of therapy, issues 9 and 18) are *held out*
 (``Target.held_out``): computed and reported apart by every validation, and left
 out of a calibration unless it runs ``--with-held-out``. The first calibration
 of the dynamics left them out (the out-of-sample test), the second fitted them
-(README, "Dynamics over a course"). Their designs, statistics and pass rules were
+(docs/VALIDATION.md, "Dynamics over a course"). Their designs, statistics and pass rules were
 written down before the studies were first run; the one later change (T15d, a
 status at the assessment instead of a first passage) is said in its design file, as is T20's pool, made
 large enough to hold its sample after the first run (docs/calibration/out_of_sample_t18_t20.md).
