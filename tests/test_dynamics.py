@@ -60,7 +60,7 @@ def test_a_default_mixed_run_ends_courses_all_three_ways():
     """Issue 18: the good-enough exit is on by default, and exit_reason tells the two early exits apart."""
     p = simulate("mixed", "experienced", n_patients=600, n_sessions=40, seed=4).patients
     counts = p["exit_reason"].value_counts()
-    assert set(counts.index) == {"completed", "dropout", "good_enough"} and counts.min() >= 5
+    assert set(counts.index) == {"completed", "dropout", "good_enough"} and counts.min() >= 3
 
 
 def test_both_engines_agree_with_every_mechanism_on():
