@@ -142,7 +142,12 @@ def write_shard(table: pd.DataFrame, path: Path) -> dict[str, Any]:
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    return {"file": f"{path.parent.name}/{path.name}", "rows": len(table), "sha256": file_sha256(path)}
+    return {
+        "file": f"{path.parent.name}/{path.name}",
+        "rows": len(table),
+        "bytes": path.stat().st_size,
+        "sha256": file_sha256(path),
+    }
 
 
 def run_chunk(spec: SweepSpec, chunk: Chunk, folder: str) -> dict[str, Any]:
