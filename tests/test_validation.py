@@ -133,11 +133,11 @@ def test_validate_command_rejects_a_bad_setting(capsys):
 
 
 def test_the_defaults_reproduce_every_published_target():
-    """The acceptance test: with the defaults every check of T1-T20 passes on the quick setting but the two
-    that docs/VALIDATION.md reports as not reproduced (T18d just outside its range, T19b)."""
+    """The acceptance test: with the defaults every check of T1-T20 passes on the quick setting but the one
+    that docs/VALIDATION.md reports as not reproduced (T19b: the model's sudden gains carry too much of the change)."""
     results = run_validation(quick=True, workers=2)
     failing = tuple(results.loc[~results["passed"].astype(bool), "check"])
-    assert failing == ("T18d", "T19b"), f"checks that fail with the defaults: {failing}"
+    assert failing == ("T19b",), f"checks that fail with the defaults: {failing}"
     assert set(results.loc[results["held_out"], "target"]) == set(HELD_OUT) and len(results) >= 46
 
 
