@@ -337,7 +337,8 @@ def test_reset_with_another_chapter_opens_it_at_its_pinned_seed(page):
     expect(page.locator(".rs-player")).to_contain_text(f"seed {pinned.seed} (pinned)", timeout=30_000)
     expect(page.get_by_text(f"quiet-withdrawal, seed {pinned.seed}:")).to_be_visible(timeout=30_000)
     _next_marker(page)
-    assert MARKER.search(page.locator(".rs-player .rs-transcript").inner_text())
+    # the position line and the transcript are drawn in turn: wait for the marker's line, not only the move
+    expect(page.locator(".rs-player .rs-transcript")).to_contain_text(MARKER, timeout=30_000)
 
 
 # --- the trainee --------------------------------------------------------------------------------------------
