@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numba
+from numba.core.dispatcher import Dispatcher
+from numba.core.typing.typeof import Purpose
 
 #: Modules whose code or constants end up inside the compiled kernels.
 COMPILED_MODULES = (
@@ -45,3 +49,17 @@ def configure() -> Path:
 
 
 CACHE_FOLDER = configure()
+
+
+def compiled_entry(dispatcher: Any, args: tuple) -> Callable[..., Any]:
+    """The compiled function of ``dispatcher`` for the types of ``args``, to call many times with such arguments.
+
+    A call of a dispatcher looks up the types of its arguments every time; for the named tuple of
+    model parameters (``ModelParams``) numba has no fast path, and the look-up costs more than a
+    session. Taking the compiled function once, for arguments whose types do not change (an agent
+    view's records, the model's parameters), skips it. Loads from the kernel cache or compiles, as
+    a first call would. With ``NUMBA_DISABLE_JIT=1`` the dispatcher is the plain Python function.
+    """
+    if not isinstance(dispatcher, Dispatcher):
+        return dispatcher
+    return dispatcher.compile(tuple(numba.typeof(arg, Purpose.argument) for arg in args))

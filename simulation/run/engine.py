@@ -149,6 +149,35 @@ def keep_events(work, events, n_events: int) -> int:
     return n_events + work.n_events
 
 
+@njit(cache=True)
+def sum_trajectory(trajectory, sessions) -> None:
+    """Add session records to the cohort's sums per session number, in their order (``accumulate_trajectory``)."""
+    for k in range(sessions.shape[0]):
+        accumulate_trajectory(trajectory, sessions[k])
+
+
+@njit(cache=True)
+def run_agent_session(seed, pid, tid, session, patient_buffer, therapist_buffer, p, course_length, rows,
+                      work_buffer, detail, overrides, course_buffer):  # fmt: skip
+    """One session of one dyad for the agent view: the imposed response, ``run_session``, the course sums.
+
+    The agent view's one compiled call per session. Records come as one-record arrays (and the
+    patient's session rows as an array with one row per planned session; this session writes
+    row ``session - 1``): arrays cross from Python to compiled code at the cost of a pointer,
+    where a record scalar costs a type look-up on every call.
+
+    Returns:
+        The number of events the session logged (``work_buffer[0].events``).
+    """
+    work = work_buffer[0]
+    impose_response(work, overrides, pid, session)
+    row_buffer = rows[session - 1 : session]
+    n_events = run_session(seed, pid, tid, session, patient_buffer[0], therapist_buffer[0], p, course_length,
+                           row_buffer, work, detail)  # fmt: skip
+    accumulate_course(course_buffer[0], row_buffer[0])
+    return n_events
+
+
 #: Columns of an overrides table: patient id, session, segment, imposed response (``taxonomy.RESPONSES``;
 #: 0 = the rules' own), and the continuation from that segment on (0 = the original's draws;
 #: ``session.session_keys``).
