@@ -341,8 +341,8 @@ def simulate_cohort(
                                              therapist_table, therapist_rows[block], p, n_sessions, sessions,
                                              keep_sessions, events, detail, course_bound, courses[block],
                                              trajectory, row_buffer, work, overrides, policy)  # fmt: skip
-        session_blocks.append(sessions[:n_rows].copy())
-        event_blocks.append(events[:n_events].copy())
+        session_blocks.append(sessions[:n_rows])  # a view: one block needs no copy, several one concatenation
+        event_blocks.append(events[:n_events].copy())  # a copy: the buffer is sized for the worst case
         start += done
     return RawCohort(
         intake=intake,
@@ -359,4 +359,7 @@ def simulate_cohort(
 
 
 def _stack(blocks: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """The blocks as one record array: a single block as it is, several concatenated."""
+    if len(blocks) == 1:
+        return blocks[0].view(np.recarray)
     return (np.concatenate(blocks) if blocks else np.zeros(0, dtype)).view(np.recarray)
