@@ -231,6 +231,18 @@ def impose_response(work, overrides, patient_id, session) -> None:
 
 
 @njit(cache=True)
+def set_policy(work, policy) -> None:
+    """Copy a therapist policy into the session in progress (``records.IN_SESSION.policy``).
+
+    Element by element: a slice assignment (``work.policy[:, :] = policy``) compiles numba's
+    shape check with its error message, 4 s of a 48 s first compile.
+    """
+    for rupture_type in range(policy.shape[0]):
+        for salience in range(policy.shape[1]):
+            work.policy[rupture_type, salience] = policy[rupture_type, salience]
+
+
+@njit(cache=True)
 def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapist_rows, p, n_sessions, sessions,
                 keep_sessions, events, detail, course_event_bound, courses, trajectory, row_buffer, work,
                 overrides, policy):  # fmt: skip
@@ -248,7 +260,7 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
     n_rows = 0
     n_events = 0
     impose_response(work, overrides, -1, 0)  # none yet
-    work.policy[:, :] = policy
+    set_policy(work, policy)
     imposing = overrides.shape[0] > 0
     for i in range(patient_ids.shape[0]):
         if detail >= DETAIL_EVENTS and n_events + course_event_bound > events.shape[0]:
