@@ -35,6 +35,7 @@ from simulation.model.records import (
     SESSION_FIELDS,
     THERAPIST,
     THERAPIST_FIELDS,
+    as_matrix,
     new_records,
 )
 from simulation.model.session import therapist_in_aft
@@ -51,9 +52,13 @@ _DROPPED_OUT, _ENDED_GOOD_ENOUGH, _SESSIONS_ATTENDED = (
 )
 
 
-def _own_buffer(record: np.void, dtype: np.dtype) -> np.ndarray:
-    """A one-record array of ``dtype`` holding a copy of ``record`` (an agent's own state)."""
-    buffer = np.zeros(1, dtype)
+def _own_buffer(record: np.void, dtype: np.dtype) -> np.recarray:
+    """A one-record array of ``dtype`` holding a copy of ``record`` (an agent's own state).
+
+    A ``recarray`` like the engine's buffers, so that with ``NUMBA_DISABLE_JIT=1`` the rules,
+    then plain Python, read its fields as attributes too.
+    """
+    buffer = new_records(1, dtype)
     buffer[0] = record
     return buffer
 
@@ -85,22 +90,24 @@ class Patient(mesa.Agent):
         super().__init__(model)
         self.patient_id = int(patient_id)
         self._state = _own_buffer(state, PATIENT)  # what the compiled session updates
-        self._values = self._state.view(np.float64)  # the same memory, read by position
+        self._values = np.asarray(self._state).view(np.float64)  # the same memory, read by position
         self.therapist: Therapist | None = None
-        self._rows = np.zeros(model.n_sessions, SESSION)  # row k: session k + 1, once attended
+        self._rows = new_records(model.n_sessions, SESSION)  # row k: session k + 1, once attended
+        self._plain_rows = np.asarray(self._rows)  # the same rows, read without the recarray's Python layer
+        self._row_matrix = as_matrix(self._plain_rows)  # and as floats, one column per field
         self._n_rows = 0
         self.event_rows: list[np.ndarray] = []
-        self._course = np.zeros(1, COURSE)
+        self._course = new_records(1, COURSE)
 
     @cached_property
     def state(self) -> np.record:
         """The patient's record now (``records.PATIENT``); writing a field changes the patient."""
-        return self._state.view(np.recarray)[0]
+        return self._state[0]
 
     @cached_property
     def course(self) -> np.record:
         """Running course sums (``records.COURSE``), kept by the engine's own rule."""
-        return self._course.view(np.recarray)[0]
+        return self._course[0]
 
     def _field(self, name: str) -> float:
         return self._values.item(PATIENT_INDEX[name])
@@ -227,12 +234,19 @@ class Patient(mesa.Agent):
     @property
     def session_rows(self) -> np.recarray:
         """One ``records.SESSION`` per attended session, in order (a view: later sessions are not in it)."""
-        return self._rows[: self._n_rows].view(np.recarray)
+        return self._rows[: self._n_rows]
+
+    def row_values(self, first: int, stop: int) -> np.ndarray:
+        """Session records ``first`` to ``stop - 1`` (0-based, held ones only) as a float matrix, one column per field.
+
+        Float rows stack without numpy's per-array check of structured dtypes (``records.as_matrix``).
+        """
+        return self._row_matrix[first : min(stop, self._n_rows)]
 
     @property
     def last_row(self) -> np.void:
         """The last session's record (``records.SESSION``); only once a session was held."""
-        return self._rows[self._n_rows - 1]
+        return self._plain_rows[self._n_rows - 1]
 
     @property
     def last_session(self) -> dict[str, float] | None:
@@ -267,7 +281,7 @@ class Therapist(mesa.Agent):
         super().__init__(model)
         self.therapist_id = int(therapist_id)
         self._state = _own_buffer(state, THERAPIST)
-        self._values = self._state.view(np.float64)
+        self._values = np.asarray(self._state).view(np.float64)
         self.caseload: list[Patient] = []
 
     def _field(self, name: str) -> float:
@@ -276,7 +290,7 @@ class Therapist(mesa.Agent):
     @cached_property
     def state(self) -> np.record:
         """The therapist's record (``records.THERAPIST``)."""
-        return self._state.view(np.recarray)[0]
+        return self._state[0]
 
     def __repr__(self) -> str:
         return (

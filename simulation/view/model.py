@@ -131,8 +131,8 @@ class RuptureModel(mesa.Model):
         self.overrides = no_overrides() if overrides is None else as_override_table(overrides)
         self.overrides = np.ascontiguousarray(self.overrides)
         self.session_kernel: Callable[..., int] | None = None  # engine.run_agent_session, compiled for this model
-        self.work_buffer = np.zeros(1, IN_SESSION)  # the session in progress (scratch of run_session)
-        self.work = self.work_buffer.view(np.recarray)[0]
+        self.work_buffer = new_records(1, IN_SESSION)  # the session in progress (scratch of run_session)
+        self.work = self.work_buffer[0]
         self.work.policy[:, :] = no_policy() if policy is None else np.asarray(policy, np.int64)
         ids = np.asarray(patient_ids, dtype=np.int64).reshape(-1)
         self.therapists = self._create_therapists(ids, therapists)
@@ -205,9 +205,8 @@ class RuptureModel(mesa.Model):
 
     def _close_week(self, attending: list[Patient]) -> None:
         """Keep the week's records and update the weekly reporters."""
-        self.last_week_rows = np.zeros(len(attending), SESSION)
-        for i, patient in enumerate(attending):
-            self.last_week_rows[i] = patient.last_row
+        last = [patient.row_values(patient.sessions_attended - 1, patient.sessions_attended) for patient in attending]
+        self.last_week_rows = _records(last, SESSION)
         self.last_week_event_rows = _stack([patient.event_rows[-1] for patient in attending], EVENT)
         self._last_week_tables = {}
         self.active_patients = len(attending)
@@ -248,7 +247,7 @@ class RuptureModel(mesa.Model):
     def raw(self) -> RawCohort:
         """The run's arrays, as ``engine.simulate_cohort`` returns them (patients in input order)."""
         trajectory = new_records(self.n_sessions, TRAJECTORY)
-        sessions = _stack([patient._rows[: patient._n_rows] for patient in self.patients], SESSION)
+        sessions = _records([patient.row_values(0, self.n_sessions) for patient in self.patients], SESSION)
         sum_trajectory(trajectory, sessions)  # the engine's summation order: patient by patient
         return RawCohort(
             intake=self._intake.copy(),
@@ -262,6 +261,13 @@ class RuptureModel(mesa.Model):
             courses=_stack([patient._course for patient in self.patients], COURSE),
             trajectory=trajectory,
         )
+
+
+def _records(matrices: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """Float matrices (one column per field of ``dtype``) stacked into one record array."""
+    if not matrices:
+        return np.zeros(0, dtype)
+    return np.ascontiguousarray(np.concatenate(matrices)).view(dtype).reshape(-1)
 
 
 def _stack(blocks: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
