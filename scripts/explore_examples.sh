@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every example of "Exploring hypotheses" (README) into results/ and publish one figure per command
+# Run every example of "Exploring hypotheses" (docs/EXPERIMENTS.md) into results/ and publish one figure per command
 # to docs/figures/ (about 5 min on 2 cores; every command resumes, so a rerun only redoes what is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."

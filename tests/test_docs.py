@@ -63,7 +63,7 @@ def test_generated_docs_are_up_to_date(tmp_path):
         committed = DOCS / path.name
         assert committed.exists(), f"docs/{path.name} is missing; run write_docs"
         assert committed.read_text(encoding="utf-8") == path.read_text(encoding="utf-8"), (
-            f"docs/{path.name} is stale: regenerate with `rupture-sim docs` or simulation.docs.write_docs"
+            f"docs/{path.name} is stale: regenerate with `rupture-sim docs` or simulation.report.docs.write_docs"
         )
 
 

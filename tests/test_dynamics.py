@@ -6,6 +6,7 @@ each one explicitly and check what it does over a course, on both engines.
 
 import pandas as pd
 import pytest
+from equivalence import every_parameter_on
 
 from simulation import simulate
 
@@ -54,24 +55,17 @@ def test_two_ways_to_leave_early_are_told_apart():
 
 
 def test_both_engines_agree_with_every_mechanism_on():
-    every_mechanism = {
-        **DEFERENCE,
-        "good_enough_ending": 0.4,
-        "disengagement_strain": 3.0,
-        "working_through_gain": 1.0,
-        "ending_phase_sessions": 4,
-        "demoralization_share": 0.4,
-        "gain_alliance_effect": 0.2,
-        "therapist_withdrawal_blindness": 1.0,
-        "therapist_perception": 1.0,
-        "wai_item_sd": 0.17,
-        "bpd_compliance": 0.5,
-    }
+    """Every declared parameter off its default at once (tests/equivalence.py): a new one is included by itself."""
+    every_mechanism = every_parameter_on(spread=0.05)
     kwargs = {"n_patients": 24, "n_sessions": 20, "seed": 3, "params": every_mechanism}
     cohort = simulate("adult_bpd", "experienced", engine="cohort", **kwargs)
     agents = simulate("adult_bpd", "experienced", engine="agents", **kwargs)
     pd.testing.assert_frame_equal(cohort.sessions, agents.sessions, check_exact=True)
     pd.testing.assert_frame_equal(cohort.patients, agents.patients, check_exact=True)
+    pd.testing.assert_frame_equal(cohort.events, agents.events, check_exact=True)
+    s = cohort.sessions  # courses with work in them, not a degenerate run that agrees trivially
+    assert len(s) > 24 * 8 and s["n_episodes"].sum() > 200 and s["trust"].nunique() > 100
+    assert 0 < cohort.patients["dropped_out"].sum() < 24  # some leave early, some stay
 
 
 def _markers_per_session(sessions: pd.DataFrame, first: int, last: int) -> float:

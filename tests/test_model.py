@@ -5,42 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from equivalence import setting_values
 
 from simulation import simulate
 from simulation.api import TABLES, resolve_parameters
-from simulation.model.parameters import PARAMETERS, SHARE_NAMES, Parameters
+from simulation.model.parameters import Parameters
 from simulation.run.engine import RawCohort, intake_therapists, simulate_cohort
 from simulation.view.agents import Patient, Therapist
 from simulation.view.model import MODEL_REPORTERS, RuptureModel
 
-#: Integer parameters drawn from a narrower range than declared, to keep runs small and varied.
-NARROW_INTEGERS = {"caseload": (1, 8), "n_segments": (3, 12), "aft_start_session": (0, 12)}
 RAW_FIELDS = ("intake", "final", "patient_ids", "therapist_ids", "therapists", "therapist_index", "sessions", "events")
-
-
-def draw_overrides(rng: np.random.Generator, n_params: int, spread: float, shares: bool) -> dict[str, float]:
-    """Random overrides of ``n_params`` declared parameters.
-
-    A float is drawn uniformly from its declared [low, high], narrowed to
-    ``default +- spread * (high - low)``; integers stay integers. With
-    ``shares`` the diagnosis shares are redrawn (summing to 1).
-    """
-    candidates = [spec for spec in PARAMETERS if spec.name not in SHARE_NAMES]
-    out: dict[str, float] = {}
-    for i in rng.choice(len(candidates), size=n_params, replace=False):
-        spec = candidates[i]
-        low, high = NARROW_INTEGERS.get(spec.name, (spec.low, spec.high))
-        width = spread * (high - low)
-        low, high = max(low, spec.default - width), min(high, spec.default + width)
-        if spec.integer:
-            out[spec.name] = int(rng.integers(int(np.ceil(low)), int(np.floor(high)) + 1))
-        else:
-            out[spec.name] = float(rng.uniform(low, high))
-    out["n_segments"] = int(rng.integers(3, 13))
-    if shares:
-        out.update(zip(SHARE_NAMES, rng.dirichlet(np.ones(len(SHARE_NAMES))).tolist(), strict=True))
-    return out
-
 
 # population, therapists, n_patients, n_sessions, seed, spread, shares, forced overrides, options
 SETTINGS = [
@@ -59,9 +33,9 @@ SETTINGS = [
 
 
 def setting_overrides(index: int) -> dict[str, float]:
+    """Setting ``index``'s values: the parameters whose turn it is (tests/equivalence.py), then the forced ones."""
     *_, spread, shares, forced, _options = SETTINGS[index]
-    rng = np.random.default_rng(20240611 + index)
-    return {**draw_overrides(rng, 14, spread, shares), **forced}
+    return {**setting_values(index, len(SETTINGS), spread, shares), **forced}
 
 
 def run_both(index: int) -> tuple:

@@ -33,7 +33,7 @@ A complete spec::
     bpd_severity_mean = { low = 0.4, high = 0.9, steps = 3 }  # range; steps only and always in a grid
 
 Only the keys shown are allowed, in these tables; any other key is an error.
-Parameter names are those of ``simulation.parameters.PARAMETERS`` (``rupture-sim
+Parameter names are those of ``simulation.model.parameters.PARAMETERS`` (``rupture-sim
 params``), and every value, in [constants] and in [vary] (every listed value and
 both ends of a range), must lie in the parameter's declared range. A parameter is
 either constant or varied, not both.

@@ -4,7 +4,7 @@ At a marker the trainee picks one of the ten 3RS strategies or lets it pass.
 The feedback shows what the model knows and the trainee could not see (the
 marker's true salience against the observer's rating, what the simulated
 therapist did) and the consequences of every alternative over many paired
-continuations (``run/futures.py``): ``N_FUTURES`` futures that share the course
+continuations (``teach/futures.py``): ``N_FUTURES`` futures that share the course
 up to the marker and differ after it, the same futures for every alternative.
 Per alternative: the alliance change over the next sessions (median and
 interquartile range), the share of futures in which the episode was resolved,

@@ -6,7 +6,7 @@ Subcommands:
 - ``simulate``: one ``simulate()`` call written as parquet tables and parameters.json.
 - ``params``: the parameter table.
 - ``presets``: the population and therapist presets.
-- ``docs``: regenerate the documentation (``simulation.docs.write_docs``).
+- ``docs``: regenerate the documentation (``simulation.report.docs.write_docs``).
 - ``validate``: the virtual studies of the published findings and the fit report.
 - ``calibrate``: fit the free parameters to the targets (resumable Optuna study).
 - ``robustness``: which free parameters, changed by ±10% one at a time, move a target out of its band.
@@ -245,7 +245,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    """Regenerate the documentation with ``simulation.docs.write_docs``."""
+    """Regenerate the documentation with ``simulation.report.docs.write_docs``."""
     try:
         from simulation.report.docs import write_docs
     except ImportError as err:

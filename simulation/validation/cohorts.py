@@ -37,8 +37,8 @@ def design_parameters(
 
     Args:
         base: Candidate parameter values (e.g. the defaults with ``--set`` overrides).
-        population: Population preset name (``simulation.presets.POPULATIONS``).
-        therapists: Therapist preset name (``simulation.presets.THERAPISTS``).
+        population: Population preset name (``simulation.model.presets.POPULATIONS``).
+        therapists: Therapist preset name (``simulation.model.presets.THERAPISTS``).
         **design: Further design values by parameter name.
     """
     values: dict[str, Any] = dict(base)

@@ -14,7 +14,7 @@ T15-T17 (dynamics over a course of therapy, issue 9) are *held out*
 (``Target.held_out``): computed and reported apart by every validation, and left
 out of a calibration unless it runs ``--with-held-out``. The first calibration
 of the dynamics left them out (the out-of-sample test), the second fitted them
-(README, "Dynamics over a course"). Their designs, statistics and pass rules were
+(docs/VALIDATION.md, "Dynamics over a course"). Their designs, statistics and pass rules were
 written down before the studies were first run; the one later change (T15d, a
 status at the assessment instead of a first passage) is said in its design file.
 ``HELD_OUT`` lists them, ``CALIBRATED`` the others.

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install the package with the app extra into .venv and start the teaching app on this machine only.
+# Usage: bash scripts/teach.sh [rupture-sim app options, e.g. --port 8800]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet -e ".[app]"
+exec .venv/bin/rupture-sim app --host 127.0.0.1 "$@"
