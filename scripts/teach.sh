@@ -7,4 +7,5 @@ PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet -e ".[app]"
+.venv/bin/rupture-sim warm-up  # compiles once after installing (about a minute), then says "already compiled"
 exec .venv/bin/rupture-sim app --host 127.0.0.1 "$@"

@@ -12,4 +12,7 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/python -m pytest "$@"
+# One pytest worker per core (pytest-xdist); a file stays on one worker, so its module fixtures
+# (cohorts, the app server and its browser) are built once. The slowest tests are listed at the end.
+.venv/bin/rupture-sim warm-up  # compile the kernels once, before the workers need them
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=40 "$@"

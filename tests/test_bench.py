@@ -141,3 +141,14 @@ def test_a_compile_says_so_once_and_a_cached_kernel_says_nothing(tmp_path: Path)
     assert first.count("rupture-sim: compiling the model") == 1 and "about" in first  # one line for two kernels
     assert coldstart.run_child(code, str(tmp_path))["said"] == ""  # loaded from the cache: silent
     assert json.loads((tmp_path / "compile-seconds.json").read_text())["seconds"] > 0
+
+
+def test_warm_up_compiles_what_is_missing_and_then_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    from simulation.tools import warm
+    from simulation.tools.cli import main
+
+    assert main(["warm-up", "--serial"]) == 0  # compiles (or finds) both entry points
+    assert warm.compiled_entries() == set(warm.ENTRY_POINTS)
+    assert warm.warm_up() == {}  # nothing left to compile
+    assert main(["warm-up"]) == 0
+    assert "already compiled" in capsys.readouterr().out

@@ -335,6 +335,9 @@ def cmd_warm_up(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     seconds = warm_up(parallel=not args.serial)
+    if not seconds:
+        print(f"kernels already compiled (cached in {CACHE_FOLDER})")
+        return 0
     parts = ", ".join(f"{entry} {value:.0f} s" for entry, value in seconds.items())
     print(f"kernels ready in {time.perf_counter() - start:.0f} s ({parts}); cached in {CACHE_FOLDER}")
     return 0
