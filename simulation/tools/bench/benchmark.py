@@ -43,7 +43,7 @@ TARGETS = {
     "sweep_sessions_over_summary": (">=", 0.5, "sweep with session rows, 2 workers / engine summary mode"),
     "sweep_speedup_2_workers": (">=", 1.7, "sweep with 2 workers / 1 worker"),
     "peak_rss_bytes": ("<", 1e9, "peak memory of a 10-million dyad-session sweep with session tables"),
-    "cold_start_seconds": ("<=", 15.0, "seconds to the first result of simulate() with an empty kernel cache"),
+    "cold_start_seconds": ("<=", 15.0, "first simulate() in a new process, empty kernel cache"),
 }
 
 
