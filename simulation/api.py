@@ -129,7 +129,9 @@ def simulate(
         policy: A therapist policy, a function of what the therapist can observe: the response
             (a name or code of ``taxonomy.RESPONSES``) to a marker by its rupture type, for every
             salience (``{"withdrawal": "invite"}``) or one (``{("confrontation", 4): "hostile"}``);
-            markers it does not name are left to the rules. A fork wins over the policy.
+            markers it does not name are left to the rules. It replaces only the choice of response
+            to a marker the therapist notices: noticing and hostility stay the therapist's draws
+            (unless its response is ``let-pass``, ``notice`` or ``hostile``). A fork wins over the policy.
 
     Returns:
         The ``Results`` with ``sessions``, ``patients``, ``events`` and ``therapists``.

@@ -8,6 +8,16 @@ target and swaps it in with one atomic exchange (``renameat2`` with
 ``RENAME_EXCHANGE`` where the platform has it, else two renames); staging
 folders of killed runs are removed, or restored, on the next start.
 ``--overwrite`` replaces only a folder this tool wrote (its ``MARKER`` file).
+
+One folder, one writer: every command that writes a folder holds
+``folder_lock`` for the whole run (resume included), an exclusive advisory
+lock (``flock``) on ``LOCK`` inside a folder that is resumed in place, or on a
+hidden sibling ``.NAME.lock`` of a folder that is swapped in whole. It is
+taken before anything is written; a second writer gets one sentence naming
+the folder and the process that holds it, and touches nothing. The kernel
+drops the lock of a process that dies, however it dies, so a lock file left by
+a killed run is stale by construction and the next run takes it over; a run
+that ends removes its lock file.
 """
 
 from __future__ import annotations
@@ -16,16 +26,22 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 #: File in every folder this tool writes; ``--overwrite`` replaces only folders that hold it.
 MARKER = ".rupture-sim"
+#: The lock file inside a folder being written (it holds the writer's process id).
+LOCK = ".rupture-sim.lock"
+#: How long a second writer waits for a process that just died to release its lock (its workers end first).
+_RELEASE_WAIT = 5.0
 #: Files of results written before the marker existed (a folder of only these counts as ours).
 _LEGACY_FILES = re.compile(r"[\w.-]+\.(parquet|png)|summary\.md|manifest\.json|parameters\.json")
 _STALE = re.compile(r"\.(?P<name>.+)\.(?P<kind>partial|old)-(?:(?P<pid>\d+)-)?[\w]+")
@@ -218,9 +234,16 @@ def staging_folder(target: Path, overwrite: bool, kind: str, overwrite_any: bool
     Raises:
         OutputError: If ``target`` exists and may not be replaced.
     """
-    clean_stale(target)
-    check_replaceable("--out", target, kind, overwrite, overwrite_any)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    with folder_lock(target, sibling=True):
+        clean_stale(target)
+        check_replaceable("--out", target, kind, overwrite, overwrite_any)
+        with _staged(target, overwrite, kind, overwrite_any) as staging:
+            yield staging
+
+
+@contextlib.contextmanager
+def _staged(target: Path, overwrite: bool, kind: str, overwrite_any: bool) -> Iterator[Path]:
+    """The staging folder of ``staging_folder`` (its caller holds the lock), swapped in when the block ends."""
     staging = _stage(target, "partial")
     staging.chmod(0o755)  # mkdtemp makes it private; the result should read like any other folder
     try:
@@ -244,3 +267,99 @@ def _swap(staging: Path, target: Path) -> None:
     staging.rename(target)
     (old / target.name).rename(staging)
     old.rmdir()
+
+
+# --- one writer per folder ---------------------------------------------------------------------------------------
+
+#: Locks this process holds: lock file -> nesting depth (a command and the functions it calls may each ask).
+_HELD: dict[str, int] = {}
+
+
+def lock_path(folder: Path, sibling: bool = False) -> Path:
+    """The lock file of ``folder``: inside it, or (``sibling``) next to it for a folder that is swapped in whole."""
+    return folder.parent / f".{folder.name}.lock" if sibling else folder / LOCK
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, sibling: bool = False) -> Iterator[None]:
+    """Hold the exclusive lock of ``folder`` for the block (re-entrant within a process).
+
+    Creates ``folder`` (or, for ``sibling``, its parent) if needed: the lock must
+    live somewhere; nothing else is written before the lock is held.
+
+    Raises:
+        OutputError: If another process holds the lock (the sentence names the folder and its process id).
+    """
+    path = lock_path(Path(folder), sibling)
+    key = os.path.abspath(path)
+    if key in _HELD:
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    created = not path.parent.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = _acquire(path, Path(folder))
+    except OutputError:
+        _remove_if_empty(path.parent, created)
+        raise
+    _HELD[key] = 1
+    try:
+        yield
+    finally:
+        del _HELD[key]
+        with contextlib.suppress(OSError):
+            path.unlink()  # while still locked: a waiting opener then sees another inode and retries
+        os.close(fd)
+        _remove_if_empty(path.parent, created)
+
+
+def _remove_if_empty(folder: Path, created: bool) -> None:
+    """Remove a folder made only to hold a lock if the run wrote nothing into it (e.g. it was refused)."""
+    if created:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _acquire(path: Path, folder: Path) -> int:
+    """Lock ``path`` (creating it) and write this process's id in it; return the open descriptor."""
+    deadline = time.monotonic() + _RELEASE_WAIT
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = _holder(path)
+            if holder is not None and not _alive(str(holder)) and time.monotonic() < deadline:
+                time.sleep(0.1)  # a killed writer's workers are still ending; they release the lock with them
+                continue
+            who = f"process {holder}" if holder is not None else "another process"
+            raise OutputError(
+                f"{folder} is being written by rupture-sim {who}; wait for it to finish or choose another folder."
+            ) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:  # else the holder removed the file as we opened it: lock the new one
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)
+
+
+def _holder(path: Path) -> int | None:
+    """The process id in a lock file (the holder writes it just after locking: wait a moment for it)."""
+    for _ in range(20):
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            return None
+        if text.isdigit():
+            return int(text)
+        time.sleep(0.05)
+    return None

@@ -873,7 +873,8 @@ def test_a_killed_run_leaves_no_partial_folder_and_the_next_run_cleans_older_one
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     subprocess.run([sys.executable, "-c", script, str(tmp_path / "res")], check=False)
-    assert [p.name.split("-")[0] for p in tmp_path.iterdir()] == [".res.partial"]
+    # the dead run left its staging folder and its (stale) lock file; the next run takes both over
+    assert sorted(p.name.split("-")[0] for p in tmp_path.iterdir()) == [".res.lock", ".res.partial"]
     code, _, err = run_cli(["simulate", "--patients", "2", "--sessions", "2", "--out", str(tmp_path / "res")])
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
@@ -903,3 +904,175 @@ def test_reproduction_10_a_range_whose_values_round_to_one_is_refused():
 
     with pytest.raises(SpecError, match="repeated values"):
         parse_spec(TINY.replace("noticing = [0.2, 0.6]", "noticing = { low = 0.1, high = 0.1000000000001, steps = 3 }"))
+
+
+# --- issue 23: explore specs, spec files that never end, the app, signals, symlinks --------------------------------
+
+
+@pytest.fixture(scope="module")
+def explore_arena(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A working directory with the finished tiny sweep that the discover cases analyse (``data``)."""
+    from tests.explore_mutations import DATASET
+
+    root = tmp_path_factory.mktemp("explore_arena")
+    (root / "data.toml").write_text(DATASET)
+    with inside(root):
+        code, _, err = run_cli(["sweep", "data.toml", "--out", "data", "--backend", "inprocess", "--quiet"])
+    assert code == 0, err
+    return root
+
+
+def _explore_cases() -> list[Any]:
+    from tests.explore_mutations import CASES
+
+    return [pytest.param(*case[1:], id=case[0]) for case in CASES]
+
+
+@pytest.mark.parametrize(("command", "text", "needle"), _explore_cases())
+def test_explore_spec_mutations_run_or_are_one_sentence_never_a_traceback(explore_arena, command, text, needle):
+    folder = explore_arena / f"case-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    folder.mkdir()
+    (folder / "spec.toml").write_text(text)
+    with inside(explore_arena):
+        code, _, err = run_cli([command, str(folder / "spec.toml"), "--out", str(folder / "out"), "--quiet"])
+    if needle is None:
+        assert code == 0, err
+        assert run_cli(["verify", str(folder / "out")])[0] == 0
+    else:
+        assert_one_sentence(code, err)
+        assert needle in err
+        assert not (folder / "out").exists()
+
+
+def test_a_large_design_runs_with_allow_large_after_its_estimate(tmp_path, monkeypatch):
+    from simulation.explore import spec as explore_spec
+    from tests.explore_mutations import COMPARE
+
+    monkeypatch.setattr(explore_spec, "LARGE_SECONDS", 0.0)  # every design is "large"
+    monkeypatch.setattr(explore_spec, "ANNOUNCE_SECONDS", 0.0)
+    (tmp_path / "c.toml").write_text(COMPARE)
+    argv = ["compare", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out"), "--quiet"]
+    code, _, err = run_cli(argv)
+    assert_one_sentence(code, err)
+    assert "about" in err and "--allow-large" in err and not (tmp_path / "out").exists()
+    code, _, err = run_cli([*argv, "--allow-large"])
+    assert code == 0 and "compare: 9 runs, up to 108 dyad-sessions" in err
+
+
+SPEC_COMMANDS = {
+    "compare": lambda path: ["compare", path, "--out", "never"],
+    "sweep --dry-run": lambda path: ["sweep", path, "--dry-run", "--out", "never"],
+    "calibrate --start": lambda path: ["calibrate", "--start", path, "--trials", "1", "--out", "never"],
+    "sensitivity": lambda path: ["sensitivity", path, "--out", "never"],
+    "validate --design": lambda path: ["validate", "--design", path, "--out", "never"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(SPEC_COMMANDS))
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "folder", "huge"])
+def test_a_spec_path_that_never_ends_is_one_sentence_without_a_hang(tmp_path, command, kind):
+    path = {"fifo": tmp_path / "spec.toml", "/dev/zero": Path("/dev/zero"), "folder": tmp_path, "huge": tmp_path / "h"}
+    if kind == "fifo":
+        os.mkfifo(path[kind])
+    if kind == "huge":
+        path[kind].write_text(TINY + "#" * (2 << 20))
+    argv = [str(BIN / "rupture-sim"), *SPEC_COMMANDS[command](str(path[kind]))]
+    proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)  # a hang fails here
+    assert_one_sentence(proc.returncode, proc.stderr)
+    assert not (tmp_path / "never").exists()
+
+
+def test_explore_commands_exit_143_on_sigterm_and_keep_finished_tasks(tmp_path):
+    from tests.explore_mutations import COMPARE
+
+    (tmp_path / "c.toml").write_text(COMPARE.replace("replications = 3", "replications = 400"))
+    proc = subprocess.Popen(
+        [str(BIN / "rupture-sim"), "compare", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out"), "--quiet"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    manifest = tmp_path / "out" / "manifest.json"
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(manifest.read_text())["tasks"]:
+                break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and "rerun the command to resume" in err
+    assert not (tmp_path / "out" / ".rupture-sim.lock").exists()
+
+
+def test_export_session_does_not_write_through_a_symlink_without_overwrite(tmp_path):
+    (tmp_path / "link.html").symlink_to(tmp_path / "elsewhere.html")  # dangling
+    argv = ["export-session", "--sessions", "1", "--out", str(tmp_path / "link.html")]
+    code, _, err = run_cli(argv)
+    assert_one_sentence(code, err)
+    assert "symbolic link" in err and not (tmp_path / "elsewhere.html").exists()
+
+
+def test_the_app_refuses_an_empty_host():
+    code, _, err = run_cli(["app", "--host", "", "--port", "8799"])
+    assert_one_sentence(code, err)
+    assert "--host" in err
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_apps_server_dies_with_the_app(tmp_path):
+    port = _free_port()
+    app = subprocess.Popen(
+        [str(BIN / "rupture-sim"), "app", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    server: set[int] = set()
+    deadline = time.monotonic() + 120
+    while not server and time.monotonic() < deadline and app.poll() is None:
+        server = _descendants(app.pid)
+        time.sleep(0.1)
+    assert server, "the app started no server"
+    app.kill()
+    app.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in server), "a solara server outlived the app by 10 s"
+
+
+CALIBRATE = """
+import sys
+from simulation.validation import calibrate as cal
+cal.calibrate(sys.argv[1], n_trials=int(sys.argv[2]), replications=2, workers=1, size_factor=0.25,
+              check_replications=None, seed=3, progress=lambda line: print(line, flush=True))
+"""
+
+
+def test_calibrate_resumed_after_kill_9_proposes_what_an_uninterrupted_run_does(tmp_path):
+    import pandas as pd
+
+    def run(folder: Path, trials: int) -> subprocess.Popen:
+        argv = [sys.executable, "-c", CALIBRATE, str(folder), str(trials)]
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    assert run(tmp_path / "whole", 3).wait() == 0
+    killed = run(tmp_path / "killed", 3)
+    for line in killed.stdout:  # the first trial finished: kill the process during the second
+        if line.startswith("trial 0"):
+            time.sleep(1.0)
+            killed.kill()
+            break
+    killed.wait()
+    assert run(tmp_path / "killed", 3).wait() == 0
+    whole, resumed = (
+        pd.read_csv(f / "trials.csv").drop(columns="seconds") for f in (tmp_path / "whole", tmp_path / "killed")
+    )
+    pd.testing.assert_frame_equal(resumed, whole)
+    best = [json.loads((f / "best.json").read_text()) for f in (tmp_path / "whole", tmp_path / "killed")]
+    assert best[0]["params"] == best[1]["params"] and best[0]["trial"] == best[1]["trial"]

@@ -104,7 +104,7 @@ def test_summary(study: dict[str, Path]) -> None:
     for needle in (
         "Observed rupture %",
         "Patient-reported rupture %",
-        "Mean resolution stage",
+        "Resolution depth per session (stage 1-5)",
         "Dropout %",
         "Recovered %",
         "Symptom change",

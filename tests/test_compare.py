@@ -141,7 +141,7 @@ def test_ctrl_c_keeps_finished_tasks_and_says_how_to_resume(run: dict, tmp_path:
 def test_a_folder_another_version_of_the_model_started_is_refused(
     run: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    monkeypatch.setattr("simulation.explore.store.model_fingerprint", lambda: "recalibrated")
+    monkeypatch.setattr("simulation.sweep.tasks.model_fingerprint", lambda: "recalibrated")
     assert main(["compare", str(run["root"] / "spec_5_12.toml"), "--out", str(run["out"]), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "another version of the model" in err and len(err.strip().splitlines()) == 1

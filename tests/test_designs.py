@@ -167,7 +167,7 @@ MALFORMED = [
     ("bpd_dropout", "n_patients = 100", "n_patient = 100", ["[design]", "'n_patient'", "allowed keys", "n_patients"]),
     ("bpd_dropout", "n_patients = 100", 'n_patients = "100"', ["design.n_patients", "whole number", "'100'"]),
     ("bpd_dropout", "n_patients = 100", "n_patients = 100.5", ["design.n_patients", "whole number", "100.5"]),
-    ("bpd_dropout", "n_patients = 100", "n_patients = 0", ["design.n_patients", "from 1 to"]),
+    ("bpd_dropout", "n_patients = 100", "n_patients = 0", ["design.n_patients", "between 1 and"]),
     ("bpd_dropout", "n_patients = 100", "", ["missing the key n_patients", "it needs"]),
     ("bpd_dropout", 'therapists = "experienced"', 'therapists = "expert"', ["design.therapists", "novice"]),
     ("bpd_dropout", 'population = "adult_bpd"', 'population = "adults"', ["design.population", "adult_bpd"]),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +22,27 @@ def _fake_sweep(folder: Path, n: int = 3000, seed: int = 0) -> None:
     failed = planted | (rng.random(n) < 0.05)
     patients = x.assign(dropped_out=failed & (rng.random(n) < 0.5), reliable_change=True)
     patients.loc[failed & ~patients["dropped_out"], "reliable_change"] = False
-    (folder / "patients").mkdir(parents=True)
-    patients.to_parquet(folder / "patients" / "part-0000000.parquet", index=False)
-    (folder / "manifest.json").write_text(json.dumps({"varied": ["noticing", "skill_mean"], "chunks": {}}))
+    _finished_sweep(folder, {"patients": patients})
+
+
+def _finished_sweep(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Lay ``tables`` out as the one chunk of a finished sweep (discover analyses only finished, intact ones)."""
+    from simulation.sweep.chunks import write_shard
+    from simulation.sweep.spec import design_points, parse_spec
+    from simulation.sweep.store import compact, new_manifest, spec_text
+
+    spec = parse_spec('name = "planted"\n[vary]\nnoticing = [0.1]\nskill_mean = [0.5]\n')
+    folder.mkdir(parents=True)
+    (folder / "spec.toml").write_text(spec_text(spec))
+    design_points(spec).reset_index().to_parquet(folder / "design.parquet", index=False)
+    manifest = new_manifest(spec, 1, 1, 1)
+    shards = {name: write_shard(table, folder / name / "part-0000000.parquet") for name, table in tables.items()}
+    for name in manifest["tables"]:
+        if name not in shards:
+            shards[name] = write_shard(pd.DataFrame({"point": [0]}), folder / name / "part-0000000.parquet")
+    manifest["chunks"]["0"] = {"chunk": 0, "point": 0, "replications": [0], "tables": shards, "seconds": 0.0}
+    manifest["complete"] = True
+    compact(folder, manifest)
 
 
 @pytest.fixture(scope="module")

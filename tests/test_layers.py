@@ -16,14 +16,15 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "simulation"
 
 #: Rank of each layer: a module may import modules of its own layer or of a lower rank, never a higher one.
-#: ``schema``, ``style``, ``outputs`` and ``workers`` are helpers below the layers; ``simulation.api`` (``simulate``)
-#: sits above both runners (the cohort engine in ``run`` and the Mesa view in ``view``), and the root package is its
-#: facade.
+#: ``schema``, ``style``, ``outputs``, ``workers`` and ``extras`` are helpers below the layers; ``simulation.api``
+#: (``simulate``) sits above both runners (the cohort engine in ``run`` and the Mesa view in ``view``), and the root
+#: package is its facade.
 RANKS = {
     "simulation.schema": 0,
     "simulation.style": 0,
     "simulation.outputs": 0,
     "simulation.workers": 0,
+    "simulation.extras": 0,
     "simulation.model": 1,
     "simulation.run": 2,
     "simulation.view": 3,

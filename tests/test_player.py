@@ -90,3 +90,38 @@ def test_the_simulated_response_is_read_after_the_marker():
         if n2_first:
             break
     assert n2_first > 0, "no course has a marker after an unclear intervention in its segment"
+
+
+def test_after_a_dropout_step_and_next_marker_say_why_nothing_happens():
+    player = SessionPlayer(seed=3, n_sessions=12)  # this seed's patient leaves after session 4
+    while player.running:
+        player.step()
+    assert player.original.patients[0].dropped_out and player.held < 12
+    player.step()
+    assert f"dropped out after session {player.held}" in player.note
+    player.next_marker()
+    assert "dropped out" in player.note
+    player.back()
+    assert player.note == ""
+
+
+def test_difficulty_levels_stop_at_markers_of_their_salience():
+    from simulation.teach.player import LEVELS
+
+    for level in ("1 salient (4-5)", "3 subtle (1-2)"):
+        player = SessionPlayer(n_sessions=6)
+        low, high = LEVELS[level]
+        for _ in range(3):
+            player.next_marker(level)
+            if player.course_over:
+                break
+            assert low <= player._marker_salience_under_cursor() <= high
+
+
+def test_the_default_player_opens_at_the_pinned_scenario():
+    from simulation.teach.scenarios import scenario
+
+    player = SessionPlayer()
+    pinned = scenario("hostile-vs-metacommunication")
+    assert (player.course_seed, player.n_sessions) == (pinned.seed, pinned.n_sessions)
+    assert f"seed {pinned.seed} (pinned)" in player.setting

@@ -50,7 +50,7 @@ def test_robustness_command_names_the_parameter_that_moves_a_check_and_resumes(t
     assert len(pd.read_csv(out / "runs.csv")) == len(runs)
     assert main([*argv[:-2], "--size-factor", "0.2"]) == 2  # other settings: refused in one sentence
     err = capsys.readouterr().err
-    assert "other settings" in err and len(err.strip().splitlines()) == 1
+    assert "size_factor differ" in err and len(err.strip().splitlines()) == 1
     assert main(["robustness", "--out", str(tmp_path / "x"), "--only", "noticing"]) == 2
     assert "not a free parameter" in capsys.readouterr().err
 

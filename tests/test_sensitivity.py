@@ -94,12 +94,51 @@ def test_cli_on_the_model_writes_indices_noise_share_and_figures(tmp_path: Path,
     spec.write_text(SPEC)
     assert main(["sensitivity", str(spec), "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "replication noise share" in printed
+    assert "replication noise" in printed and "variance of the row means" in printed
     for name in ("summary.md", "sobol.png", "convergence.png", "oat.png", "sobol.csv", "morris.csv"):
         assert (out / name).exists(), name
     runs = pd.read_parquet(out / "runs")
     assert len(runs) == (3 * 4 + 16 * 5 + 3 * 3) * 2
     assert runs["aft_start_session"].between(0, 6).all()
-    share = float(printed.split("symptom_change ")[-1].split("%")[0]) / 100
+    line = next(t for t in printed.splitlines() if t.startswith("symptom_change ("))
+    share = float(line.split("replication noise ")[1].split("%")[0]) / 100
     assert 0 <= share < 0.5
+    assert "converged" in line  # the convergence sentence
+    summary = (out / "summary.md").read_text()
+    assert "variance of the row means" in summary and "Indices" in summary
     assert len(pd.read_csv(out / "sobol.csv")) == 2 * 3
+
+
+def test_replications_needed_bring_the_noise_share_to_the_limit() -> None:
+    from simulation.explore.sensitivity import NOISE_LIMIT, replications_needed
+
+    assert replications_needed(0.05, 2) == 2  # below the limit: nothing to add
+    needed = replications_needed(0.26, 2)
+    # noise falls as 1/R: at the suggested R the share is at most the limit, one fewer is above it
+    for r, below in ((needed, True), (needed - 1, False)):
+        noise, signal = 0.26 * 2 / r, 1 - 0.26
+        assert (noise / (noise + signal) <= NOISE_LIMIT) == below
+
+
+def test_a_noisy_outcome_gets_a_warning_with_the_replications_needed() -> None:
+    from simulation.explore.sensitivity import reading_lines
+
+    spec = parse_sensitivity(
+        {
+            "name": "n",
+            "outcomes": ["dropout"],
+            "replications": 2,
+            "factors": {"noticing": {"low": 0.1, "high": 0.7}, "skill_mean": {"low": 0.3, "high": 0.9}},
+        }
+    )
+    convergence = pd.DataFrame(
+        {"outcome": "dropout", "factor": ["noticing", "noticing"], "n": [128, 256], "S1": [0.2, 0.5], "ST": [0.3, 0.6]}
+    )
+    result = {
+        "noise": {"dropout": 0.26},
+        "variance": {"dropout": {"row_means": 1e-3, "runs": 2e-3}},
+        "convergence": convergence,
+    }
+    (line,) = reading_lines(spec, result)
+    assert "Warning" in line and "7 replications per design row (now 2)" in line
+    assert "not yet converged" in line and "0.300" in line

@@ -116,3 +116,19 @@ def test_patient_slopes_recover_planted_lines_and_their_signs():
     assert math.isnan(slope[3]) and math.isnan(start[3])  # a patient without sessions has no line
     few = stats.patient_slopes(np.array([0, 0]), np.array([1.0, 2.0]), np.array([0.0, 1.0]), 1)
     assert math.isnan(few[0][0])  # fewer than three points
+
+
+def test_prepost_d_refuses_pre_and_post_of_different_patients():
+    with pytest.raises(ValueError, match="same patients"):
+        stats.prepost_d(np.array([2.0, 3.0, 4.0]), np.array([1.0, 2.0]))
+
+
+def test_patient_slopes_keep_their_precision_far_from_zero():
+    # sessions offset by 1e8 (a date-like clock): raw sums of squares would lose the slope to rounding
+    session = np.tile(np.arange(1.0, 11.0), 2)
+    rows = np.repeat([0, 1], 10)
+    y = np.concatenate([2.0 + 0.3 * (session[:10] - 1), 5.0 - 0.2 * (session[:10] - 1)])
+    near, _ = stats.patient_slopes(rows, session, y, 2)
+    far, start = stats.patient_slopes(rows, session + 1e8, y, 2, at=1e8 + 1)
+    np.testing.assert_allclose(far, near, rtol=1e-9)
+    np.testing.assert_allclose(start, [2.0, 5.0], atol=1e-6)

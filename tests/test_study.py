@@ -41,11 +41,11 @@ def test_summary_pools_sessions_and_episodes_over_the_condition():
     assert row["patients"] == 2
     assert row["observed_rupture_pct"] == 50.0  # 2 of 4 sessions
     assert row["patient_reported_rupture_pct"] == 25.0
-    assert row["mean_resolution_stage"] == 3.5  # session-weighted over the 2 sessions with an episode
+    assert row["session_resolution_depth"] == 3.5  # session-weighted over the 2 sessions with an episode
     assert math.isclose(row["resolution_rate_pct"], 100 / 3)  # 1 of 3 episodes
     assert (row["dropout_pct"], row["recovered_pct"], row["symptom_change"]) == (50.0, 50.0, -1.0)
 
 
 def test_a_diagnosis_without_episodes_has_no_resolution_depth():
     row = summary_table(*_tiny_study()).set_index("diagnosis").loc["no_pd"]
-    assert math.isnan(row["mean_resolution_stage"]) and row["observed_rupture_pct"] == 0.0
+    assert math.isnan(row["session_resolution_depth"]) and row["observed_rupture_pct"] == 0.0

@@ -83,3 +83,13 @@ def test_app_binds_locally_and_warns_for_other_hosts(capsys, monkeypatch):
     assert run_cli(capsys, "app")[0] == 0 and calls[-1] == ("127.0.0.1", 8765)
     code, _, err = run_cli(capsys, "app", "--host", "0.0.0.0", "--port", "9000")
     assert code == 0 and calls[-1] == ("0.0.0.0", 9000) and "warning" in err and "no login" in err
+
+
+def test_one_command_for_teachers_installs_the_app_and_binds_locally():
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "teach.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    assert '-e ".[app]"' in text and "rupture-sim app --host 127.0.0.1" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -74,3 +75,35 @@ def test_cli_runs_a_real_model_trial(text: str, tmp_path: Path, capsys: pytest.C
     # rerunning into the folder resumes (nothing left to do) and gives the same table
     assert main(["trial", str(spec), "--out", str(out), "--quiet"]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(out / "power.csv"), power)
+
+
+def test_wrong_sign_is_not_reported_under_the_null(tmp_path: Path) -> None:
+    spec = parse_trial({"name": "null", "sizes": [20, 60], "trials": 200, "seed": 4, "arms": {"study": {}}})
+    power = run_trial(spec, tmp_path / "null", model=BivariateNormal(0.0, caseload=spec.caseload), quiet=True)
+    assert power["wrong_sign"].isna().all() and power["wrong_sign_significant"].isna().all()
+    assert "— (effect ≈ 0)" in (tmp_path / "null" / "summary.md").read_text()
+    assert power["power"].between(0.0, 0.12).all()  # type I error near alpha
+
+
+def test_mixed_model_fallbacks_and_boundary_fits_are_counted_per_size() -> None:
+    from simulation.explore.trial import _mixed_model, power_table
+
+    rng = np.random.default_rng(0)
+    # no therapist effect at all: REML puts tau^2 at (or next to) 0 in many trials
+    fits = []
+    for trial in range(30):
+        data = pd.DataFrame({"therapist_id": np.repeat(np.arange(8), 5), "arm": np.repeat([0, 1], 20)})
+        data["y"] = rng.standard_normal(40) + 0.3 * data["arm"]
+        fits.append({"size": 40, "trial": trial, **_mixed_model(data)})
+    # a constant outcome within arms cannot be fitted by the mixed model: the OLS fallback
+    flat = pd.DataFrame({"therapist_id": np.repeat(np.arange(8), 5), "arm": np.repeat([0, 1], 20)})
+    flat["y"] = flat["arm"] * 1.0 + np.tile([0.0, 0.0, 0.0, 0.0, 1e-9], 8)
+    fits.append({"size": 40, "trial": 30, **_mixed_model(flat)})
+    trials = pd.DataFrame(fits)
+    spec = parse_trial(
+        {"name": "t", "kind": "two_arm", "sizes": [40], "trials": 31, "caseload": 5, "arms": {"a": {}, "b": {}}}
+    )
+    row = power_table(spec, trials).iloc[0]
+    assert row["boundary_fits"] == int(trials["boundary"].sum()) and row["boundary_fits"] > 0
+    assert row["ols_fallbacks"] == int((trials["method"] == "ols fallback").sum())
+    assert set(trials["method"]) <= {"mixed", "ols fallback"}

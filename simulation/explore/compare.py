@@ -29,6 +29,21 @@ Optionally ``contrasts = [["a", "b"], ["c", "d"]]`` lists the pairs (reference,
 alternative) to compare instead of every scenario against ``baseline`` — e.g.
 the same change in two populations, for an interaction.
 
+Optionally ``groups = "diagnosis"`` also summarises every run per diagnosis
+(contrasts by diagnosis, on the same patients); ``[interactions.NAME]`` tables
+declare contrasts of contrasts::
+
+    [interactions.severity]
+    contrast = ["imm_severe", "exp_severe"]        # [reference, alternative] or [reference, alternative, group]
+    minus = ["imm_mild", "exp_mild"]
+
+computed per replication on common random numbers (``i_r = (a_r - b_r) - (c_r - d_r)``:
+every scenario of a replication shares seed and patients, so the two contrasts
+are correlated and their difference is paired), with a t interval on R - 1
+degrees of freedom and its saving over independent streams. ``hypothesis`` and
+``[[claims]]`` tables write the verdict rule before the run
+(``simulation.explore.verdict``); the summary ends with the verdict.
+
 Statistics, per alternative and outcome, over the ``R`` replications of the
 run-level outcome (``model_function.summarize``): the paired difference
 ``d_r = alt_r - base_r`` with a t-based 95% CI; the standardised effect
@@ -36,9 +51,13 @@ run-level outcome (``model_function.summarize``): the paired difference
 risk difference) with the CI of the difference scaled the same way; the SE
 ``sd(d)/sqrt(R)`` with common random numbers and the SE of ``alt'_r - base_r``
 on independent streams, and their ratio; the between-arm correlation of
-``alt_r`` and ``base_r``. "Who changed" compares each patient's course result
-(dropped out < no reliable change < reliable change < recovered) under the
-alternative with the baseline's, by diagnosis.
+``alt_r`` and ``base_r``; a bootstrap over replications (pairs kept) gives the
+saving a 95% interval. Every interval is Monte Carlo precision of the model's
+expected effect (how well the replications pin down what the model does), not
+the confidence interval of a study of that many patients. "Who changed"
+compares each patient's course result (dropped out < no reliable change <
+reliable change < recovered) under the alternative with the baseline's, by
+diagnosis.
 """
 
 from __future__ import annotations
@@ -52,6 +71,7 @@ import pandas as pd
 from scipy import stats
 
 from simulation.explore import spec as checks
+from simulation.explore import verdict
 from simulation.explore.model_function import (
     BINARY,
     COURSE_RESULTS,
@@ -61,7 +81,9 @@ from simulation.explore.model_function import (
     simulate_scenario,
     summarize,
 )
-from simulation.explore.store import load_table, run_tasks
+from simulation.explore.store import finish, load_table, run_tasks
+from simulation.model.taxonomy import DIAGNOSES
+from simulation.run.outcomes import CATALOG
 
 KEYS = (
     *checks.COHORT_KEYS,
@@ -69,7 +91,16 @@ KEYS = (
     "outcomes",
     "contrasts",
     "scenarios",
+    "groups",
+    "interactions",
+    "hypothesis",
+    "claims",
 )
+#: What a run can be split by (``groups``), and the groups of each.
+GROUP_LEVELS = {"diagnosis": DIAGNOSES}
+GROUPINGS = tuple(GROUP_LEVELS)
+#: Bootstrap resamples of the replications for the interval of an SE saving.
+SAVING_BOOTSTRAP = 2000
 #: Outcomes whose SE saving is printed as the headline.
 MAIN_OUTCOMES = ("rupture_rate", "resolution_rate", "alliance_final", "symptom_change", "recovery")
 
@@ -88,15 +119,24 @@ class CompareSpec:
     outcomes: tuple[str, ...] = OUTCOMES
     description: str = ""
     contrasts: tuple[tuple[str, str], ...] = ()
+    groups: str = ""
+    interactions: dict[str, tuple[tuple[str, str, str], tuple[str, str, str]]] = field(default_factory=dict)
+    hypothesis: str = ""
+    claims: tuple[verdict.Claim, ...] = ()
     source: str = field(default="", repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form for the manifest (without the source text)."""
+        """JSON-able form for the manifest (without the source text; optional parts only when given)."""
         out = asdict(self)
         del out["source"]
         out["scenarios"] = {k: {**asdict(v), "params": dict(v.params)} for k, v in self.scenarios.items()}
         out["outcomes"] = list(self.outcomes)
         out["contrasts"] = [list(c) for c in self.pairs]
+        out["interactions"] = {k: [list(a), list(b)] for k, (a, b) in self.interactions.items()}
+        out["claims"] = [asdict(c) for c in self.claims]
+        for key in ("groups", "interactions", "hypothesis", "claims"):  # older folders keep their fingerprint
+            if not out[key]:
+                del out[key]
         return out
 
     @property
@@ -121,7 +161,13 @@ def parse_compare(data: dict[str, Any]) -> CompareSpec:
     """A ``CompareSpec`` from a TOML table (raises ``ExploreSpecError``)."""
     scenarios = checks.scenarios(data)
     baseline = checks.choice("baseline", data.get("baseline", next(iter(scenarios))), tuple(scenarios))
-    return CompareSpec(
+    groups = checks.choice("groups", data["groups"], GROUPINGS) if "groups" in data else ""
+    levels = GROUP_LEVELS[groups] if groups else ()
+    interactions = _interactions(data.get("interactions", {}), tuple(scenarios), levels)
+    hypothesis = data.get("hypothesis", "")
+    if not isinstance(hypothesis, str):
+        raise checks.ExploreSpecError(f"hypothesis must be the hypothesis in words (got {checks.show(hypothesis)}).")
+    spec = CompareSpec(
         name=checks.name(data["name"]),
         scenarios=scenarios,
         baseline=baseline,
@@ -132,7 +178,53 @@ def parse_compare(data: dict[str, Any]) -> CompareSpec:
         seed=checks.integer("seed", data.get("seed", 0), 0, 2**63 - 1),
         outcomes=checks.outcome_list("outcomes", data.get("outcomes", list(OUTCOMES))),
         description=str(data.get("description", "")),
+        groups=groups,
+        interactions=interactions,
+        hypothesis=hypothesis,
+        claims=verdict.parse_claims(data.get("claims"), tuple(scenarios), tuple(interactions), levels),
     )
+    _check_compared(spec)
+    return spec
+
+
+def _check_compared(spec: CompareSpec) -> None:
+    """Interactions and contrast claims may only use pairs the spec compares (their alternatives get reruns)."""
+    sides = [(f"[interactions.{k}]", side) for k, pair in spec.interactions.items() for side in pair]
+    sides += [(f"the claim '{c.says}'", c.estimate[1:3]) for c in spec.claims if c.estimate[0] == "contrast"]
+    for where, (reference, alt, *_) in sides:
+        if (reference, alt) not in spec.pairs:
+            pairs = ", ".join(f"[{a}, {b}]" for a, b in spec.pairs)
+            raise checks.ExploreSpecError(
+                f"{where} uses [{reference}, {alt}], which is not a compared pair; the pairs are {pairs} "
+                "(add it to contrasts)."
+            )
+    for claim in spec.claims:
+        if claim.estimate[0] != "analysis" and claim.outcome not in spec.outcomes:
+            raise checks.ExploreSpecError(
+                f"the claim '{claim.says}' is about {claim.outcome}, which is not among outcomes "
+                f"({', '.join(spec.outcomes)})."
+            )
+
+
+def _interactions(value: Any, names: tuple[str, ...], levels: tuple[str, ...]) -> dict[str, Any]:
+    """``[interactions.NAME]`` tables: ``contrast`` and ``minus``, each [reference, alternative(, group)]."""
+    if not isinstance(value, dict):
+        raise checks.ExploreSpecError(f"[interactions] must hold named tables (got {checks.show(value)}).")
+    out = {}
+    for label, table in value.items():
+        where = f"[interactions.{label}]"
+        if not isinstance(table, dict):
+            raise checks.ExploreSpecError(
+                f"{where} must be a table with contrast and minus (got {checks.show(table)})."
+            )
+        checks.check_keys(where, table, ("contrast", "minus"), checks.ExploreSpecError, required=True)
+        out[str(label)] = (
+            verdict.side(f"{where}.contrast", table["contrast"], names, levels),
+            verdict.side(f"{where}.minus", table["minus"], names, levels),
+        )
+        if out[str(label)][0] == out[str(label)][1]:
+            raise checks.ExploreSpecError(f"{where} subtracts a contrast from itself; name two different contrasts.")
+    return out
 
 
 def _contrasts(value: Any, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -149,6 +241,8 @@ def _contrasts(value: Any, names: tuple[str, ...]) -> tuple[tuple[str, str], ...
     for i, (a, b) in enumerate(pairs):
         if a == b:
             raise checks.ExploreSpecError(f"contrasts[{i}] compares '{a}' with itself; name two scenarios.")
+        if (a, b) in pairs[:i]:
+            raise checks.ExploreSpecError(f"contrasts[{i}] repeats the pair ['{a}', '{b}']; give each pair once.")
     return pairs
 
 
@@ -166,19 +260,19 @@ def independent_seed(spec: CompareSpec, replication: int, scenario: str) -> int:
 
 
 def compute_replication(spec: CompareSpec, replication: int) -> dict[str, pd.DataFrame]:
-    """The tables of one replication: runs (run-level outcomes), patients and trajectories."""
+    """The tables of one replication: runs (run-level outcomes, per group if asked), patients and trajectories."""
     runs, patients, trajectories = [], [], []
     for label, scenario in spec.scenarios.items():
         seed = replication_seed(spec, replication)
         courses, trajectory = simulate_scenario(scenario, spec.n_patients, spec.n_sessions, seed)
-        runs.append({"scenario": label, "replication": replication, "streams": "common", **summarize(courses)})
+        runs += _run_rows(spec, courses, label, replication, "common")
         keep = ["patient_id", "therapist_id", "diagnosis", "course_result", *[o for o in OUTCOMES if o in courses]]
         patients.append(courses[keep].assign(scenario=label, replication=replication))
         trajectories.append(trajectory.assign(scenario=label, replication=replication))
         if label in spec.alternatives:
             other = independent_seed(spec, replication, label)
             alone, _ = simulate_scenario(scenario, spec.n_patients, spec.n_sessions, other)
-            runs.append({"scenario": label, "replication": replication, "streams": "independent", **summarize(alone)})
+            runs += _run_rows(spec, alone, label, replication, "independent")
     patients_df = pd.concat(patients, ignore_index=True)
     patients_df["diagnosis"] = patients_df["diagnosis"].astype(str)
     return {
@@ -188,18 +282,35 @@ def compute_replication(spec: CompareSpec, replication: int) -> dict[str, pd.Dat
     }
 
 
+def _run_rows(spec: CompareSpec, courses: pd.DataFrame, label: str, replication: int, streams: str) -> list[dict]:
+    """The run's outcomes over all its patients and, with ``groups``, over each group's patients."""
+    key = {"scenario": label, "replication": replication, "streams": streams}
+    if not spec.groups:
+        return [{**key, **summarize(courses)}]
+    column = courses[spec.groups].astype(str)
+    rows = [{**key, "group": "all", **summarize(courses)}]
+    for level in GROUP_LEVELS[spec.groups]:
+        part = courses[column == level]
+        rows.append({**key, "group": level, **(summarize(part) if len(part) else dict.fromkeys(OUTCOMES, np.nan))})
+    return rows
+
+
 def run_compare(spec: CompareSpec, folder: Path, quiet: bool = False) -> dict[str, Any]:
     """Run (or resume) a comparison into ``folder``, analyse it, write ``summary.md`` and figures."""
-    run_tasks(
+    manifest = run_tasks(
         folder, "compare", spec.to_dict(), spec.source, spec.replications, lambda r: compute_replication(spec, r), quiet
     )
     result = analyze(spec, load_table(folder, "runs"), load_table(folder, "patients"))
     result["effects"].to_csv(folder / "effects.csv", index=False)
     result["who_changed"].to_csv(folder / "who_changed.csv", index=False)
+    if len(result["interactions"]):
+        result["interactions"].to_csv(folder / "interactions.csv", index=False)
     from simulation.explore.figures import compare_figures
 
-    compare_figures(result["effects"], load_table(folder, "trajectories"), spec.pairs, folder)
+    overall = result["effects"][result["effects"]["group"] == "all"]
+    compare_figures(overall, load_table(folder, "trajectories"), spec.pairs, folder)
     (folder / "summary.md").write_text(compare_summary(spec, result))
+    finish(folder, manifest)
     return result
 
 
@@ -207,46 +318,160 @@ def run_compare(spec: CompareSpec, folder: Path, quiet: bool = False) -> dict[st
 
 
 def paired_statistics(base: np.ndarray, alt: np.ndarray, alt_independent: np.ndarray) -> dict[str, float]:
-    """Paired difference, its CI, the SE with and without common random numbers, their ratio and r.
+    """Paired difference, its CI, the SE with and without common random numbers, their ratio (with a CI) and r.
 
     Args:
         base: Baseline outcome per replication.
         alt: Alternative outcome per replication, same seeds as ``base``.
         alt_independent: Alternative outcome per replication, on independent seeds.
     """
-    n = len(base)
     diff, diff_ind = alt - base, alt_independent - base
+    out = {"baseline": float(np.mean(base)), "alternative": float(np.mean(alt)), **paired_mean(diff, diff_ind)}
+    both = np.std(base) > 0 and np.std(alt) > 0
+    out["correlation"] = float(np.corrcoef(base, alt)[0, 1]) if both else float("nan")
+    return out
+
+
+def paired_mean(diff: np.ndarray, diff_independent: np.ndarray) -> dict[str, float]:
+    """Mean of per-replication differences with a t CI on R - 1 df, and the SE saving over independent streams.
+
+    Args:
+        diff: The paired difference (or contrast of contrasts) of each replication, common random numbers.
+        diff_independent: The same difference with the alternatives on independent streams.
+    """
+    n = len(diff)
     se = float(np.std(diff, ddof=1) / np.sqrt(n))
-    se_ind = float(np.std(diff_ind, ddof=1) / np.sqrt(n))
+    se_ind = float(np.std(diff_independent, ddof=1) / np.sqrt(n))
     half = float(stats.t.ppf(0.975, n - 1)) * se
     mean = float(np.mean(diff))
+    low, high = saving_interval(diff, diff_independent)
     return {
-        "baseline": float(np.mean(base)),
-        "alternative": float(np.mean(alt)),
         "difference": mean,
         "ci_low": mean - half,
         "ci_high": mean + half,
         "se_crn": se,
         "se_independent": se_ind,
         "se_ratio": se_ind / se if se > 0 else float("inf"),
-        "correlation": float(np.corrcoef(base, alt)[0, 1]) if np.std(base) > 0 and np.std(alt) > 0 else float("nan"),
+        "se_ratio_low": low,
+        "se_ratio_high": high,
         "replications": n,
     }
 
 
+def saving_interval(diff: np.ndarray, diff_independent: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of the SE saving ``sd(diff_independent) / sd(diff)``, bootstrapping replications.
+
+    A replication's two differences share its baseline, so they are resampled together.
+    """
+    n = len(diff)
+    rows = np.random.default_rng(seed).integers(0, n, (SAVING_BOOTSTRAP, n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.std(diff_independent[rows], axis=1, ddof=1) / np.std(diff[rows], axis=1, ddof=1)
+    ratios = ratios[np.isfinite(ratios)]
+    if not len(ratios):
+        return float("nan"), float("nan")
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _arm(runs: pd.DataFrame, scenario: str, streams: str, group: str = "all") -> pd.DataFrame:
+    """One scenario's runs on one kind of streams (and one group), in replication order."""
+    keep = (runs["scenario"] == scenario) & (runs["streams"] == streams)
+    if "group" in runs:
+        keep &= runs["group"] == group
+    return runs[keep].sort_values("replication")
+
+
 def analyze(spec: CompareSpec, runs: pd.DataFrame, patients: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Effects (one row per alternative and outcome) and the "who changed" table."""
-    runs = runs.sort_values(["scenario", "streams", "replication"])
+    """Effects (per pair, outcome and group), interactions, the "who changed" table and the verdicts."""
+    levels = GROUP_LEVELS[spec.groups] if spec.groups else ()
+    groups = ("all", *[g for g in levels if (patients[spec.groups].astype(str) == g).any()])
     rows = []
-    for reference, alt in spec.pairs:
-        base = runs[(runs["scenario"] == reference) & (runs["streams"] == "common")]
-        paired = runs[(runs["scenario"] == alt) & (runs["streams"] == "common")]
-        alone = runs[(runs["scenario"] == alt) & (runs["streams"] == "independent")]
+    for group in groups:
+        subset = patients if group == "all" else patients[patients[spec.groups] == group]
+        for reference, alt in spec.pairs:
+            arms = [_arm(runs, reference, "common", group), _arm(runs, alt, "common", group)]
+            arms.append(_arm(runs, alt, "independent", group))
+            for outcome in spec.outcomes:
+                values = [frame[outcome].to_numpy(float) for frame in arms]
+                row = {"scenario": alt, "reference": reference, "group": group, "outcome": outcome}
+                row.update(paired_statistics(*values))
+                rows.append({**row, **_standardised(row, outcome, subset, reference, alt)})
+    result = {
+        "effects": pd.DataFrame(rows),
+        "who_changed": who_changed(spec, patients),
+        "interactions": interaction_table(spec, runs),
+    }
+    result["verdicts"] = judge_claims(spec, result)
+    return result
+
+
+def contrast_by_replication(runs: pd.DataFrame, side: tuple[str, str, str], outcome: str, streams: str) -> np.ndarray:
+    """``alternative_r - reference_r`` of one contrast per replication (the alternative on ``streams``)."""
+    reference, alt, group = side
+    base = _arm(runs, reference, "common", group)[outcome].to_numpy(float)
+    return _arm(runs, alt, streams, group)[outcome].to_numpy(float) - base
+
+
+def interaction_table(spec: CompareSpec, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per interaction and outcome: the paired contrast of contrasts and what treating it as unpaired would say.
+
+    ``se_as_unpaired`` is the SE of the two contrasts combined as if independent
+    (``sqrt(se_a^2 + se_b^2)``); it is wrong here, since both contrasts are computed
+    on the same seeds and patients, and is kept to show by how much
+    (``contrast_correlation`` is the correlation of the two contrasts over replications).
+    """
+    rows = []
+    for name, (first, second) in spec.interactions.items():
         for outcome in spec.outcomes:
-            values = [frame[outcome].to_numpy(float) for frame in (base, paired, alone)]
-            row = {"scenario": alt, "reference": reference, "outcome": outcome, **paired_statistics(*values)}
-            rows.append({**row, **_standardised(row, outcome, patients, reference, alt)})
-    return {"effects": pd.DataFrame(rows), "who_changed": who_changed(spec, patients)}
+            a, b = (contrast_by_replication(runs, side, outcome, "common") for side in (first, second))
+            a_ind, b_ind = (contrast_by_replication(runs, side, outcome, "independent") for side in (first, second))
+            n = len(a)
+            stats_ = paired_mean(a - b, a_ind - b_ind)
+            unpaired = float(np.hypot(np.std(a, ddof=1), np.std(b, ddof=1)) / np.sqrt(n))
+            corr = float(np.corrcoef(a, b)[0, 1]) if np.std(a) > 0 and np.std(b) > 0 else float("nan")
+            rows.append(
+                {
+                    "interaction": name,
+                    "outcome": outcome,
+                    "contrast": " - ".join(first[1::-1]) + ("" if first[2] == "all" else f" ({first[2]})"),
+                    "minus": " - ".join(second[1::-1]) + ("" if second[2] == "all" else f" ({second[2]})"),
+                    "contrast_difference": float(np.mean(a)),
+                    "minus_difference": float(np.mean(b)),
+                    **stats_,
+                    "se_as_unpaired": unpaired,
+                    "contrast_correlation": corr,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def estimate_of(result: dict[str, pd.DataFrame], claim: verdict.Claim) -> tuple[float, float, float, str]:
+    """(estimate, CI low, CI high, what it is) of a contrast or interaction claim."""
+    if claim.estimate[0] == "interaction":
+        table = result["interactions"]
+        row = table[(table["interaction"] == claim.estimate[1]) & (table["outcome"] == claim.outcome)].iloc[0]
+        what = f"interaction {claim.estimate[1]} ({row['contrast']}) - ({row['minus']}) on {claim.outcome}"
+    else:
+        _, reference, alt, group = claim.estimate
+        e = result["effects"]
+        keep = (e["scenario"] == alt) & (e["reference"] == reference) & (e["outcome"] == claim.outcome)
+        matches = e[keep & (e["group"] == group)]
+        if not len(matches):
+            raise ValueError(f"claim '{claim.says}': {alt} vs {reference} is not among the compared pairs.")
+        row = matches.iloc[0]
+        what = f"{alt} - {reference}" + ("" if group == "all" else f" ({group})") + f" on {claim.outcome}"
+    return float(row["difference"]), float(row["ci_low"]), float(row["ci_high"]), what
+
+
+def judge_claims(spec: CompareSpec, result: dict[str, pd.DataFrame]) -> list[tuple[verdict.Judged, str]]:
+    """The verdict of every contrast and interaction claim (analysis claims are left to their script)."""
+    out = []
+    for claim in spec.claims:
+        if claim.estimate[0] != "analysis":
+            estimate, low, high, what = estimate_of(result, claim)
+            out.append((verdict.judge(claim, estimate, low, high), what))
+    return out
 
 
 def _standardised(row: dict[str, Any], outcome: str, patients: pd.DataFrame, base: str, alt: str) -> dict[str, Any]:
@@ -304,19 +529,28 @@ def ratio_text(ratio: float) -> str:
     return f"{ratio:.1f}×" if np.isfinite(ratio) else "∞×"  # noqa: RUF001 (the multiplication sign is meant)
 
 
+def saving_text(ratio: float, low: float, high: float) -> str:
+    """An SE saving with its bootstrap interval: ``4.2× [3.1, 5.6]``."""
+    return f"{ratio_text(ratio)} [{low:.1f}, {high:.1f}]" if np.isfinite(low) else ratio_text(ratio)
+
+
 def headline(spec: CompareSpec, effects: pd.DataFrame) -> list[str]:
-    """One line per alternative: the CRN standard-error saving on the main outcomes."""
+    """One line per alternative: the CRN standard-error saving on the main outcomes (95% bootstrap interval)."""
     lines = []
-    for (alt, reference), group in effects.groupby(["scenario", "reference"], sort=False):
+    overall = effects[effects["group"] == "all"] if "group" in effects else effects
+    for (alt, reference), group in overall.groupby(["scenario", "reference"], sort=False):
         main = group[group["outcome"].isin(MAIN_OUTCOMES)]
-        parts = ", ".join(f"{r.outcome} {ratio_text(r.se_ratio)}" for r in main.itertuples())
+        parts = ", ".join(
+            f"{r.outcome} {saving_text(r.se_ratio, r.se_ratio_low, r.se_ratio_high)}" for r in main.itertuples()
+        )
         lines.append(f"{alt} vs {reference}: SE saving from common random numbers: {parts}")
     return lines
 
 
 def warnings_for(effects: pd.DataFrame) -> list[str]:
     """Warnings for comparisons where common random numbers did not induce a positive correlation."""
-    bad = effects[~(effects["correlation"] > 0)]
+    overall = effects[effects["group"] == "all"] if "group" in effects else effects
+    bad = overall[~(overall["correlation"] > 0)]
     return [
         f"warning: {r.scenario} / {r.outcome}: between-arm correlation {r.correlation:.2f} ≤ 0, "
         "common random numbers do not help this comparison"
@@ -324,9 +558,71 @@ def warnings_for(effects: pd.DataFrame) -> list[str]:
     ]
 
 
-def compare_summary(spec: CompareSpec, result: dict[str, pd.DataFrame]) -> str:
+def for_the_patient(outcome: str, low: float, high: float) -> str:
+    """``better``/``worse`` when the CI excludes 0 (by the outcome's direction), else ``no clear change``."""
+    if low <= 0 <= high:
+        return "no clear change"
+    higher = low > 0
+    return "better" if higher == (CATALOG[outcome].better == "higher") else "worse"
+
+
+def outcome_lines(outcomes: tuple[str, ...]) -> list[str]:
+    """What each outcome is: label, unit, direction (from the catalog)."""
+    return [f"- `{o}`: {CATALOG[o].label}; {CATALOG[o].describe()}." for o in outcomes]
+
+
+def effect_rows(effects: pd.DataFrame) -> list[str]:
+    """Markdown rows of the effects table (differences on the outcome's scale, d and RD in their own columns)."""
+    rows = []
+    for r in effects.itertuples():
+        d = f"{r.effect:+.3f} [{r.effect_low:+.3f}, {r.effect_high:+.3f}]"
+        cohen, risk = (d, "") if r.effect_kind == "d" else ("", d)
+        rows.append(
+            f"| {r.scenario} | {r.reference} | {r.outcome} | {r.baseline:.3f} | {r.alternative:.3f} | "
+            f"{r.difference:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}] | "
+            f"{for_the_patient(r.outcome, r.ci_low, r.ci_high)} "
+            f"| {cohen} | {risk} | {r.se_crn:.4f} | {r.se_independent:.4f} "
+            f"| {saving_text(r.se_ratio, r.se_ratio_low, r.se_ratio_high)} | {r.correlation:.2f} |"
+        )
+    return rows
+
+
+EFFECTS_HEAD = [
+    "| scenario | vs | outcome | reference | alternative | difference [95% CI] | for the patient | Cohen's d [95% CI] "
+    "| risk difference [95% CI] | SE CRN | SE independent | saving [95% CI] | r |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def interaction_lines(interactions: pd.DataFrame) -> list[str]:
+    """The interactions section: paired contrast of contrasts with CI, the unpaired SE it replaces, the saving."""
+    if not len(interactions):
+        return []
+    lines = [
+        "## Interactions (contrasts of contrasts, paired per replication)",
+        "",
+        "Per replication r: (contrast)_r - (minus)_r on the same seed and patients; mean with a t interval on R - 1 "
+        "df. `SE unpaired` is what combining the two contrasts as independent would give (wrong here: they share "
+        "seeds and patients, `r` is their correlation); `saving` compares with every scenario on independent streams.",
+        "",
+        "| interaction | outcome | contrast | minus | difference of differences [95% CI] | SE paired "
+        "| SE unpaired | r | saving [95% CI] |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in interactions.itertuples():
+        lines.append(
+            f"| {r.interaction} | {r.outcome} | {r.contrast}: {r.contrast_difference:+.4f} | {r.minus}: "
+            f"{r.minus_difference:+.4f} | {r.difference:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}] | {r.se_crn:.4f} "
+            f"| {r.se_as_unpaired:.4f} | {r.contrast_correlation:+.2f} | "
+            f"{saving_text(r.se_ratio, r.se_ratio_low, r.se_ratio_high)} |"
+        )
+    return [*lines, ""]
+
+
+def compare_summary(spec: CompareSpec, result: dict[str, Any]) -> str:
     """``summary.md`` of a comparison."""
     effects, who = result["effects"], result["who_changed"]
+    overall = effects[effects["group"] == "all"]
     lines = [
         f"# Comparison `{spec.name}`",
         "",
@@ -336,22 +632,32 @@ def compare_summary(spec: CompareSpec, result: dict[str, pd.DataFrame]) -> str:
         f"{spec.n_patients} patients x {spec.n_sessions} sessions on common random numbers (root seed {spec.seed}); "
         "every alternative rerun on independent random numbers to measure the saving.",
         "",
+        f"Every interval is a {verdict.PRECISION}: it says how well {spec.replications} replications pin down what "
+        "the model does, and shrinks with more replications.",
+        "",
+        "Outcomes:",
+        "",
+        *outcome_lines(spec.outcomes),
+        "",
         *[f"- {line}" for line in headline(spec, effects)],
         "",
-        "| scenario | vs | outcome | reference | alternative | difference [95% CI] | effect [95% CI] "
-        "| SE CRN | SE independent | saving | r |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *EFFECTS_HEAD,
+        *effect_rows(overall),
     ]
-    for r in effects.itertuples():
-        kind = "RD" if r.effect_kind == "risk difference" else "d"
-        lines.append(
-            f"| {r.scenario} | {r.reference} | {r.outcome} | {r.baseline:.3f} | {r.alternative:.3f} | "
-            f"{r.difference:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}] | "
-            f"{kind} {r.effect:+.3f} [{r.effect_low:+.3f}, {r.effect_high:+.3f}] "
-            f"| {r.se_crn:.4f} | {r.se_independent:.4f} | {ratio_text(r.se_ratio)} | {r.correlation:.2f} |"
-        )
     warns = warnings_for(effects)
     lines += ["", *(f"- {w}" for w in warns)] if warns else []
+    if spec.groups:
+        lines += [
+            "",
+            f"## Effects by {spec.groups}",
+            "",
+            *EFFECTS_HEAD,
+            *effect_rows(effects[effects["group"] != "all"]),
+        ]
+    lines += ["", *interaction_lines(result["interactions"])]
+    if result.get("verdicts"):
+        judged, whats = zip(*result["verdicts"], strict=True)
+        lines += ["## Verdict", "", *verdict.verdict_lines(judged, whats, spec.hypothesis), ""]
     lines += [
         "",
         "## Who changed",
@@ -367,7 +673,8 @@ def compare_summary(spec: CompareSpec, result: dict[str, pd.DataFrame]) -> str:
             for r in who.itertuples()
         ],
         "",
-        "Figures: `effects.png` (standardised effects with 95% CIs), `trajectories.png` (paired trajectories).",
+        "Figures: `effects.png` (Cohen's d and risk differences in separate panels, 95% CIs), `trajectories.png` "
+        "(paired trajectories).",
         "",
     ]
     return "\n".join(lines)

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from simulation.run.outcomes import CATALOG
 from simulation.style import apply_theme, save
 
 
@@ -20,37 +21,52 @@ def compare_figures(
 
 
 def effects_figure(effects: pd.DataFrame, path: Path) -> Path:
-    """Forest plot: the standardised effect of each alternative on each outcome, with 95% CIs and SE savings."""
+    """Forest plot: Cohen's d and risk differences in separate panels, 95% CIs and SE savings."""
     apply_theme()
-    outcomes = list(dict.fromkeys(effects["outcome"]))
+    kinds = [k for k in ("d", "risk difference") if (effects["effect_kind"] == k).any()]
     alts = list(dict.fromkeys(effects["scenario"]))
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(outcomes) * max(1, len(alts)) + 1.5))
+    sizes = [effects.loc[effects["effect_kind"] == k, "outcome"].nunique() for k in kinds]
+    fig, axes = plt.subplots(
+        len(kinds),
+        1,
+        figsize=(8.5, 0.45 * sum(sizes) * max(1, len(alts)) + 1.2 * len(kinds) + 0.8),
+        squeeze=False,
+        gridspec_kw={"height_ratios": sizes},
+    )
     colors = plt.get_cmap("tab10")
     offsets = np.linspace(-0.25, 0.25, len(alts)) if len(alts) > 1 else [0.0]
-    for k, alt in enumerate(alts):
-        sub = effects[effects["scenario"] == alt].set_index("outcome").loc[outcomes]
-        y = np.arange(len(outcomes)) + offsets[k]
-        err = [sub["effect"] - sub["effect_low"], sub["effect_high"] - sub["effect"]]
-        ax.errorbar(sub["effect"], y, xerr=err, fmt="o", color=colors(k), capsize=3, label=alt)
-        for yi, r in zip(y, sub.itertuples(), strict=True):
-            ax.annotate(
-                f"SE ÷{r.se_ratio:.1f}",
-                (r.effect_high, yi),
-                xytext=(4, -3),
-                textcoords="offset points",
-                fontsize=7,
-                color=colors(k),
-            )
-    labels = [
-        f"{o} ({'RD' if o in set(effects.loc[effects.effect_kind == 'risk difference', 'outcome']) else 'd'})"
-        for o in outcomes
-    ]
-    ax.set_yticks(range(len(outcomes)), labels)
-    ax.invert_yaxis()
-    ax.axvline(0, color="grey", lw=1)
-    ax.set_xlabel("effect vs reference (Cohen's d, or risk difference for shares), 95% CI")
-    ax.set_title("Paired effects on common random numbers (SE ÷k: saving vs independent streams)")
-    ax.legend(loc="best", fontsize=8)
+    for ax, kind in zip(axes[:, 0], kinds, strict=True):
+        part = effects[effects["effect_kind"] == kind]
+        outcomes = list(dict.fromkeys(part["outcome"]))
+        for k, alt in enumerate(alts):
+            sub = part[part["scenario"] == alt].set_index("outcome").reindex(outcomes).dropna(subset=["effect"])
+            y = np.array([outcomes.index(o) for o in sub.index]) + offsets[k]
+            err = [sub["effect"] - sub["effect_low"], sub["effect_high"] - sub["effect"]]
+            ax.errorbar(sub["effect"], y, xerr=err, fmt="o", color=colors(k), capsize=3, label=alt)
+            for yi, r in zip(y, sub.itertuples(), strict=True):
+                ax.annotate(
+                    f"SE ÷{r.se_ratio:.1f}",
+                    (r.effect_high, yi),
+                    xytext=(4, -3),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color=colors(k),
+                )
+        ax.set_yticks(range(len(outcomes)), [f"{o} ({CATALOG[o].direction})" for o in outcomes])
+        ax.invert_yaxis()
+        ax.axvline(0, color="grey", lw=1)
+        unit = (
+            "Cohen's d (difference / pooled between-patient SD)"
+            if kind == "d"
+            else "risk difference (share of patients)"
+        )
+        ax.set_xlabel(f"{unit}, 95% CI")
+    axes[0, 0].legend(loc="best", fontsize=8)
+    axes[0, 0].set_title(
+        "Paired effects on common random numbers (SE ÷k: saving vs independent streams)\n"
+        "CI = Monte Carlo precision of the model's expected effect, not a study's CI",
+        fontsize=10,
+    )
     return save(fig, path)
 
 
@@ -181,7 +197,11 @@ def discover_figures(result: dict, folder: Path) -> list[Path]:
     apply_theme()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     traj = result["trajectories"]
-    for number, group in traj.groupby("box"):
+    points = None
+    for number, whole in traj.groupby("box") if len(traj) else ():
+        group = whole[whole["peeled"]]
+        cut = whole[whole["supported"]]
+        ax.scatter(cut["coverage"], cut["density"], s=30, marker="x", color="grey", label=f"box {number + 1} cut back")
         points = ax.scatter(
             group["coverage"],
             group["density"],
@@ -191,14 +211,17 @@ def discover_figures(result: dict, folder: Path) -> list[Path]:
             marker="o" if number == 0 else "^",
             label=f"box {number + 1}",
         )
-        chosen = group[group["chosen"]]
+        chosen = whole[whole["chosen"]]
         ax.scatter(chosen["coverage"], chosen["density"], s=140, facecolors="none", edgecolors="red", linewidths=2)
-    fig.colorbar(points, ax=ax, label="restricted inputs")
+    if points is None:  # no box passed the selection rule
+        ax.text(0.5, 0.5, "no box passed the selection rule", ha="center", va="center", transform=ax.transAxes)
+    else:
+        fig.colorbar(points, ax=ax, label="restricted inputs")
     ax.axhline(result["base_rate"], color="grey", ls="--", lw=1, label="base rate")
     ax.set(
         xlabel="coverage (share of all failures inside the box)",
         ylabel="density (failure share inside)",
-        title="PRIM coverage-density trade-off (red: chosen box)",
+        title="PRIM peeling (dots), steps cut back to qp < 0.05 (x), red: chosen",
         xlim=(0, 1.02),
         ylim=(0, 1.02),
     )

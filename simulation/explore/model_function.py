@@ -23,27 +23,18 @@ import pandas as pd
 
 from simulation.api import resolve_parameters, simulate
 from simulation.model.parameters import Parameters
-from simulation.run.outcomes import group_outcomes, group_sums, stage_where_episode
+from simulation.run.outcomes import CATALOG, RUN_OUTCOMES, group_outcomes, group_sums, stage_where_episode
 
-#: Group outcomes of one run, in the order of tables and figures.
-OUTCOMES = (
-    "rupture_rate",
-    "patient_rupture_rate",
-    "therapist_rupture_rate",
-    "resolution_rate",
-    "resolution_stage",
-    "alliance_final",
-    "symptom_change",
-    "reliable_change",
-    "recovery",
-    "dropout",
-)
+#: Group outcomes of one run, in the order of tables and figures (declared in ``simulation.run.outcomes``).
+OUTCOMES = RUN_OUTCOMES
 #: Outcomes that are shares of patients (compared as risk differences, not d).
-BINARY = ("reliable_change", "recovery", "dropout")
+BINARY = tuple(name for name in OUTCOMES if CATALOG[name].share_of_patients)
 #: Course result, ordered from worst to best (for "who changed").
 COURSE_RESULTS = ("dropped out", "no reliable change", "reliable change", "recovered")
 #: Per-course sums that ``outcomes.group_sums`` adds up.
 SUM_COLUMNS = ("n_sessions_rupture_observed", "sessions_attended", "n_resolved", "n_episodes", "symptom_change")
+#: Per-course counts of the sessions each informant reports a rupture in.
+INFORMANT_COLUMNS = ("n_sessions_patient_rupture", "n_sessions_therapist_rupture")
 #: Columns describing a patient at intake, kept with the per-patient outcomes.
 INTAKE = ("patient_id", "therapist_id", "diagnosis", "pd_severity", "insight")
 
@@ -168,29 +159,16 @@ def by_session_means(sessions: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarize(patients: pd.DataFrame) -> dict[str, float]:
-    """The group ``OUTCOMES`` of one run from its ``patient_outcomes`` rows.
+    """The group ``OUTCOMES`` of one run from its ``patient_outcomes`` rows (``outcomes.group_outcomes``).
 
-    Rates are pooled (ratios of sums, ``outcomes.group_outcomes``); alliance
-    and reliable change are means over patients; the patient- and
-    therapist-reported rupture rates are pooled over attended sessions like
-    the observer's (three informant channels).
+    Rates are pooled (ratios of sums); alliance and reliable change are means
+    over patients; the patient- and therapist-reported rupture rates are pooled
+    over attended sessions like the observer's (three informant channels).
     """
-    needed = [*SUM_COLUMNS, "dropped_out", "recovered", "mean_resolution_stage"]
-    sums = group_sums(patients[needed].assign(_all=0), ["_all"])
+    needed = [*SUM_COLUMNS, *INFORMANT_COLUMNS, "dropped_out", "recovered", "reliable_change", "alliance_final"]
+    sums = group_sums(patients[[*needed, "mean_resolution_stage"]].assign(_all=0), ["_all"])
     group = group_outcomes(sums).iloc[0]
-    attended = patients["sessions_attended"].sum()
-    return {
-        "rupture_rate": float(group["rupture_rate"]),
-        "patient_rupture_rate": float(patients["n_sessions_patient_rupture"].sum() / attended),
-        "therapist_rupture_rate": float(patients["n_sessions_therapist_rupture"].sum() / attended),
-        "resolution_rate": float(group["resolution_rate"]),
-        "resolution_stage": float(group["resolution_stage"]),
-        "alliance_final": float(patients["alliance_final"].mean()),
-        "symptom_change": float(group["symptom_change"]),
-        "reliable_change": float(patients["reliable_change"].mean()),
-        "recovery": float(group["recovery"]),
-        "dropout": float(group["dropout"]),
-    }
+    return {name: float(group[name]) for name in OUTCOMES}
 
 
 @dataclass(frozen=True)

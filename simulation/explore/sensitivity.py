@@ -42,9 +42,11 @@ import pandas as pd
 
 from simulation.explore import spec as checks
 from simulation.explore.model_function import OUTCOMES, Model, ModelFunction, Scenario
-from simulation.explore.store import load_table, run_tasks
+from simulation.explore.store import finish, load_table, run_tasks
+from simulation.extras import require
 from simulation.model.parameters import SPECS
-from simulation.schema import show
+from simulation.run.outcomes import CATALOG
+from simulation.schema import list_of, power_of_two, show, text
 
 KEYS = (
     *checks.COHORT_KEYS,
@@ -59,6 +61,12 @@ KEYS = (
 BLOCK = 64
 MORRIS_LEVELS = 4
 BOOTSTRAP = 200
+#: Fewest Sobol base samples: the convergence figure starts at 8.
+MIN_SOBOL = 8
+#: Largest replication-noise share of an outcome's variance before the summary warns.
+NOISE_LIMIT = 0.10
+#: Largest change of an index between N/2 and N for the indices to count as converged.
+CONVERGED = 0.05
 
 
 @dataclass(frozen=True)
@@ -113,14 +121,12 @@ def parse_sensitivity(data: dict[str, Any], model_parameters: bool = True) -> Se
         {"population": "mixed", "therapists": "experienced"},
     )
     factors = _factors(data.get("factors"), model_parameters, base)
-    samples = checks.integer("sobol_samples", data.get("sobol_samples", 256), 4, 2**20)
-    if samples & (samples - 1):
-        below = 1 << (samples.bit_length() - 1)
-        raise checks.ExploreSpecError(
-            f"sobol_samples must be a power of 2 for Sobol indices, e.g. {below} or {2 * below} (got {samples})."
-        )
+    # the convergence figure recomputes the indices from 8 base samples up
+    samples = power_of_two("sobol_samples", data.get("sobol_samples", 256), MIN_SOBOL, 2**20, " for Sobol indices")
     allowed = OUTCOMES if model_parameters else None
     outcomes = data.get("outcomes", ["symptom_change"])
+    if not allowed:
+        outcomes = list_of("outcomes", outcomes, text, unique=True)
     return SensitivitySpec(
         name=checks.name(data["name"]),
         factors=factors,
@@ -257,6 +263,63 @@ def noise_share(spec: SensitivitySpec, runs: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def outcome_variance(spec: SensitivitySpec, runs: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per outcome: the variance of the Sobol row means (what the indices apportion) and of single runs."""
+    sub = runs[runs["stage"] == "sobol"]
+    rows = row_means(spec, runs, "sobol")
+    return {o: {"row_means": float(rows[o].var(ddof=1)), "runs": float(sub[o].var(ddof=1))} for o in spec.outcomes}
+
+
+def replications_needed(share: float, replications: int, limit: float = NOISE_LIMIT) -> int:
+    """Replications per design row that bring the noise share to ``limit`` (noise variance falls as 1/R).
+
+    With share ``p`` at ``R`` replications the noise is ``p V`` and the signal ``(1 - p) V``; at ``R'`` the noise is
+    ``p V R / R'``, and ``p R / R' / (p R / R' + 1 - p) <= limit`` gives ``R' >= R p (1 - limit) / (limit (1 - p))``.
+    """
+    if not share > limit:
+        return replications
+    if share >= 1:
+        return 10**6
+    return math.ceil(replications * share * (1 - limit) / (limit * (1 - share)))
+
+
+def convergence_change(convergence: pd.DataFrame, outcome: str) -> tuple[float, int, int]:
+    """Largest change of S1 or ST of any factor between the last two sample sizes (and those sizes)."""
+    sub = convergence[convergence["outcome"] == outcome]
+    sizes = sorted(sub["n"].unique())
+    if len(sizes) < 2:
+        return float("nan"), sizes[-1] if sizes else 0, sizes[-1] if sizes else 0
+    last, before = (sub[sub["n"] == n].set_index("factor")[["S1", "ST"]] for n in (sizes[-1], sizes[-2]))
+    return float((last - before).abs().to_numpy().max()), int(sizes[-2]), int(sizes[-1])
+
+
+def reading_lines(spec: SensitivitySpec, result: dict[str, Any]) -> list[str]:
+    """Per outcome: its variance, the noise share with a warning and the replications needed, convergence."""
+    lines = []
+    for o in spec.outcomes:
+        share, var = result["noise"][o], result["variance"][o]
+        change, before, last = convergence_change(result["convergence"], o)
+        text = (
+            f"- `{o}` ({CATALOG[o].unit if o in CATALOG else 'outcome units'}): variance of the row means "
+            f"{var['row_means']:.3g} (single runs {var['runs']:.3g}); replication noise {share:.1%} of it."
+        )
+        if share > NOISE_LIMIT:
+            text += (
+                f" **Warning: more than {NOISE_LIMIT:.0%} of what the indices apportion is replication noise**, so "
+                "small indices and ST - S1 (interactions) can be noise; about "
+                f"{replications_needed(share, spec.replications)} replications per design row (now "
+                f"{spec.replications}) would bring it to {NOISE_LIMIT:.0%}."
+            )
+        if change == change:
+            state = "converged" if change < CONVERGED else "not yet converged"
+            text += (
+                f" Indices {state}: the largest change of any S1 or ST from N = {before} to N = {last} is "
+                f"{change:.3f} (limit {CONVERGED:g})."
+            )
+        lines.append(text)
+    return lines
+
+
 def morris_indices(spec: SensitivitySpec, runs: pd.DataFrame) -> pd.DataFrame:
     """mu*, its CI half-width and sigma per factor and outcome."""
     from SALib.analyze import morris
@@ -323,6 +386,7 @@ def analyze(spec: SensitivitySpec, runs: pd.DataFrame) -> dict[str, Any]:
         "convergence": pd.concat(convergence, ignore_index=True),
         "oat": row_means(spec, runs, "oat"),
         "noise": noise_share(spec, runs),
+        "variance": outcome_variance(spec, runs),
     }
 
 
@@ -337,11 +401,14 @@ def run_sensitivity(
         model: The model as a function (default: the simulation, ``default_model``).
         quiet: No progress bar.
     """
+    require("SALib", "Sensitivity analysis")  # the 'explore' extra
     model = model or default_model(spec)
     runs = replicated(spec)
     stored = {**spec.to_dict(), "model": "simulation" if isinstance(model, ModelFunction) else repr(model)}
     n_tasks = -(-len(runs) // BLOCK)
-    run_tasks(folder, "sensitivity", stored, spec.source, n_tasks, lambda t: compute_block(spec, model, runs, t), quiet)
+    manifest = run_tasks(
+        folder, "sensitivity", stored, spec.source, n_tasks, lambda t: compute_block(spec, model, runs, t), quiet
+    )
     result = analyze(spec, load_table(folder, "runs"))
     for key in ("morris", "sobol", "convergence"):
         result[key].to_csv(folder / f"{key}.csv", index=False)
@@ -349,6 +416,7 @@ def run_sensitivity(
 
     sensitivity_figures(spec, result, folder)
     (folder / "summary.md").write_text(sensitivity_summary(spec, result))
+    finish(folder, manifest)
     return result
 
 
@@ -373,10 +441,11 @@ def sensitivity_summary(spec: SensitivitySpec, result: dict[str, Any]) -> str:
         f"Morris r = {spec.morris_trajectories}; Sobol N = {spec.sobol_samples} (Saltelli design, "
         f"{BOOTSTRAP} bootstrap resamples, 95% CIs).",
         "",
-        "Replication noise share of the variance of the row means (row-specific noise; the part common to a "
-        "replication cancels on common random numbers): "
-        + ", ".join(f"{o} {v:.1%}" for o, v in result["noise"].items())
-        + ".",
+        "Per outcome: the variance the indices apportion (of the row means over replications), the share of it that "
+        "is replication noise (row-specific noise; the part common to a replication cancels on common random "
+        "numbers), and whether the indices have settled:",
+        "",
+        *reading_lines(spec, result),
         "",
         "## Sobol indices",
         "",

@@ -47,7 +47,8 @@ from scipy import stats
 
 from simulation.explore import spec as checks
 from simulation.explore.model_function import Scenario, derived_seed, patient_outcomes
-from simulation.explore.store import load_table, run_tasks
+from simulation.explore.store import finish, load_table, run_tasks
+from simulation.extras import require
 
 KINDS = ("correlation", "two_arm")
 ANALYSIS_SETS = ("completers", "all")
@@ -81,6 +82,8 @@ KEYS = (
 )
 #: Trials per task (a task is one block of trials of one size).
 BLOCK = 50
+#: A between-therapist variance below this share of the residual variance counts as tau^2 = 0 (a boundary fit).
+BOUNDARY = 1e-6
 
 
 @dataclass(frozen=True)
@@ -251,36 +254,40 @@ def analyse(spec: TrialSpec, patients: pd.DataFrame) -> dict[str, float]:
         x = patients[spec.predictor].astype(float)
         ok = x.notna() & y.notna()
         if ok.sum() < 4 or x[ok].std() == 0 or y[ok].std() == 0:
-            return {"estimate": float("nan"), "p_value": float("nan"), "n_analysed": int(ok.sum())}
+            return {"estimate": float("nan"), "p_value": float("nan"), "n_analysed": int(ok.sum()), "method": "none"}
         r, p = stats.pearsonr(x[ok], y[ok])
-        return {"estimate": float(r), "p_value": float(p), "n_analysed": int(ok.sum())}
+        return {"estimate": float(r), "p_value": float(p), "n_analysed": int(ok.sum()), "method": "pearson"}
     return _mixed_model(patients.assign(y=y).dropna(subset=["y"]))
 
 
-def _mixed_model(data: pd.DataFrame) -> dict[str, float]:
-    """``y ~ arm + (1 | therapist)``; a standardised arm effect (d) and its p-value.
+def _mixed_model(data: pd.DataFrame) -> dict[str, Any]:
+    """``y ~ arm + (1 | therapist)``; a standardised arm effect (d), its p-value and how it was fitted.
 
     Falls back to OLS with therapist-clustered standard errors when the mixed
-    model cannot be fitted (e.g. no between-therapist variance left).
+    model cannot be fitted or gives no p-value (``method = "ols fallback"``);
+    ``boundary`` marks fits whose between-therapist variance is estimated at 0
+    (tau^2 = 0, the edge of the parameter space, where the mixed model's test is
+    the OLS test). Both are counted per size in the power table.
     """
     import statsmodels.formula.api as smf
 
     sd = float(data["y"].std())
     n = len(data)
     if data["arm"].nunique() < 2 or sd == 0:
-        return {"estimate": float("nan"), "p_value": float("nan"), "n_analysed": n}
+        return {"estimate": float("nan"), "p_value": float("nan"), "n_analysed": n, "method": "none", "boundary": False}
+    method, boundary, p = "mixed", False, float("nan")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             fit = smf.mixedlm("y ~ arm", data, groups=data["therapist_id"]).fit(reml=True)
             coef, p = float(fit.params["arm"]), float(fit.pvalues["arm"])
+            boundary = bool(float(np.asarray(fit.cov_re)[0, 0]) <= BOUNDARY * float(fit.scale))
         except (np.linalg.LinAlgError, ValueError):
-            fit = smf.ols("y ~ arm", data).fit(cov_type="cluster", cov_kwds={"groups": data["therapist_id"]})
-            coef, p = float(fit.params["arm"]), float(fit.pvalues["arm"])
+            pass
     if not math.isfinite(p):
         fit = smf.ols("y ~ arm", data).fit(cov_type="cluster", cov_kwds={"groups": data["therapist_id"]})
-        coef, p = float(fit.params["arm"]), float(fit.pvalues["arm"])
-    return {"estimate": coef / sd, "p_value": p, "n_analysed": n}
+        coef, p, method, boundary = float(fit.params["arm"]), float(fit.pvalues["arm"]), "ols fallback", False
+    return {"estimate": coef / sd, "p_value": p, "n_analysed": n, "method": method, "boundary": boundary}
 
 
 # --- running and summarising -----------------------------------------------------------------------------------
@@ -308,9 +315,13 @@ def run_trial(spec: TrialSpec, folder: Path, model: StudyModel | None = None, qu
     Returns:
         The power table (one row per size).
     """
+    if spec.kind != "correlation":
+        require("statsmodels", "A two-arm trial's mixed model")  # the 'explore' extra
     model = model or SimulatedStudy(spec)
     stored = {**spec.to_dict(), "model": "simulation" if isinstance(model, SimulatedStudy) else repr(model)}
-    run_tasks(folder, "trial", stored, spec.source, len(spec.tasks()), lambda t: compute_block(spec, model, t), quiet)
+    manifest = run_tasks(
+        folder, "trial", stored, spec.source, len(spec.tasks()), lambda t: compute_block(spec, model, t), quiet
+    )
     trials = load_table(folder, "trials")
     power = power_table(spec, trials)
     power.to_csv(folder / "power.csv", index=False)
@@ -318,6 +329,7 @@ def run_trial(spec: TrialSpec, folder: Path, model: StudyModel | None = None, qu
 
     power_figure(spec, power, trials, folder / "power.png")
     (folder / "summary.md").write_text(trial_summary(spec, power))
+    finish(folder, manifest)
     return power
 
 
@@ -332,11 +344,16 @@ def wilson(successes: int, n: int) -> tuple[float, float]:
 
 
 def power_table(spec: TrialSpec, trials: pd.DataFrame) -> pd.DataFrame:
-    """Per size: power with its Monte Carlo SE and Wilson CI, the expected estimate and spread, wrong signs.
+    """Per size: power with its Monte Carlo SE and Wilson CI, the expected estimate and spread, wrong signs, fits.
 
-    The reference sign is that of the mean estimate over all trials of all sizes.
+    The reference sign is that of the mean estimate over all trials of all sizes; when that mean is
+    indistinguishable from 0 (its 95% interval spans 0, as under the null) there is no right sign and the
+    wrong-sign shares are NaN. ``ols_fallbacks`` and ``boundary_fits`` count the trials whose mixed model fell
+    back to OLS or estimated the between-therapist variance at 0.
     """
-    sign = np.sign(trials["estimate"].mean()) or 1.0
+    all_estimates = trials["estimate"].dropna()
+    mean, se = all_estimates.mean(), all_estimates.std(ddof=1) / math.sqrt(max(len(all_estimates), 1))
+    sign = np.sign(mean) if abs(mean) > 1.96 * se else 0.0
     rows = []
     for size, group in trials.groupby("size"):
         valid = group.dropna(subset=["estimate", "p_value"])
@@ -346,6 +363,7 @@ def power_table(spec: TrialSpec, trials: pd.DataFrame) -> pd.DataFrame:
         low, high = wilson(hits, n)
         est = valid["estimate"]
         wrong = np.sign(est) == -sign
+        method = group["method"] if "method" in group else pd.Series("", index=group.index)
         rows.append(
             {
                 "size": int(size),
@@ -358,12 +376,19 @@ def power_table(spec: TrialSpec, trials: pd.DataFrame) -> pd.DataFrame:
                 "estimate_se": float(est.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
                 "estimate_q025": float(est.quantile(0.025)),
                 "estimate_q975": float(est.quantile(0.975)),
-                "wrong_sign": float(wrong.mean()) if n else float("nan"),
-                "wrong_sign_significant": float((wrong & significant).sum() / hits) if hits else 0.0,
+                "wrong_sign": float(wrong.mean()) if n and sign else float("nan"),
+                "wrong_sign_significant": float((wrong & significant).sum() / hits) if hits and sign else float("nan"),
                 "mean_analysed": float(valid["n_analysed"].mean()) if n else float("nan"),
+                "ols_fallbacks": int((method == "ols fallback").sum()),
+                "boundary_fits": int(group["boundary"].fillna(False).astype(bool).sum()) if "boundary" in group else 0,
             }
         )
     return pd.DataFrame(rows)
+
+
+def share_text(value: float) -> str:
+    """A share, or a dash with the reason when it is undefined (no true sign under the null)."""
+    return f"{value:.1%}" if value == value else "— (effect ≈ 0)"
 
 
 def trial_summary(spec: TrialSpec, power: pd.DataFrame) -> str:
@@ -387,14 +412,20 @@ def trial_summary(spec: TrialSpec, power: pd.DataFrame) -> str:
         f"Power of 0.80 or more first reached at: **{needed}**.",
         "",
         "| patients | analysed (mean) | power [95% CI] | expected estimate ± MC SE | central 95% of estimates "
-        "| wrong sign (all) | wrong sign (significant) |",
-        "|---|---|---|---|---|---|---|",
+        "| wrong sign (all) | wrong sign (significant) | OLS fallbacks | tau² = 0 fits |",
+        "|---|---|---|---|---|---|---|---|---|",
         *[
             f"| {r.size} | {r.mean_analysed:.1f} | {r.power:.2f} [{r.power_low:.2f}, {r.power_high:.2f}] | "
             f"{r.mean_estimate:+.3f} ± {r.estimate_se:.3f} | [{r.estimate_q025:+.3f}, {r.estimate_q975:+.3f}] | "
-            f"{r.wrong_sign:.1%} | {r.wrong_sign_significant:.1%} |"
+            f"{share_text(r.wrong_sign)} | {share_text(r.wrong_sign_significant)} | {r.ols_fallbacks} of {r.trials} | "
+            f"{r.boundary_fits} of {r.trials} |"
             for r in power.itertuples()
         ],
+        "",
+        "Power and its interval are Monte Carlo precision over the simulated trials; the estimate's spread is what "
+        "one study of that size would see. Wrong signs are shown only when the expected effect differs from 0. "
+        "OLS fallbacks: trials whose mixed model could not be fitted (OLS with therapist-clustered SEs instead); "
+        "tau² = 0 fits: the between-therapist variance estimated at 0 (boundary).",
         "",
         "Figure: `power.png` (power curve with 95% CI; estimates by size).",
         "",

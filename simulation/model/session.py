@@ -111,6 +111,7 @@ from simulation.model.taxonomy import (
     LET_PASS,
     N_MARKERS_PER_TYPE,
     NONE,
+    NOTICE_CALMLY,
     REACT_WITH_HOSTILITY,
     RESOLVED,
     STRATEGIES,
@@ -474,15 +475,16 @@ def therapist_responds(g, marker, segment, patient, setting, row, work, p) -> fl
     resolution episode; one missed or met with hostility stays unrepaired.
     Returns the provocation the response carries into the next segment.
     """
-    # A response imposed for this segment (a fork), or the policy's response to what the therapist
-    # can observe (the marker's type and salience), replaces both draws; 0 leaves it to the rules.
+    # A response imposed for this segment (a fork) replaces both draws: whether the therapist notices
+    # the marker and whether they react with hostility. A policy answers only what the therapist
+    # notices, and replaces only the choice of response: the noticing and hostility draws stay the
+    # rules' (unless the policy's response is itself to let pass, to stay calm or to be hostile).
     told = told_at(work, segment)
     response = work.override_response if told else work.policy[marker.kind, marker.salience]
     decided = response != 0
     if not work.episode_open and (
-        response == LET_PASS
-        if decided
-        else uniform(g, R_NOTICE) >= notice_probability(setting.noticing, marker.salience)
+        (response == LET_PASS and decided)
+        or (not told and uniform(g, R_NOTICE) >= notice_probability(setting.noticing, marker.salience))
     ):
         marker_missed(marker, segment, row, work)
         return 0.0
@@ -492,7 +494,7 @@ def therapist_responds(g, marker, segment, patient, setting, row, work, p) -> fl
         work.therapist_saw = True
     hostile = (
         response == REACT_WITH_HOSTILITY
-        if decided
+        if told or response in (NOTICE_CALMLY, REACT_WITH_HOSTILITY)
         else uniform(g, R_REACTION) < negative_response_probability(setting.reactivity, patient.pd_severity,
                                                                      marker.kind, p)
     )  # fmt: skip

@@ -194,7 +194,7 @@ SUMMARY_HEADERS = {
     "patients": "Patients",
     "observed_rupture_pct": "Observed rupture %",
     "patient_reported_rupture_pct": "Patient-reported rupture %",
-    "mean_resolution_stage": "Mean resolution stage",
+    "session_resolution_depth": outcomes.CATALOG["session_resolution_depth"].title + " (stage 1-5)",
     "resolution_rate_pct": "Resolved episodes %",
     "dropout_pct": "Dropout %",
     "recovered_pct": "Recovered %",
@@ -207,8 +207,8 @@ def summary_table(sessions: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFram
 
     Returns:
         One row per (condition, diagnosis) with patients, observed and
-        patient-reported rupture rates (% of attended sessions), mean resolution
-        stage (over sessions with an episode), resolution rate (% of episodes
+        patient-reported rupture rates (% of attended sessions), resolution depth
+        per session (mean deepest stage over sessions with an episode), resolution rate (% of episodes
         resolved), dropout %, recovered % and mean symptom change.
     """
     keys = ["condition", "patient_id"]
@@ -223,7 +223,7 @@ def summary_table(sessions: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFram
                 "patients": by_p.size(),
                 "observed_rupture_pct": 100 * by_s["rupture_observed"].mean(),
                 "patient_reported_rupture_pct": 100 * by_s["patient_rupture_reported"].mean(),
-                "mean_resolution_stage": by_s["resolution_stage"].agg(outcomes.session_resolution_depth),
+                "session_resolution_depth": by_s["resolution_stage"].agg(outcomes.session_resolution_depth),
                 "resolution_rate_pct": 100 * by_s["n_resolved"].sum() / by_s["n_episodes"].sum(),
                 "dropout_pct": 100 * by_p["dropped_out"].mean(),
                 "recovered_pct": 100 * by_p["recovered"].mean(),
@@ -281,9 +281,11 @@ The figures that show one condition use **{config.reference}**.
 ## Key outcomes
 
 Rupture rates are % of attended sessions (observer: a 3RS marker rated at or above the salience threshold;
-patient: post-session questionnaire). Mean resolution stage is the deepest Safran & Muran stage (1-5) per
-session with a resolution episode. Resolved episodes % = resolved / all episodes. Recovered = reliable
-improvement and below the clinical cut-off. Symptom change = post - pre on the 0-4 scale (negative = better).
+patient: post-session questionnaire). Resolution depth per session is the mean over the sessions with a
+resolution episode of the deepest Safran & Muran stage (1-5) reached (session-weighted: a patient with many
+episodes counts more; the explore commands' resolution depth is patient-weighted). Resolved episodes % =
+resolved / all episodes. Recovered = reliable improvement and below the clinical cut-off. Symptom change =
+post - pre on the 0-4 scale (negative = better).
 Diagnoses: {labels}.
 
 {markdown_table(summary, SUMMARY_HEADERS)}

@@ -1,12 +1,19 @@
 """Outcomes declared once: what a course and a group of courses achieved.
 
+``CATALOG`` names every outcome the package reports, once: its label, unit,
+direction (is higher better or worse), kind (a value per patient, per group
+of patients, per episode), weighting (what a group value averages over), the
+range it can take and the smallest effect of interest on its scale. The main
+job (``simulation.report``), the sweep summaries (``simulation.sweep``), the
+explore commands (``simulation.explore``) and the hypothesis reports read it.
+
 Per patient: the Jacobson & Truax reliable change index with one critical
 value, recovery, the mean resolution stage and the complexity group. Per group
-of patients (a run, a condition, a sweep cell): rupture rate, resolution rate,
-resolution depth, dropout and recovery. Every function takes plain arrays or
-pandas columns (course sums or patients-table columns), so the tables, the
-virtual studies, the sweep summaries, the main job and the figures compute an
-outcome the same way.
+of patients (a run, a condition, a sweep cell): ``group_outcomes`` from the
+sums of ``group_sums``. Every function takes plain arrays or pandas columns
+(course sums or patients-table columns), so the tables, the virtual studies,
+the sweep summaries, the main job and the figures compute an outcome the same
+way.
 
 Conventions, stated once:
 
@@ -21,6 +28,7 @@ Conventions, stated once:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,8 +38,185 @@ from simulation.model.rules import reliable_change_index as reliable_change_inde
 
 #: Complexity groups by the mean resolution stage, in order (see ``complexity_group``).
 COMPLEXITY_GROUPS = ("none", "shallow (<2.5)", "middle (2.5-3)", "deep (>=3)")
-#: Names of the group outcomes of ``group_outcomes``, in the order of tables and figures.
+HIGHER_IS_BETTER = "higher is better"
+HIGHER_IS_WORSE = "higher is worse"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome, declared once.
+
+    Attributes:
+        name: Column name in every table.
+        title: Short title (table headers, figure titles).
+        label: What it is, in plain words (axis labels).
+        unit: Its unit and scale.
+        direction: ``HIGHER_IS_BETTER`` or ``HIGHER_IS_WORSE`` (for the patient).
+        kind: What one value describes: ``per patient`` (a course), ``per group`` (a run or
+            cell of patients) or ``per episode``.
+        weighting: What a group value averages over: ``patients``, ``sessions`` or ``episodes``.
+        share_of_patients: A 0/1 per patient whose group value is a share (compared as a risk
+            difference, not a Cohen's d).
+        bounds: The range the value can take.
+        digits: Decimals in tables.
+        smallest_effect: The smallest difference between groups that matters, on the outcome's
+            scale (a verdict's threshold unless a spec says otherwise), and ``why`` that size.
+        colour_map: Colour map of sweep heatmaps (red for harms, blue-green for benefits;
+            darker = further from the good end).
+    """
+
+    name: str
+    title: str
+    label: str
+    unit: str
+    direction: str
+    kind: str
+    weighting: str
+    share_of_patients: bool = False
+    bounds: tuple[float, float] = (0.0, 1.0)
+    digits: int = 3
+    smallest_effect: float = 0.02
+    why: str = "2 points of a share: below that no service would notice it"
+    colour_map: str = "mako_r"
+
+    @property
+    def better(self) -> str:
+        """Which sign of a difference is an improvement: ``higher`` or ``lower``."""
+        return "higher" if self.direction == HIGHER_IS_BETTER else "lower"
+
+    def describe(self) -> str:
+        """``unit; higher is better`` (for tables and reports)."""
+        return f"{self.unit}; {self.direction}"
+
+
+_SHARE_OF_SESSIONS = "share of attended sessions (0-1)"
+_SHARE_OF_PATIENTS = "share of patients (0-1)"
+_STAGE = ("Safran & Muran stage (1-5)", (1.0, 5.0), 2, 0.1, "a tenth of a stage: one episode in ten a stage deeper")
+_RUPTURES = {
+    "rupture_rate": ("Rupture rate", "Sessions with an observed rupture (share)"),
+    "patient_rupture_rate": ("Patient-reported rupture rate", "Sessions the patient reports a rupture in (share)"),
+    "therapist_rupture_rate": (
+        "Therapist-reported rupture rate",
+        "Sessions the therapist reports a rupture in (share)",
+    ),
+}
+
+#: Every outcome, in the order of tables and figures.
+CATALOG: dict[str, Outcome] = {
+    **{
+        name: Outcome(
+            name, title, label, _SHARE_OF_SESSIONS, HIGHER_IS_WORSE, "per group", "sessions", colour_map="rocket_r"
+        )
+        for name, (title, label) in _RUPTURES.items()
+    },
+    "resolution_rate": Outcome(
+        "resolution_rate",
+        "Resolution rate",
+        "Episodes resolved (share)",
+        "share of resolution episodes (0-1)",
+        HIGHER_IS_BETTER,
+        "per episode",
+        "episodes",
+    ),
+    "resolution_stage": Outcome(
+        "resolution_stage",
+        "Resolution depth",
+        "Mean deepest resolution stage per patient with an episode (1-5)",
+        _STAGE[0],
+        HIGHER_IS_BETTER,
+        "per patient",
+        "patients",
+        bounds=_STAGE[1],
+        digits=_STAGE[2],
+        smallest_effect=_STAGE[3],
+        why=_STAGE[4],
+        colour_map="crest",
+    ),
+    "session_resolution_depth": Outcome(
+        "session_resolution_depth",
+        "Resolution depth per session",
+        "Mean deepest resolution stage over sessions with an episode (1-5)",
+        _STAGE[0],
+        HIGHER_IS_BETTER,
+        "per group",
+        "sessions",
+        bounds=_STAGE[1],
+        digits=_STAGE[2],
+        smallest_effect=_STAGE[3],
+        why=_STAGE[4],
+        colour_map="crest",
+    ),
+    "alliance_final": Outcome(
+        "alliance_final",
+        "Final alliance",
+        "Alliance at the last attended session (0-1)",
+        "alliance (0-1)",
+        HIGHER_IS_BETTER,
+        "per patient",
+        "patients",
+        smallest_effect=0.02,
+        why="2 points of the 0-1 alliance scale, about a fifth of its between-patient SD",
+    ),
+    "symptom_change": Outcome(
+        "symptom_change",
+        "Symptom change",
+        "Mean symptom change (negative = better)",
+        "points on the 0-4 symptom scale (post - pre)",
+        HIGHER_IS_WORSE,
+        "per patient",
+        "patients",
+        bounds=(-4.0, 4.0),
+        smallest_effect=0.05,
+        why="0.05 points, about d = 0.08: a tenth of the change a course brings",
+        colour_map="mako",
+    ),
+    "reliable_change": Outcome(
+        "reliable_change",
+        "Reliable change",
+        "Patients reliably improved (share)",
+        _SHARE_OF_PATIENTS,
+        HIGHER_IS_BETTER,
+        "per patient",
+        "patients",
+        share_of_patients=True,
+    ),
+    "recovery": Outcome(
+        "recovery",
+        "Recovery",
+        "Patients recovered (share)",
+        _SHARE_OF_PATIENTS,
+        HIGHER_IS_BETTER,
+        "per patient",
+        "patients",
+        share_of_patients=True,
+    ),
+    "dropout": Outcome(
+        "dropout",
+        "Dropout",
+        "Patients dropped out (share)",
+        _SHARE_OF_PATIENTS,
+        HIGHER_IS_WORSE,
+        "per patient",
+        "patients",
+        share_of_patients=True,
+        colour_map="rocket_r",
+    ),
+}
+#: Names of the group outcomes of a sweep cell (``group_outcomes`` computes them from ``group_sums``).
 GROUP_OUTCOMES = ("rupture_rate", "resolution_rate", "dropout", "symptom_change", "recovery", "resolution_stage")
+#: Names of the outcomes of one run of the explore commands (``group_outcomes`` with the informant columns).
+RUN_OUTCOMES = (
+    "rupture_rate",
+    "patient_rupture_rate",
+    "therapist_rupture_rate",
+    "resolution_rate",
+    "resolution_stage",
+    "alliance_final",
+    "symptom_change",
+    "reliable_change",
+    "recovery",
+    "dropout",
+)
 
 # --- per patient ---------------------------------------------------------------------------------------------
 
@@ -118,6 +303,7 @@ def group_sums(patients: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         n=1,
         dropped_out=patients["dropped_out"].astype("int64"),
         recovered=patients["recovered"].astype("int64"),
+        **({"reliable_change": patients["reliable_change"].astype("int64")} if "reliable_change" in patients else {}),
         stage_sum=patients["mean_resolution_stage"],  # 0 without an episode
         with_episode=(patients["n_episodes"] > 0).astype("int64"),
     ).drop(columns="mean_resolution_stage")
@@ -125,26 +311,37 @@ def group_sums(patients: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def group_outcomes(sums: pd.DataFrame) -> pd.DataFrame:
-    """The group outcomes (``GROUP_OUTCOMES``) from the sums of ``group_sums``.
+    """The group outcomes (``GROUP_OUTCOMES``, and ``RUN_OUTCOMES`` when the sums hold their columns).
 
     - ``rupture_rate``: sessions with an observed rupture / sessions attended (session-weighted);
+      ``patient_rupture_rate`` and ``therapist_rupture_rate`` likewise from the informants' reports
+      (``n_sessions_patient_rupture``, ``n_sessions_therapist_rupture``);
     - ``resolution_rate``: episodes resolved / episodes (episode-weighted);
-    - ``dropout``, ``recovery``: share of patients who dropped out, who recovered;
-    - ``symptom_change``: mean symptom change over patients (negative = better);
+    - ``dropout``, ``recovery``, ``reliable_change``: share of patients who dropped out, recovered,
+      reliably improved;
+    - ``symptom_change``, ``alliance_final``: means over patients (symptom change negative = better);
     - ``resolution_stage``: resolution depth, the mean over patients with an episode of their mean
       deepest stage (patient-weighted; ``session_resolution_depth`` is the session-weighted one).
     """
     n = sums["n"]
-    return pd.DataFrame(
-        {
-            "rupture_rate": ratio(sums["n_sessions_rupture_observed"], sums["sessions_attended"]),
-            "resolution_rate": ratio(sums["n_resolved"], sums["n_episodes"]),
-            "dropout": ratio(sums["dropped_out"], n),
-            "symptom_change": ratio(sums["symptom_change"], n),
-            "recovery": ratio(sums["recovered"], n),
-            "resolution_stage": ratio(sums["stage_sum"], sums["with_episode"]),
-        }
-    )
+    out = {
+        "rupture_rate": ratio(sums["n_sessions_rupture_observed"], sums["sessions_attended"]),
+        "resolution_rate": ratio(sums["n_resolved"], sums["n_episodes"]),
+        "dropout": ratio(sums["dropped_out"], n),
+        "symptom_change": ratio(sums["symptom_change"], n),
+        "recovery": ratio(sums["recovered"], n),
+        "resolution_stage": ratio(sums["stage_sum"], sums["with_episode"]),
+    }
+    optional = {
+        "patient_rupture_rate": ("n_sessions_patient_rupture", "sessions_attended"),
+        "therapist_rupture_rate": ("n_sessions_therapist_rupture", "sessions_attended"),
+        "alliance_final": ("alliance_final", "n"),
+        "reliable_change": ("reliable_change", "n"),
+    }
+    for name, (numerator, denominator) in optional.items():
+        if numerator in sums:
+            out[name] = ratio(sums[numerator], sums[denominator])
+    return pd.DataFrame(out)
 
 
 def session_resolution_depth(session_stage: pd.Series) -> float:

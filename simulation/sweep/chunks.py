@@ -162,7 +162,12 @@ def write_shard(table: pd.DataFrame | pa.Table, path: Path) -> dict[str, Any]:
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    return {"file": f"{path.parent.name}/{path.name}", "rows": len(table), "sha256": file_sha256(path)}
+    return {
+        "file": f"{path.parent.name}/{path.name}",
+        "rows": len(table),
+        "bytes": path.stat().st_size,
+        "sha256": file_sha256(path),
+    }
 
 
 #: Rows per parquet row group: a session shard of 10 runs of 1000 patients (about 280,000 rows) is

@@ -161,7 +161,7 @@ def plot_outcome_heatmap(summary: pd.DataFrame, outcome: str, x: str, y: str, pa
     sns.heatmap(
         table,
         ax=ax,
-        cmap=info.cmap,
+        cmap=info.colour_map,
         vmin=vmin,
         vmax=vmax,
         annot=annotate,
@@ -199,7 +199,7 @@ def plot_outcome_scatter(summary: pd.DataFrame, outcome: str, x: str, y: str, pa
         summary[x],
         summary[y],
         c=summary[outcome],
-        cmap=info.cmap,
+        cmap=info.colour_map,
         vmin=vmin,
         vmax=vmax,
         s=size,

@@ -21,7 +21,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from simulation.outputs import check_output
+from simulation.extras import require
+from simulation.outputs import check_output, folder_lock
 from simulation.sweep import backends
 from simulation.sweep.chunks import Chunk, plan_chunks
 from simulation.sweep.spec import SpecError, SweepSpec, design_points, dyad_sessions, n_runs
@@ -179,6 +180,8 @@ def run_sweep(
         raise SpecError(f"workers must be at least 1 (got {workers}).")
     if scheduler is not None and backend != "dask":
         raise SpecError("--scheduler needs --backend dask.")
+    if backend == "dask":
+        require("distributed", "The dask backend")  # the 'sweep' extra
     chunk_size = chunk_replications or spec.chunk_replications
     estimate(spec, folder, workers, chunk_size)
     if scheduler is not None:
@@ -186,14 +189,15 @@ def run_sweep(
     points = design_points(spec)
     chunks = plan_chunks(spec, points, chunk_size)
     fresh = new_manifest(spec, len(points), len(chunks), chunk_size)
-    manifest = open_folder(folder, spec, fresh, points, chunks)
-    pending = [c for c in chunks if str(c.chunk_id) not in manifest["chunks"]]
-    _execute(spec, folder, manifest, pending, backend, workers, scheduler, quiet)
-    if len(manifest["chunks"]) == manifest["n_chunks"]:
-        if plots:
-            write_derived(folder, manifest)
-        else:
-            record_derived(folder, manifest, list(manifest["derived"]), complete=True)
+    with folder_lock(folder):  # one writer, from opening the folder to marking it complete
+        manifest = open_folder(folder, spec, fresh, points, chunks)
+        pending = [c for c in chunks if str(c.chunk_id) not in manifest["chunks"]]
+        _execute(spec, folder, manifest, pending, backend, workers, scheduler, quiet)
+        if len(manifest["chunks"]) == manifest["n_chunks"]:
+            if plots:
+                write_derived(folder, manifest)
+            else:
+                record_derived(folder, manifest, list(manifest["derived"]), complete=True)
     return manifest
 
 
@@ -229,6 +233,13 @@ def write_derived(
     Returns:
         The figures written.
     """
+    with folder_lock(folder):  # `rupture-sim plot` writes here too
+        return _write_derived(folder, manifest, x, y, cells)
+
+
+def _write_derived(
+    folder: Path, manifest: dict[str, Any], x: str | None, y: str | None, cells: list[int] | None
+) -> list[Path]:
     from simulation.sweep.plots import plot_sweep
 
     complete = len(manifest["chunks"]) == manifest["n_chunks"]

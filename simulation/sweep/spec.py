@@ -96,7 +96,22 @@ import pandas as pd
 from simulation.api import resolve_parameters
 from simulation.model.parameters import SPECS, ParameterError, Parameters, check_name
 from simulation.model.presets import POPULATIONS, THERAPISTS
-from simulation.schema import check_keys, is_integer, is_number, one_line, origin_of, parse_toml, read_text, show
+from simulation.schema import (
+    InputError,
+    as_kind,
+    check_keys,
+    one_line,
+    one_of,
+    origin_of,
+    parameter,
+    parse_toml,
+    power_of_two,
+    read_text,
+    run_name,
+    show,
+    text,
+    whole,
+)
 
 __all__ = [
     "DESIGNS",
@@ -145,8 +160,12 @@ VARY_KEYS = ("values", "low", "high", "steps")
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
-class SpecError(ValueError):
-    """An experiment spec that cannot be read or is not valid; the message is one sentence."""
+class SpecError(InputError):
+    """A spec file (a sweep's or an explore command's) that cannot be read or is not valid; one sentence.
+
+    The ``InputError`` of spec files, as ``DesignError`` is that of design files: callers catch the kind of
+    file they read.
+    """
 
 
 @dataclass(frozen=True)
@@ -265,10 +284,11 @@ class SweepSpec:
     source: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for key, value in _normalized(self).items():
-            object.__setattr__(self, key, value)
-        _check_size(self)
-        _check_points(self)
+        with as_kind(SpecError):
+            for key, value in _normalized(self).items():
+                object.__setattr__(self, key, value)
+            _check_size(self)
+            _check_points(self)
 
     def __hash__(self) -> int:
         return hash((self.fingerprint(), self.description, self.chunk_replications))
@@ -414,7 +434,8 @@ def point_parameters(spec: SweepSpec, point_row: Mapping[str, Any] | pd.Series) 
     for name in spec.vary:
         if name not in point_row:
             raise SpecError(f"The design point has no value for the varied parameter '{name}'.")
-        point[name] = _parameter_value(f"point.{name}", name, point_row[name])
+        with as_kind(SpecError):
+            point[name] = _parameter_value(f"point.{name}", name, point_row[name])
     try:
         return resolve_parameters(spec.population, spec.therapists, {**spec.constants, **point})
     except ParameterError as err:
@@ -431,7 +452,8 @@ def run_seed(spec: SweepSpec, replication: int) -> int:
     Raises:
         SpecError: If ``replication`` is not in ``0..spec.replications - 1``.
     """
-    replication = _integer("replication", replication, 0, spec.replications - 1)
+    with as_kind(SpecError):
+        replication = whole("replication", replication, 0, spec.replications - 1)
     digest = hashlib.sha256(f"{spec.seed}:{replication}".encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
 
@@ -456,15 +478,15 @@ def _unit_sample(spec: SweepSpec) -> np.ndarray:
 def _normalized(spec: SweepSpec) -> dict[str, Any]:
     """Checked, normalised values of all fields of ``spec`` (raises SpecError)."""
     out: dict[str, Any] = {
-        "name": _name(spec.name),
-        "description": _string("description", spec.description),
-        "population": _choice("population", spec.population, tuple(POPULATIONS)),
-        "therapists": _choice("therapists", spec.therapists, tuple(THERAPISTS)),
-        "n_patients": _integer("n_patients", spec.n_patients, 1, MAX_PATIENTS),
-        "n_sessions": _integer("n_sessions", spec.n_sessions, 1, MAX_SESSIONS),
-        "replications": _integer("replications", spec.replications, 1, MAX_RUNS),
-        "seed": _integer("seed", spec.seed, 0, MAX_SEED),
-        "design": _choice("design.type", spec.design, DESIGNS),
+        "name": run_name("name", spec.name, MAX_NAME_LENGTH, "; it names the results folder"),
+        "description": text("description", spec.description),
+        "population": one_of("population", spec.population, tuple(POPULATIONS)),
+        "therapists": one_of("therapists", spec.therapists, tuple(THERAPISTS)),
+        "n_patients": whole("n_patients", spec.n_patients, 1, MAX_PATIENTS),
+        "n_sessions": whole("n_sessions", spec.n_sessions, 1, MAX_SESSIONS),
+        "replications": whole("replications", spec.replications, 1, MAX_RUNS),
+        "seed": whole("seed", spec.seed, 0, MAX_SEED),
+        "design": one_of("design.type", spec.design, DESIGNS),
         "tables": _tables(spec.tables),
     }
     out["chunk_replications"] = _chunk(spec.chunk_replications, out["replications"])
@@ -504,35 +526,6 @@ def _check_points(spec: SweepSpec) -> None:
 # --- checks of single fields ----------------------------------------------------------------
 
 
-def _name(value: Any) -> str:
-    if not isinstance(value, str) or len(value) > MAX_NAME_LENGTH or not _NAME.fullmatch(value):
-        raise SpecError(
-            f"name must be 1 to {MAX_NAME_LENGTH} letters, digits, '_' or '-' (got {show(value)}); "
-            "it names the results folder."
-        )
-    return value
-
-
-def _string(where: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise SpecError(f"{where} must be a string (got {show(value)}).")
-    return value
-
-
-def _choice(where: str, value: Any, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise SpecError(f"{where} must be one of {', '.join(choices)} (got {show(value)}).")
-    return value
-
-
-def _integer(where: str, value: Any, low: int, high: int | None = None) -> int:
-    if not is_integer(value) or value < low or (high is not None and value > high):
-        allowed = f"of at least {low}" if high is None else f"between {low} and {high}"
-        hint = ", written without a decimal point" if isinstance(value, float) else ""
-        raise SpecError(f"{where} must be a whole number {allowed}{hint} (got {show(value)}).")
-    return int(value)
-
-
 def _tables(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise SpecError(f'tables must be a list such as ["patients", "sessions"] (got {show(value)}).')
@@ -546,7 +539,7 @@ def _tables(value: Any) -> tuple[str, ...]:
 def _chunk(value: Any, replications: int) -> int:
     if value is None:
         return min(replications, DEFAULT_CHUNK)
-    return _integer("chunk_replications", value, 1, replications)
+    return whole("chunk_replications", value, 1, replications)
 
 
 def _samples(value: Any, design: str) -> int | None:
@@ -556,13 +549,9 @@ def _samples(value: Any, design: str) -> int | None:
         return None
     if value is None:
         raise SpecError(f"design.samples is required for a {design} design (the number of design points).")
-    samples = _integer("design.samples", value, 1, MAX_RUNS)
-    if design == "sobol" and samples & (samples - 1):
-        below = 1 << (samples.bit_length() - 1)
-        raise SpecError(
-            f"design.samples must be a power of 2 for a sobol design, e.g. {below} or {2 * below} (got {samples})."
-        )
-    return samples
+    if design == "sobol":
+        return power_of_two("design.samples", value, 1, MAX_RUNS, " for a sobol design")
+    return whole("design.samples", value, 1, MAX_RUNS)
 
 
 def _constants(value: Any) -> dict[str, float]:
@@ -640,7 +629,7 @@ def _value_range(where: str, name: str, entry: Mapping[str, Any], design: str) -
         return Vary(low=low, high=high)
     if steps is None:
         raise SpecError(f"{where}.steps is required for a range in a grid design (a whole number of at least 2).")
-    entry_vary = Vary(low=low, high=high, steps=_integer(f"{where}.steps", steps, 2))
+    entry_vary = Vary(low=low, high=high, steps=whole(f"{where}.steps", steps, 2))
     if SPECS[name].integer and entry_vary.steps > high - low + 1:
         raise SpecError(
             f"{where}.steps may be at most {int(high - low) + 1} for the integer parameter '{name}' "
@@ -664,16 +653,7 @@ def _known_parameter(section: str, name: Any) -> None:
 
 def _parameter_value(where: str, name: str, value: Any) -> float:
     """A checked value of parameter ``name``: int for integer parameters, float otherwise."""
-    p = SPECS[name]
-    allowed = f"{p.low:g} to {p.high:g}"
-    kind = "a whole number" if p.integer else "a number"
-    if not is_number(value) or (isinstance(value, (float, np.floating)) and not math.isfinite(value)):
-        raise SpecError(f"{where} must be {kind} from {allowed} for parameter '{name}' (got {show(value)}).")
-    if not p.low <= value <= p.high:
-        raise SpecError(f"{where}: {show(value)} is outside the allowed range of parameter '{name}' ({allowed}).")
-    if p.integer and not float(value).is_integer():
-        raise SpecError(f"{where} must be a whole number for the integer parameter '{name}' (got {show(value)}).")
-    return int(value) if p.integer else float(value)
+    return parameter(where, value, SPECS[name])
 
 
 # --- message helpers ------------------------------------------------------------------------

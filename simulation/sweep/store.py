@@ -466,7 +466,7 @@ def verify(folder: Path) -> list[str]:
         if any((folder / name).exists() for name in (MANIFEST, SPEC_FILE, MARKER)):
             return [str(err)]
         raise
-    problems = _spec_file_problems(folder, manifest)
+    problems = _spec_file_problems(folder, manifest) + _manifest_spec_problems(manifest)
     recorded: set[str] = set()
     tables = [t for t in manifest["tables"] if isinstance(t, str)]
     for chunk_id, record in sorted(manifest["chunks"].items(), key=lambda kv: _int(kv[0])):
@@ -498,6 +498,22 @@ def _spec_file_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:
     except (OSError, UnicodeDecodeError, SpecError, tomllib.TOMLDecodeError, TypeError, ValueError):
         same = False
     return [] if same else [f"{SPEC_FILE} is missing or does not hold the spec the manifest records"]
+
+
+def _manifest_spec_problems(manifest: dict[str, Any]) -> list[str]:
+    """Whether the manifest's own copy of the spec is the spec of its fingerprint (both are written from one)."""
+    fields = manifest.get("spec")
+    try:
+        fields = dict(fields)
+        vary = fields["vary"]  # the JSON keys are sorted: the design order is in "varied"
+        fields["vary"] = (
+            {name: vary[name] for name in manifest["varied"]} if len(manifest["varied"]) == len(vary) else {}
+        )
+        design = fields.pop("design")
+        same = SweepSpec(**fields, design=design["type"], samples=design.get("samples")).fingerprint()
+    except (SpecError, TypeError, ValueError, KeyError, AttributeError):
+        same = None
+    return [] if same == manifest["fingerprint"] else ["the manifest's spec does not match its fingerprint"]
 
 
 def _design_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:

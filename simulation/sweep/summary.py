@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import pyarrow.dataset as pads
 from scipy import stats
 
 from simulation.run import outcomes
+from simulation.run.outcomes import Outcome
 
 #: Possible range of the trajectory measures (bands are clipped to it).
 TRAJECTORY_BOUNDS = {"alliance": (0.0, 1.0), "symptom": (0.0, 4.0)}
@@ -43,35 +43,8 @@ PATIENT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """How one run outcome is shown.
-
-    Attributes:
-        label: Axis and colourbar label.
-        title: Short title.
-        cmap: Colour map of heatmaps and scatters: red maps for harms (darker =
-            worse), blue-green maps for benefits (darker = better).
-        digits: Decimals in tables and cell annotations.
-        bounds: Possible range of the outcome; t-intervals are clipped to it.
-    """
-
-    label: str
-    title: str
-    cmap: str
-    digits: int = 3
-    bounds: tuple[float, float] = (0.0, 1.0)
-
-
-#: Run outcomes, in the order of tables and figures.
-OUTCOMES: dict[str, Outcome] = {
-    "rupture_rate": Outcome("Sessions with an observed rupture (share)", "Rupture rate", "rocket_r"),
-    "resolution_rate": Outcome("Episodes resolved (share)", "Resolution rate", "mako_r"),
-    "dropout": Outcome("Patients dropped out (share)", "Dropout", "rocket_r"),
-    "symptom_change": Outcome("Mean symptom change (negative = better)", "Symptom change", "mako", bounds=(-4.0, 4.0)),
-    "recovery": Outcome("Patients recovered (share)", "Recovery", "mako_r"),
-    "resolution_stage": Outcome("Mean deepest resolution stage (1-5)", "Resolution stage", "crest", 2, (1.0, 5.0)),
-}
+#: Run outcomes of a sweep, in the order of tables and figures (declared once in ``simulation.run.outcomes``).
+OUTCOMES: dict[str, Outcome] = {name: outcomes.CATALOG[name] for name in outcomes.GROUP_OUTCOMES}
 
 
 # --- run outcomes ---------------------------------------------------------------------------

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from simulation.extras import require
 from simulation.model.parameters import ParameterError
 from simulation.run.forks import parse_fork, response_names
 from simulation.teach.chapters import CHAPTERS
+from simulation.workers import exit_with_parent
 
 DEFAULT_CHAPTER = "hostile-vs-metacommunication"
 
@@ -52,6 +56,8 @@ def cmd_export_session(args: argparse.Namespace) -> int:
 
     fork = parse_fork(args.fork) if args.fork else None
     out = Path(args.out)
+    if out.is_symlink() and not args.overwrite:  # a dangling link does not "exist", yet writing would follow it
+        raise ParameterError(f"--out {out} is a symbolic link; pass --overwrite to write where it points.")
     if out.exists() and not args.overwrite:
         raise ParameterError(f"--out {out} exists; pass --overwrite to replace it.")
     print(f"wrote {export_session(out, args.preset, args.sessions, args.seed, fork)}")
@@ -60,6 +66,8 @@ def cmd_export_session(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """Serve the teaching app (SolaraViz) until interrupted."""
+    if not args.host.strip():
+        raise ParameterError("--host '' would listen on every interface; give an address such as 127.0.0.1.")
     if args.host not in ("127.0.0.1", "localhost"):
         print(f"warning: the app will listen on {args.host}, reachable from other machines; "
               "it has no login. Use 127.0.0.1 unless you mean it.", file=sys.stderr)  # fmt: skip
@@ -70,17 +78,29 @@ def serve(host: str, port: int) -> int:
     """Run the app (``simulation/teach/app.py``) with ``solara run`` in production mode until interrupted.
 
     Raises:
-        ParameterError: If the app's libraries (the ``app`` extra) are not installed.
+        MissingExtraError: If the app's libraries (the ``app`` extra) are not installed.
     """
-    if importlib.util.find_spec("solara") is None or importlib.util.find_spec("altair") is None:
-        raise ParameterError("the app needs the 'app' extra: pip install -e '.[app]'.")
+    for library in ("solara", "altair"):
+        require(library, "The teaching app")
     app = Path(importlib.util.find_spec("simulation.teach").origin).parent / "app.py"
     command = [sys.executable, "-m", "solara", "run", str(app), "--host", host, "--port", str(port),
                "--production", "--no-open", "--no-check-version"]  # fmt: skip
     print(f"rupture-sim app on http://{host}:{port} (Ctrl+C to stop)", flush=True)
+    # No "runs on Solara" banner over the plots on a projector; the page names itself; no telemetry.
+    env = {**os.environ, "SOLARA_THEME_SHOW_BANNER": "False", "SOLARA_THEME_TITLE": "rupture-sim teaching",
+           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}  # fmt: skip
+    # the server dies with this process however it ends (kill -9 too), as pool workers do
+    server = subprocess.Popen(command, env=env, preexec_fn=functools.partial(exit_with_parent, os.getpid()))
     try:
-        return subprocess.call(command)
-    except KeyboardInterrupt:
+        return server.wait()
+    except KeyboardInterrupt as err:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        if type(err).__name__ == "Terminated":  # SIGTERM: the command line's 143
+            raise
         return 0
 
 

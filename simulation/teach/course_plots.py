@@ -37,13 +37,16 @@ def course_figure(
     last = n_sessions or (int(max(c[1].session.max() for c in courses)) if len(original) else 1)
     for label, rows, colour in courses:
         rows = rows if upto is None else rows[rows.session <= upto]
-        axes[0].plot(rows.session, rows.alliance, marker="o", ms=3, color=colour, label=label)
-        axes[1].plot(rows.session, rows.symptom, marker="o", ms=3, color=colour, label=label)
+        line = {"marker": "o", "ls": "-"} if label == "original" else {"marker": "s", "ls": "--"}  # not colour alone
+        axes[0].plot(rows.session, rows.alliance, ms=3, color=colour, label=label, **line)
+        axes[1].plot(rows.session, rows.symptom, ms=3, color=colour, label=label, **line)
         width = 0.4 if forked is not None else 0.8
         shift = 0.0 if forked is None else (-0.2 if label == "original" else 0.2)
         markers = rows.n_withdrawal + rows.n_confrontation
+        hatch = None if label == "original" else "//"
         axes[2].bar(rows.session + shift, markers, width=width, color=colour, alpha=0.35, label=f"{label}: markers")
-        axes[2].bar(rows.session + shift, rows.n_unrepaired, width=width, color=colour, label=f"{label}: unrepaired")
+        axes[2].bar(rows.session + shift, rows.n_unrepaired, width=width, color=colour, hatch=hatch,
+                    edgecolor="white" if hatch else None, label=f"{label}: unrepaired")  # fmt: skip
     titles = ("Alliance (latent, 0-1)", "Symptoms (scale, 0-4)", "Rupture markers per session")
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize=10)

@@ -112,8 +112,8 @@ def simulate_futures(
     tids = assign_therapists(ids, int(params["caseload"]))
     therapist = intake_therapists(seed, tids, params) if therapists is None else as_records(therapists, THERAPIST)[tids]
     intake = intake_patients(seed, ids, params) if patient is None else as_records(patient, PATIENT).reshape(1).copy()
-    runs = [_run_one(params, ids, tids, intake, therapist, n_sessions, seed, np.array([row], np.int64))
-            for row in forks]  # fmt: skip
+    run_one = _course_runner(params, ids, tids, intake, therapist, n_sessions, seed)
+    runs = [run_one(np.array([row], np.int64)) for row in forks]
     if not (runs and len(runs[0][0]) >= session):
         raise ParameterError(f"the patient left therapy before session {session}: there is no marker to fork there.")
     sessions = np.concatenate([run[0] for run in runs])
@@ -132,17 +132,28 @@ def simulate_futures(
     )
 
 
-def _run_one(params, ids, tids, intake, therapist, n_sessions, seed, overrides) -> tuple[np.ndarray, np.ndarray]:
-    """One course of the one patient with ``overrides`` (one row), on the compiled loop: its sessions and events."""
+def _course_runner(params, ids, tids, intake, therapist, n_sessions, seed):
+    """A function running one course of the one patient with ``overrides`` (one row) on the compiled loop.
+
+    The record buffers are made once and zeroed between courses (making them anew for each of the
+    hundreds of courses of a trainee's feedback cost more than the courses themselves).
+    """
     course_bound = n_sessions * max_events_per_session(int(params["n_segments"]))
-    sessions = new_records(n_sessions, SESSION)
-    events = new_records(course_bound, EVENT)
-    work = new_records(1, IN_SESSION)[0]
-    _, n_rows, n_events = run_courses(seed, ids, tids, intake.copy(), therapist, np.zeros(1, np.int64),
-                                      params.model_params(), n_sessions, sessions, True, events, DETAIL_EVENTS,
-                                      course_bound, new_records(1, COURSE), new_records(n_sessions, TRAJECTORY),
-                                      new_records(1, SESSION), work, overrides, no_policy())  # fmt: skip
-    return sessions[:n_rows].copy(), events[:n_events].copy()
+    model_params = params.model_params()
+    buffers = (new_records(n_sessions, SESSION), new_records(course_bound, EVENT), new_records(1, IN_SESSION),
+               new_records(1, COURSE), new_records(n_sessions, TRAJECTORY), new_records(1, SESSION))  # fmt: skip
+
+    def run(overrides: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        for buffer in buffers:
+            buffer.view(np.uint8)[...] = 0
+        sessions, events, work, course, trajectory, row_buffer = buffers
+        _, n_rows, n_events = run_courses(seed, ids, tids, intake.copy(), therapist, np.zeros(1, np.int64),
+                                          model_params, n_sessions, sessions, True, events, DETAIL_EVENTS,
+                                          course_bound, course, trajectory, row_buffer, work[0], overrides,
+                                          no_policy())  # fmt: skip
+        return sessions[:n_rows].copy(), events[:n_events].copy()
+
+    return run
 
 
 def fork_episode_outcome(events: np.ndarray, session: int, segment: int) -> int:
@@ -183,9 +194,12 @@ def outcomes(futures: Futures, horizon: int = 3) -> pd.DataFrame:
         (symptom scale at the course's last session minus before the fork's session).
     """
     rows = []
+    n_courses = len(futures.courses)  # each course's records are contiguous: slice them, do not mask
+    session_bounds = np.searchsorted(futures.course_of_session, np.arange(n_courses + 1))
+    event_bounds = np.searchsorted(futures.course_of_event, np.arange(n_courses + 1))
     for course, (response, future) in enumerate(futures.courses.itertuples(index=False, name=None)):
-        sessions = futures.sessions[futures.course_of_session == course]
-        events = futures.events[futures.course_of_event == course]
+        sessions = futures.sessions[session_bounds[course] : session_bounds[course + 1]]
+        events = futures.events[event_bounds[course] : event_bounds[course + 1]]
         fork_row = sessions[sessions["session"] == futures.session][0]
         upto = sessions[sessions["session"] <= futures.session + horizon][-1]
         before = sessions[sessions["session"] == futures.session - 1]

@@ -34,7 +34,8 @@ class Line:
     Attributes:
         session: Session number.
         segment: Segment of the session (-1 for the session's opening, 99 for its summary).
-        kind: ``session``, an event kind (``marker``, ``missed``, ...), ``summary`` or ``report``.
+        kind: ``session``, an event kind (``marker``, ``missed``, ...; ``unclear`` for an N2 intervention),
+            ``summary`` or ``report``.
         text: The sentence.
     """
 
@@ -99,6 +100,7 @@ def narrate_events(events: pd.DataFrame) -> list[Line]:
             text = "The therapist does not notice it: the rupture stays unrepaired and its strain is carried on."
         elif kind == "negative":
             text = _negative(ev)
+            kind = "negative" if ev.code == "N1" else "unclear"  # N2 is ordinary work, not an answer to a marker
         elif kind == "stage":
             text = _stage(ev)
             episode_open = True

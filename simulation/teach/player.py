@@ -11,6 +11,8 @@ replays the course with one response imposed (``forks.Fork``) in a second
 
 from __future__ import annotations
 
+import threading
+
 import mesa
 import numpy as np
 import pandas as pd
@@ -24,6 +26,7 @@ from simulation.run.forks import Fork, override_table
 from simulation.run.tables import events_table, sessions_table
 from simulation.teach.chapters import CHAPTERS, chapter
 from simulation.teach.narration import SUMMARY, Line, narrate_course
+from simulation.teach.scenarios import scenario
 from simulation.view.model import RuptureModel
 
 #: Therapist errors the player can inject, by name: missing a marker, or meeting it with hostility (N1).
@@ -31,6 +34,8 @@ ERRORS = {"auto": 0, "miss": RESPONSES["let-pass"], "hostile": RESPONSES["hostil
 #: Patient fields the sliders set, and therapist fields.
 PATIENT_SLIDERS = ("pd_severity", "withdrawal_tendency", "confrontation_tendency", "insight")
 THERAPIST_SLIDERS = ("skill", "noticing", "reactivity")
+#: The trainee's difficulty levels: the true salience (1-5) of the markers each level asks about.
+LEVELS = {"all markers": (1, 5), "1 salient (4-5)": (4, 5), "2 clear (3)": (3, 3), "3 subtle (1-2)": (1, 2)}
 
 
 class SessionPlayer(mesa.Model):
@@ -38,8 +43,8 @@ class SessionPlayer(mesa.Model):
 
     Args:
         chapter_name: Teaching chapter (``chapters.CHAPTERS``): population, therapist, patient.
-        seed: Root seed.
-        n_sessions: Planned course length.
+        seed: Root seed, or "pinned": the seed at which the chapter's point shows (``scenarios``).
+        n_sessions: Planned course length, or "pinned": the chapter's pinned length.
         custom: Use the sliders below instead of the chapter's drawn patient and therapist.
         diagnosis: Diagnosis group (``no_pd``, ``bpd``, ``other_pd``) when ``custom``.
         pd_severity: PD severity (0-1) when ``custom``.
@@ -61,8 +66,8 @@ class SessionPlayer(mesa.Model):
     def __init__(
         self,
         chapter_name: str = "hostile-vs-metacommunication",
-        seed: int = 3,
-        n_sessions: int = 12,
+        seed: int | str = "pinned",
+        n_sessions: int | str = "pinned",
         custom: bool = False,
         diagnosis: str = "bpd",
         pd_severity: float = 0.7,
@@ -75,11 +80,13 @@ class SessionPlayer(mesa.Model):
         exploratory: bool = True,
         aft_from: int = 0,
     ) -> None:
-        super().__init__(seed=seed)
         self.chapter_name = chapter_name
         self.chapter = chapter(chapter_name)
-        self.course_seed = int(seed)
-        self.n_sessions = int(n_sessions)
+        self.scenario = scenario(chapter_name)
+        self.course_seed = self.scenario.seed if str(seed) == "pinned" else int(seed)
+        self.n_sessions = self.scenario.n_sessions if str(n_sessions) == "pinned" else int(n_sessions)
+        self.pinned = self.course_seed == self.scenario.seed and not custom  # the course that shows the point
+        super().__init__(rng=self.course_seed)  # Mesa 3.5 deprecates seed=; 3.3.1 takes rng= too
         self.params: Parameters = resolve_parameters(self.chapter.population, self.chapter.therapists,
                                                      self.chapter.params)  # fmt: skip
         self.n_segments = int(self.params["n_segments"])
@@ -97,7 +104,16 @@ class SessionPlayer(mesa.Model):
                          "exploratory_repertoire": float(exploratory), "aft_start_session": aft_from}  # fmt: skip
             self._custom = (patient, therapist)
         self._cache: dict[bool, tuple] = {}
+        self.figures: dict[tuple, str] = {}  # the course figures (SVG) drawn so far, by what they show
         self.trainee_choices: dict[str, int] = {}  # the trainee's response by marker (SESSION.SEGMENT)
+        self.round: dict = {}  # the trainee round: ``trainee.Answer`` by marker, kept across tabs
+        self.shown = None  # the trainee's latest feedback (``trainee.Feedback``) and its figure
+        self.policy = None  # the round run as a policy (``trainee.policy_on_caseload``)
+        self.spreads: dict = {}  # every alternative's futures by marker (``trainee.spread_at``)
+        self.spread_lock = threading.Lock()
+        self.trainee_level = "all markers"  # the trainee's difficulty (``LEVELS``)
+        self.note = ""  # why the last move did nothing ("" = it moved)
+        self.fork_at = ""  # the marker the What-if tab forks at ("" = the latest one)
         self.original = self._new_course(None)
         self.forked: RuptureModel | None = None
         self.fork: Fork | None = None
@@ -153,8 +169,10 @@ class SessionPlayer(mesa.Model):
     # --- moving the cursor -----------------------------------------------------------------------
     def step(self) -> None:
         """Reveal the next segment (the first of the next session after a session's end)."""
+        self.note = ""
         if self.course_over:
             self.running = False
+            self.note = self.why_over()
             return
         if self.segment >= self.n_segments:
             self.session, self.segment = self.session + 1, 0
@@ -163,8 +181,18 @@ class SessionPlayer(mesa.Model):
             self.segment += 1
         self.running = not self.course_over
 
+    def why_over(self) -> str:
+        """Why nothing follows the cursor, in words (the course is over)."""
+        if self.original.patients[0].dropped_out:
+            return (
+                f"The patient dropped out after session {self.held}: there is no later session to step into. "
+                "Fork an earlier marker (What-if) to see whether another response keeps them, or go back."
+            )
+        return f"The planned course of {self.n_sessions} sessions ends here: there is nothing further to step into."
+
     def back(self) -> None:
         """Go back one segment (to the previous session's end from its first segment)."""
+        self.note = ""
         if self.segment > 0:
             self.segment -= 1
         elif self.session > 1:
@@ -173,20 +201,38 @@ class SessionPlayer(mesa.Model):
 
     def go_to(self, session: int, segment: int) -> None:
         """Put the cursor at ``session``, ``segment`` (within the sessions the course holds)."""
+        self.note = ""
         self._hold_sessions_up_to(session)
         self.session = max(1, min(int(session), self.held))
         self.segment = max(0, min(int(segment), self.n_segments))
         self.running = not self.course_over
 
-    def next_marker(self) -> None:
-        """Step until a segment with a rupture marker is revealed (or the course ends)."""
+    def next_marker(self, level: str = "all markers") -> None:
+        """Step until a segment with a rupture marker (of the trainee's ``level``) is revealed, or the course ends.
+
+        Raises:
+            ValueError: For a level not in ``LEVELS``.
+        """
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)} (got {level!r}).")
+        low, high = LEVELS[level]
+        if self.course_over:
+            self.note = self.why_over()
+            return
         while not self.course_over:
             self.step()
-            if any(line.kind == "marker" and line.segment == self.segment for line in self._lines_now()):
+            salience = self._marker_salience_under_cursor()
+            if salience and low <= salience <= high:
                 return
+        self.note = "No further marker in this course. " + self.why_over()
 
-    def _lines_now(self) -> list[Line]:
-        return [line for line in self.transcript() if line.session == self.session]
+    def _marker_salience_under_cursor(self) -> int:
+        """The true salience of the marker revealed at the cursor's segment (0 = none)."""
+        if not 0 <= self.segment < self.n_segments:
+            return 0
+        _, events, _ = self.tables()
+        here = events[(events.session == self.session) & (events.segment == self.segment) & (events.kind == "marker")]
+        return int(here.salience.iloc[0]) if len(here) else 0
 
     # --- what-if -------------------------------------------------------------------------------
     def make_fork(self, session: int, segment: int, response: int) -> None:
@@ -259,7 +305,7 @@ class SessionPlayer(mesa.Model):
         return "was already working on an open episode"
 
     def _marker_under_cursor(self) -> bool:
-        return any(line.kind == "marker" and line.segment == self.segment for line in self._lines_now())
+        return self._marker_salience_under_cursor() > 0
 
     @property
     def fork_label(self) -> str:
@@ -267,6 +313,10 @@ class SessionPlayer(mesa.Model):
         if self.fork is None:
             return ""
         return f"at [{self.fork.session}.{self.fork.segment}] the therapist {response_label(self.fork.response)}"
+
+    def new_round(self) -> None:
+        """Forget the trainee's answers (a new round on the same course)."""
+        self.round, self.trainee_choices, self.shown, self.policy = {}, {}, None, None
 
     # --- what the app shows --------------------------------------------------------------------
     def tables(self, forked: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, list[Line]]:
@@ -301,6 +351,18 @@ class SessionPlayer(mesa.Model):
     def markers_so_far(self) -> list[str]:
         """``SESSION.SEGMENT`` of every marker revealed so far (where a fork can be made)."""
         return [line.where for line in self.transcript() if line.kind == "marker"]
+
+    @property
+    def position(self) -> str:
+        """The cursor as ``SESSION.SEGMENT`` (what a link to this moment carries)."""
+        return f"{self.session}.{self.segment}"
+
+    @property
+    def setting(self) -> str:
+        """The course in words: chapter, seed (pinned or chosen) and length."""
+        seed = f"seed {self.course_seed}" + (" (pinned)" if self.pinned else "")
+        custom = " · custom patient and therapist" if self._custom is not None else ""
+        return f"{self.chapter_name} · {seed} · {self.n_sessions} sessions{custom}"
 
     @property
     def where(self) -> str:

@@ -32,13 +32,19 @@ from typing import Any, NoReturn
 
 from simulation import __version__
 from simulation.explore.cli import add_commands as add_explore
+from simulation.explore.cli import add_ensemble_options, ensemble_members
+from simulation.extras import MissingExtraError, require
 from simulation.model.parameters import ParameterError, parameter_table
 from simulation.model.presets import POPULATIONS, THERAPISTS
-from simulation.outputs import OutputError, check_output, prepare_target
+from simulation.outputs import OutputError, check_output, folder_lock, prepare_target
 from simulation.teach.cli import add_teaching
 
 #: Exit code for bad input.
 USAGE_ERROR = 2
+#: ``calibrate --method`` of the history matching, and the options only it takes.
+HISTORY_MATCHING = "history-matching"
+HISTORY_MATCHING_OPTIONS = ("--params", "--range", "--targets", "--points", "--waves", "--ensemble-size",
+                            "--check-replications", "--candidates")  # fmt: skip
 #: Exit codes after SIGINT and SIGTERM (128 + signal number).
 INTERRUPTED, TERMINATED = 130, 143
 PROG = "rupture-sim"
@@ -288,18 +294,61 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Check a sweep folder's shards against its manifest; exit 1 if anything is wrong."""
-    from simulation.sweep.store import verify
-
+    """Check a results folder (sweep, explore run) against its manifest; exit 1 if anything is wrong."""
     folder = Path(args.folder)
     if not folder.is_dir():
         raise CliError(f"verify: {folder} is not a folder.")
-    problems = verify(folder)
+    kind = folder_kind(folder)
+    problems = verify_folder(folder, kind)
     for problem in problems:
         print(problem)
     if not problems:
-        print(f"{args.folder}: every shard matches the manifest; the sweep is complete.")
+        print(f"{args.folder}: every file matches the manifest; the {kind} is complete.")
     return 1 if problems else 0
+
+
+def folder_kind(folder: Path) -> str:
+    """What wrote a results folder: its marker says (``sweep``, ``compare`` ...), else its manifest does."""
+    import json
+
+    from simulation.outputs import MARKER
+
+    for read in (lambda: json.loads((folder / MARKER).read_text())["kind"],
+                 lambda: json.loads((folder / "manifest.json").read_text()).get("command") or "sweep"):  # fmt: skip
+        try:
+            kind = read()
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if isinstance(kind, str):
+            return kind
+    return "sweep"
+
+
+def verify_folder(folder: Path, kind: str) -> list[str]:
+    """Every problem of a results folder of ``kind``, one sentence each.
+
+    Raises:
+        StoreError: If the folder is no results folder this tool can verify.
+    """
+    import tomllib
+
+    from simulation.explore import compare, sensitivity, trial
+    from simulation.sweep.store import verify as verify_sweep
+    from simulation.sweep.tasks import verify as verify_explore
+
+    readers: dict[str, Callable[[str], dict[str, Any]] | None] = {
+        "compare": lambda text: compare.parse_compare(tomllib.loads(text)).to_dict(),
+        "trial": lambda text: trial.parse_trial(tomllib.loads(text)).to_dict(),
+        "sensitivity": lambda text: sensitivity.parse_sensitivity(tomllib.loads(text)).to_dict(),
+        "discover": None,  # its dataset may have moved since; spec.toml is checked by its hash
+        "robustness": None,  # spec.toml is written from the settings; checked by its hash
+    }
+    if kind in readers:
+        return verify_explore(folder, readers[kind])
+    if kind == "sweep":
+        return verify_sweep(folder)
+    raise CliError(f"verify: {folder} is a {kind} folder; verify checks sweep, compare, trial, sensitivity, "
+                   "discover and robustness folders.")  # fmt: skip
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -392,16 +441,44 @@ def cmd_validate(args: argparse.Namespace) -> int:
             message = str(err)
             raise CliError(f"--only: {message[0].lower()}{message[1:]}") from None
     designs = [load_design(path) for path in args.design or ()]
-    check_output("--out", args.out)
+    members = ensemble_members(args)
+    out = check_output("--out", args.out)
     _say_settings_the_designs_override(settings, designs, targets)
-    table = run_validation(
-        args.quick, args.seed, settings, args.workers, args.replications, targets=targets, designs=designs
-    )
-    paths = write_report(table, args.out)
-    print(format_table(table))
-    print(targets_line(table))
-    print(f"{summary_line(table)} Report: {paths[0]} ({table.attrs['meta']['seconds']:.1f} s)")
+
+    def run(params: dict[str, float]) -> Any:
+        return run_validation(
+            args.quick, args.seed, params, args.workers, args.replications, targets=targets, designs=designs
+        )
+
+    with folder_lock(out):  # the report is written in place: one validation per folder at a time
+        table = run(settings)
+        paths = write_report(table, out)
+        print(format_table(table))
+        print(targets_line(table))
+        print(f"{summary_line(table)} Report: {paths[0]} ({table.attrs['meta']['seconds']:.1f} s)")
+        if members:
+            _validate_across(members, settings, run, table, out, args.ensemble_file)
     return 0
+
+
+def _validate_across(
+    members: list[dict[str, float]], settings: dict[str, float], run: Callable, table: Any, out: Path, source: Any
+) -> None:
+    """Validate each member (``--set`` wins over the member's values); write and print the ensemble summary."""
+    from simulation.sweep.store import write_bytes_atomic
+    from simulation.validation.ensemble import describe, ensemble_summary, ensemble_text, validate_ensemble
+
+    per_member = validate_ensemble(members, settings, run, progress=lambda line: print(line, flush=True))
+    summary = ensemble_summary(per_member, table)
+    write_bytes_atomic(out / "ensemble_members.csv", per_member.to_csv(index=False).encode())
+    write_bytes_atomic(out / "ensemble.csv", summary.to_csv(index=False).encode())
+    write_bytes_atomic(out / "ensemble.md", ensemble_text(summary, describe(source)).encode())
+    for r in summary.itertuples():
+        print(
+            f"{r.check}: passes in {r.pass_share:.0%} of {r.members} members; member medians "
+            f"{r.member_median:.3g} [{r.member_q05:.3g}, {r.member_q95:.3g}] (defaults {r.defaults_median:.3g})"
+        )
+    print(f"Ensemble report: {out / 'ensemble.md'}")
 
 
 def _say_settings_the_designs_override(settings: dict[str, float], designs: list, targets: Any) -> None:
@@ -446,21 +523,36 @@ def _add_validate(sub: Any) -> None:
         action="store_true",
         help="list the virtual studies, the channels they read and their design files; run nothing",
     )
+    add_ensemble_options(val)
     val.add_argument("--replications", type=_count(1, 10**6), default=None, help=argparse.SUPPRESS)
     val.set_defaults(handler=cmd_validate)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the free parameters to the targets (resumable Optuna study in ``--out``); print progress and summary."""
+    from simulation.validation.calibrate import CALIBRATION_REPLICATIONS, DEFAULT_FOLDER
+
+    if args.method == HISTORY_MATCHING:
+        return cmd_history_match(args)
+    given = [o for o in HISTORY_MATCHING_OPTIONS if getattr(args, o.lstrip("-").replace("-", "_")) is not None]
+    if given:
+        raise CliError(f"{', '.join(given)} belong to --method history-matching; add it, or leave them out.")
+    args.out = args.out or str(DEFAULT_FOLDER)
+    args.replications = args.replications or CALIBRATION_REPLICATIONS
+    out = check_output("--out", args.out)
+    with folder_lock(out):
+        return _calibrate_locked(args, out)
+
+
+def _calibrate_locked(args: argparse.Namespace, out: Path) -> int:
     from simulation.validation.calibrate import CalibrationError, calibrate, summary_text
 
-    out = check_output("--out", args.out)
-    if (out / "spec.toml").exists() or (out / "design.parquet").exists():
-        raise CliError(f"--out {out} is a sweep folder; give calibrate a folder of its own.")
+    if (out / "spec.toml").exists() or (out / "design.parquet").exists() or (out / "manifest.json").exists():
+        raise CliError(f"--out {out} is another command's folder; give calibrate a folder of its own.")
     try:
         summary = calibrate(
             args.out,
-            args.trials,
+            args.trials or 100,
             args.seed,
             args.replications,
             args.workers,
@@ -480,6 +572,73 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ranges(items: Sequence[str] | None) -> dict[str, tuple[float, float]]:
+    """``--range NAME=LOW:HIGH`` options as a dict."""
+    out = {}
+    for item in items or ():
+        name, _, bounds = item.partition("=")
+        low, _, high = bounds.partition(":")
+        try:
+            out[name.strip()] = (float(low), float(high))
+        except ValueError:
+            raise CliError(f"--range expects NAME=LOW:HIGH, e.g. --range noticing=0.3:0.7 (got {item!r}).") from None
+    return out
+
+
+def cmd_history_match(args: argparse.Namespace) -> int:
+    """History matching over the free parameters and every target (resumable); print progress and the summary."""
+    from simulation.validation.calibrate.history import ENSEMBLE_SIZE, POINTS, REPLICATIONS, WAVES, make_settings
+    from simulation.validation.calibrate.matching import history_match
+    from simulation.validation.calibrate.search import CalibrationError
+    from simulation.validation.runner import QUICK_REPLICATIONS
+
+    if args.trials is not None or args.start or args.leave_out or args.with_held_out or args.timeout is not None:
+        raise CliError(
+            "--trials, --timeout, --start, --leave-out and --with-held-out belong to --method optuna; history "
+            "matching takes --params, --range, --targets, --points, --waves and --ensemble-size."
+        )
+    if args.replications == 1:
+        raise CliError("--replications must be at least 2 for history matching (the replication variance).")
+    for module in ("sklearn", "threadpoolctl"):  # before anything is written
+        require(module, "History matching", extra="calibrate")
+    try:
+        settings = make_settings(
+            None if args.params is None else _comma_list(args.params),
+            _ranges(args.range),
+            args.targets,
+            seed=args.seed,
+            replications=args.replications or REPLICATIONS,
+            points=args.points or POINTS,
+            waves=args.waves or WAVES,
+            size_factor=args.size_factor,
+            check_replications=args.check_replications or QUICK_REPLICATIONS,
+            ensemble_size=args.ensemble_size or ENSEMBLE_SIZE,
+            **({"candidates": args.candidates} if args.candidates else {}),
+        )
+    except CalibrationError as err:
+        raise CliError(str(err)) from None
+    out = check_output("--out", args.out or "results/history_matching")
+    try:
+        with folder_lock(out):  # one writer per folder
+            summary = history_match(settings, out, args.workers, progress=lambda line: print(line, flush=True))
+    except CalibrationError as err:
+        raise CliError(str(err)) from None
+    except KeyboardInterrupt as err:
+        print(f"{PROG}: interrupted; finished design points are kept in {out}, rerun to resume.", file=sys.stderr)
+        return _interrupted(err)
+    classes = summary["identifiability"]
+    ensemble = summary["ensemble"]
+    print(
+        f"{summary['waves']} waves ({summary['stop']}); region {summary['volume']:.3g} of the prior space; "
+        f"{sum(v == 'identified' for v in classes.values())} of {len(classes)} parameters identified, "
+        f"{sum(v == 'free' for v in classes.values())} free; conflicting targets: "
+        f"{', '.join(summary['conflicts']) or 'none'}; leave-one-target-out: "
+        f"{sum(v == 'pass' for v in summary['loto'].values())} of {len(summary['loto'])} pass; ensemble "
+        f"{ensemble['members']} of {ensemble['wanted']} members. Report: {out / 'report.md'}"
+    )
+    return 0
+
+
 def _comma_list(text: str | None) -> list[str]:
     """The names of a comma-separated option (``--only a,b``), without blanks."""
     return [name.strip() for name in (text or "").split(",") if name.strip()]
@@ -488,7 +647,6 @@ def _comma_list(text: str | None) -> list[str]:
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Change each free parameter by ±10% one at a time; print and write which checks leave their band."""
     from simulation.validation.calibrate import FREE_PARAMETERS
-    from simulation.validation.robustness import RobustnessError, robustness
 
     names = _comma_list(args.only) or None
     if names:
@@ -497,11 +655,21 @@ def cmd_robustness(args: argparse.Namespace) -> int:
             raise CliError(
                 f"--only: {', '.join(unknown)} is not a free parameter; allowed: {', '.join(FREE_PARAMETERS)}."
             )
+    members = ensemble_members(args)
     out = check_output("--out", args.out)
+    with folder_lock(out):
+        return _robustness_locked(args, out, names, members)
+
+
+def _robustness_locked(
+    args: argparse.Namespace, out: Path, names: list[str] | None, members: list[dict[str, float]]
+) -> int:
+    from simulation.validation.robustness import RobustnessError, robustness
+
     try:
         table = robustness(
             out, names, args.replications, args.seed, args.step, args.workers, args.size_factor,
-            progress=lambda line: print(line, flush=True),
+            progress=lambda line: print(line, flush=True), members=members,
         )  # fmt: skip
     except RobustnessError as err:
         raise CliError(str(err)) from None
@@ -509,6 +677,9 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         print(f"{PROG}: interrupted; finished runs are kept in {out}, rerun to resume.", file=sys.stderr)
         return _interrupted(err)
     flagged = table[table["fragile"]]
+    if members:
+        for r in table.itertuples():
+            print(f"{r.check}: passes in {r.ensemble_pass_share:.0%} of {len(members)} ensemble members")
     print(
         f"{int(table['passes'].sum())} of {len(table)} checks pass with the defaults; {len(flagged)} hang on one "
         f"parameter{': ' + ', '.join(flagged['check']) if len(flagged) else ''}. Report: {out / 'robustness.md'}"
@@ -536,24 +707,42 @@ def _add_robustness(sub: Any) -> None:
     rob.add_argument(
         "--only", metavar="NAMES", default=None, help="change only these free parameters (comma-separated)"
     )
+    add_ensemble_options(rob)
     rob.add_argument("--size-factor", type=_real(0, 10), default=1.0, help=argparse.SUPPRESS)
     rob.set_defaults(handler=cmd_robustness)
 
 
 def _add_calibrate(sub: Any) -> None:
     from simulation.validation.calibrate import CALIBRATION_REPLICATIONS, CALIBRATION_SEED, DEFAULT_FOLDER
+    from simulation.validation.calibrate.history import ENSEMBLE_SIZE, POINTS, REPLICATIONS, WAVES
+    from simulation.validation.runner import QUICK_REPLICATIONS
 
-    cal = sub.add_parser("calibrate", help="fit the free parameters to the targets (Optuna, resumable)")
-    cal.add_argument("--trials", type=_count(1, 10**6), default=100, help="total trials of the study (default: 100)")
-    cal.add_argument("--out", default=str(DEFAULT_FOLDER), help=f"study folder (default: {DEFAULT_FOLDER})")
+    cal = sub.add_parser(
+        "calibrate", help="fit the free parameters to the targets (Optuna, or history matching; resumable)"
+    )
+    cal.add_argument(
+        "--method",
+        choices=("optuna", HISTORY_MATCHING),
+        default="optuna",
+        help="optuna: one best point (default); history-matching: the region every target allows, and an ensemble",
+    )
+    cal.add_argument(
+        "--trials", type=_count(1, 10**6), default=None, help="optuna: total trials of the study (default: 100)"
+    )
+    cal.add_argument(
+        "--out",
+        default=None,
+        help=f"study folder (default: {DEFAULT_FOLDER}, or results/history_matching); rerun to resume",
+    )
     cal.add_argument(
         "--seed", type=_count(0, 2**31), default=CALIBRATION_SEED, help=f"root seed (default: {CALIBRATION_SEED})"
     )
     cal.add_argument(
         "--replications",
         type=_count(1, 10**6),
-        default=CALIBRATION_REPLICATIONS,
-        help=f"replications per study and trial (default: {CALIBRATION_REPLICATIONS})",
+        default=None,
+        help=f"replications per study and trial or design point (default: {CALIBRATION_REPLICATIONS}; history "
+        f"matching {REPLICATIONS})",
     )
     cal.add_argument("--workers", type=_count(1, 1024), default=2, help="worker processes (default: 2)")
     cal.add_argument(
@@ -576,6 +765,32 @@ def _add_calibrate(sub: Any) -> None:
         default=None,
         help="checks run and reported but not scored, e.g. T17c: only for one no parameter value reaches",
     )
+    hm = cal.add_argument_group("history matching")
+    hm.add_argument("--params", metavar="NAMES", default=None, help="free parameters to vary (default: all)")
+    hm.add_argument(
+        "--range", action="append", metavar="NAME=LOW:HIGH", help="another range, inside the declared one (repeatable)"
+    )
+    hm.add_argument("--targets", metavar="IDS", default=None, help="targets to match (default: every target)")
+    hm.add_argument(
+        "--points",
+        type=_count(4, 10**5),
+        default=None,
+        help=f"design points per wave, twice that in wave 1 (default: {POINTS})",
+    )
+    hm.add_argument("--waves", type=_count(1, 100), default=None, help=f"most waves (default: {WAVES})")
+    hm.add_argument(
+        "--ensemble-size",
+        type=_count(1, 10**5),
+        default=None,
+        help=f"members of the ensemble checked by simulation (default: {ENSEMBLE_SIZE})",
+    )
+    hm.add_argument(
+        "--check-replications",
+        type=_count(2, 10**5),
+        default=None,
+        help=f"replications of the ensemble's check, as validate --quick (default: {QUICK_REPLICATIONS})",
+    )
+    hm.add_argument("--candidates", type=_count(100, 10**7), default=None, help=argparse.SUPPRESS)
     cal.add_argument("--size-factor", type=_real(0, 10), default=1.0, help=argparse.SUPPRESS)
     cal.set_defaults(handler=cmd_calibrate)
 
@@ -752,6 +967,7 @@ def _run(argv: list[str]) -> int:
     from simulation.sweep.spec import SpecError
     from simulation.sweep.store import StoreError
     from simulation.validation.designs import DesignError
+    from simulation.validation.ensemble import EnsembleError
 
     parser = build_parser()
     try:
@@ -765,7 +981,9 @@ def _run(argv: list[str]) -> int:
                 raise CliError(f"Unknown option {', '.join(unknown)} (see `{PROG} --help`).") from None
             raise
         return args.handler(args)
-    except (CliError, ParameterError, SpecError, StoreError, DesignError, OutputError) as err:
+    except (
+        CliError, ParameterError, SpecError, StoreError, DesignError, OutputError, MissingExtraError, EnsembleError
+    ) as err:  # fmt: skip
         return _fail(str(err))
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else 0

@@ -64,7 +64,6 @@ Examples:
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -73,10 +72,11 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from simulation import schema
 from simulation.model.parameters import SPECS
 from simulation.model.presets import POPULATIONS, THERAPISTS
 from simulation.run.channels import CHANNELS
-from simulation.schema import check_keys, is_integer, is_number, origin_of, parse_toml, read_text, show
+from simulation.schema import InputError, check_keys, origin_of, parse_toml, read_text, show
 from simulation.validation.targets import TARGETS
 
 __all__ = [
@@ -102,8 +102,8 @@ MAX_SESSIONS = 1000
 RESOLUTION_INDICES = ("patient", "observer")
 
 
-class DesignError(ValueError):
-    """A design file that cannot be read or is not valid; the message is one sentence."""
+class DesignError(InputError):
+    """A design file that cannot be read or is not valid; one sentence (the ``InputError`` of design files)."""
 
 
 @dataclass(frozen=True)
@@ -133,97 +133,47 @@ class Design:
 
 # --- field checks ---------------------------------------------------------------------------
 
-#: A field check: ``(where, value) -> normalised value``; raises DesignError without the file name.
+#: A field check: ``(where, value) -> normalised value``; raises an InputError without the file name.
 Check = Callable[[str, Any], Any]
-
-
-def _show(value: Any) -> str:
-    """A short, single-line rendering of a value from a file, for messages."""
-    return show(value, table="a table")
 
 
 def _whole(low: int, high: int) -> Check:
     """A whole number from ``low`` to ``high``."""
-
-    def check(where: str, value: Any) -> int:
-        if not is_integer(value) or not low <= value <= high:
-            hint = ", written without a decimal point" if isinstance(value, float) else ""
-            raise DesignError(f"{where} must be a whole number from {low} to {high}{hint} (got {_show(value)}).")
-        return int(value)
-
-    return check
+    return functools.partial(_at, schema.whole, low=low, high=high)
 
 
-def _share(where: str, value: Any) -> float:
-    """A share from 0 to 1 (returned as a float)."""
-    if not is_number(value) or not 0 <= value <= 1:
-        raise DesignError(f"{where} must be a share from 0 to 1, e.g. 0.5 (got {_show(value)}).")
-    return float(value)
+def _at(reader: Callable[..., Any], where: str, value: Any, **limits: Any) -> Any:
+    """``reader(where, value, **limits)``: a schema reader with its limits bound (partials keep where first)."""
+    return reader(where, value, **limits)
+
+
+_share: Check = schema.share
+_flag: Check = schema.flag
 
 
 def _choice(choices: tuple[str, ...], what: str) -> Check:
     """One of ``choices``."""
-
-    def check(where: str, value: Any) -> str:
-        if not isinstance(value, str) or value not in choices:
-            close = difflib.get_close_matches(value, choices, n=1) if isinstance(value, str) else []
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise DesignError(f"{where} must be {what}: one of {', '.join(choices)} (got {_show(value)}{hint}).")
-        return value
-
-    return check
+    return functools.partial(_at, schema.one_of, choices=choices, what=what)
 
 
 def _text(where: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise DesignError(f"{where} must be a non-empty string (got {_show(value)}).")
-    return " ".join(value.split())
+    """A non-empty string, its whitespace collapsed."""
+    return schema.text(where, value, required=True)
 
 
 def _parameter(name: str) -> Check:
     """A design value that is a model parameter: a number in the parameter's declared range."""
-    spec = SPECS[name]
-
-    def check(where: str, value: Any) -> float | int:
-        kind = "a whole number" if spec.integer else "a number"
-        if not is_number(value) or not spec.low <= value <= spec.high or (spec.integer and value != int(value)):
-            raise DesignError(
-                f"{where} must be {kind} from {spec.low:g} to {spec.high:g}, the range of parameter '{name}' "
-                f"(got {_show(value)})."
-            )
-        return int(value) if spec.integer else float(value)
-
-    return check
-
-
-def _flag(where: str, value: Any) -> bool:
-    """``true`` or ``false``."""
-    if not isinstance(value, bool):
-        raise DesignError(f"{where} must be true or false (got {_show(value)}).")
-    return value
+    return functools.partial(_at, schema.parameter, spec=SPECS[name])
 
 
 def _real(low: float, high: float) -> Check:
     """A number from ``low`` to ``high`` (returned as a float)."""
-
-    def check(where: str, value: Any) -> float:
-        if not is_number(value) or not low <= value <= high:
-            raise DesignError(f"{where} must be a number from {low:g} to {high:g} (got {_show(value)}).")
-        return float(value)
-
-    return check
+    return functools.partial(_at, schema.real, low=low, high=high)
 
 
 def _list(item: Check, example: str, min_length: int = 1, length: int | None = None) -> Check:
     """A list of values that each pass ``item`` (returned as a tuple)."""
-
-    def check(where: str, value: Any) -> tuple[Any, ...]:
-        size = f"exactly {length}" if length is not None else f"at least {min_length}"
-        if not isinstance(value, list) or len(value) < min_length or (length is not None and len(value) != length):
-            raise DesignError(f"{where} must be a list of {size} values such as {example} (got {_show(value)}).")
-        return tuple(item(f"{where}[{i}]", v) for i, v in enumerate(value))
-
-    return check
+    return functools.partial(_at, schema.list_of, item=item, min_length=min_length, length=length, example=example)
 
 
 _COUNT = _whole(1, MAX_PATIENTS)
@@ -231,15 +181,12 @@ _SESSIONS = _whole(1, MAX_SESSIONS)
 _POPULATION = _choice(tuple(POPULATIONS), "a population preset")
 _THERAPISTS = _choice(tuple(THERAPISTS), "a therapist preset")
 _WINDOW = _list(_SESSIONS, "[1, 6] (first and last session)", length=2)
-_CHANNEL_LIST = _list(_choice(tuple(CHANNELS), "an informant channel"), '["observer", "symptom_scale"]')
 
 
 def _channels(where: str, value: Any) -> tuple[str, ...]:
     """Known informant channels, each once; returned in the order of ``CHANNELS`` (so reports agree)."""
-    names = _CHANNEL_LIST(where, value)
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise DesignError(f"{where} must name each channel once (got {', '.join(twice)} more than once).")
+    names = schema.list_of(where, value, _choice(tuple(CHANNELS), "an informant channel"), unique=True,
+                           example='["observer", "symptom_scale"]')  # fmt: skip
     return tuple(n for n in CHANNELS if n in names)
 
 
@@ -572,7 +519,9 @@ def _table(where: str, data: Any, fields: Mapping[str, Check | Mapping[str, Chec
     """Check a [design] table or sub-table against its fields; return the normalised values in field order."""
     label = f"[{where}]"
     if not isinstance(data, dict):
-        raise DesignError(f"{where} must be a table {label} with the keys {', '.join(fields)} (got {_show(data)}).")
+        raise DesignError(
+            f"{where} must be a table {label} with the keys {', '.join(fields)} (got {show(data, table='a table')})."
+        )
     check_keys(label, data, tuple(fields), DesignError, required=True)
     out: dict[str, Any] = {}
     for key, check in fields.items():
@@ -585,7 +534,7 @@ def _table(where: str, data: Any, fields: Mapping[str, Check | Mapping[str, Chec
 
 def _from_data(data: Any, path: str) -> Design:
     if not isinstance(data, Mapping):
-        raise DesignError(f"a design must be a table of keys (got {_show(data)}).")
+        raise DesignError(f"a design must be a table of keys (got {show(data, table='a table')}).")
     check_keys("The design file", data, TOP_LEVEL_KEYS, DesignError, required=True)
     name = _choice(tuple(SCHEMAS), "a virtual study")("name", data["name"])
     expected = study_targets(name)
@@ -593,7 +542,8 @@ def _from_data(data: Any, path: str) -> Design:
     if not isinstance(targets, list) or tuple(targets) != expected:
         shown = "[" + ", ".join(f'"{t}"' for t in expected) + "]"
         raise DesignError(
-            f"targets must be {shown}, the targets whose checks use study {name} (got {_show(targets)}); "
+            f"targets must be {shown}, the targets whose checks use study {name} "
+            f"(got {show(targets, table='a table')}); "
             "which checks a study serves is declared in simulation/validation/targets.py."
         )
     channels = _channels("channels", data["channels"])

@@ -155,9 +155,15 @@ def hedges_g(treated: np.ndarray, control: np.ndarray) -> float:
 
 
 def prepost_d(pre: np.ndarray, post: np.ndarray) -> float:
-    """Within-group pre-post effect size: ``(mean pre - mean post) / SD pre`` (positive = improvement)."""
+    """Within-group pre-post effect size: ``(mean pre - mean post) / SD pre`` (positive = improvement).
+
+    Raises:
+        ValueError: If ``pre`` and ``post`` are not the same patients (different lengths).
+    """
     pre = np.asarray(pre, dtype=float)
     post = np.asarray(post, dtype=float)
+    if len(pre) != len(post):
+        raise ValueError(f"prepost_d needs pre and post of the same patients (got {len(pre)} and {len(post)} values).")
     if len(pre) < 2:
         return math.nan
     sd = pre.std(ddof=1)
@@ -291,11 +297,13 @@ def patient_slopes(
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     count = np.bincount(rows, minlength=n).astype(float)
-    sx, sy = np.bincount(rows, x, n), np.bincount(rows, y, n)
-    sxx, sxy = np.bincount(rows, x * x, n), np.bincount(rows, x * y, n)
-    sxx_c = sxx - sx * sx / np.maximum(count, 1)
-    ok = (count >= min_points) & (sxx_c > 1e-12)
     with np.errstate(invalid="ignore", divide="ignore"):
-        slope = np.where(ok, (sxy - sx * sy / np.maximum(count, 1)) / np.where(ok, sxx_c, 1), np.nan)
-        mean_x, mean_y = sx / count, sy / count
+        mean_x, mean_y = np.bincount(rows, x, n) / count, np.bincount(rows, y, n) / count
+    # Centre on each patient's means before summing squares: sums of raw squares lose the slope to rounding
+    # when x is far from 0 (a session number offset by a date, say).
+    dx, dy = x - mean_x[rows], y - mean_y[rows]
+    sxx, sxy = np.bincount(rows, dx * dx, n), np.bincount(rows, dx * dy, n)
+    ok = (count >= min_points) & (sxx > 1e-12)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = np.where(ok, sxy / np.where(ok, sxx, 1), np.nan)
     return slope, np.where(ok, mean_y + slope * (at - mean_x), np.nan)

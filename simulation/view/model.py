@@ -120,7 +120,7 @@ class RuptureModel(mesa.Model):
         overrides: np.ndarray | None = None,
         policy: np.ndarray | None = None,
     ) -> None:
-        super().__init__(seed=seed)
+        super().__init__(rng=seed)  # Mesa 3.5 deprecates seed=; 3.3.1 takes rng= too (compat.py)
         if int(n_sessions) < 1:
             raise ParameterError(f"n_sessions must be at least 1 (got {n_sessions!r}).")
         self.params = params

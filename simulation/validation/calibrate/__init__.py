@@ -27,10 +27,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
-
-import optuna
-from optuna.trial import TrialState
+from typing import TYPE_CHECKING, Any
 
 from simulation.validation.calibrate.loss import (
     DIRECTION_MARGIN,
@@ -62,6 +59,9 @@ from simulation.validation.calibrate.search import (
     suggest,
 )
 from simulation.validation.runner import DEFAULT_SEED, QUICK_REPLICATIONS, run_validation
+
+if TYPE_CHECKING:
+    import optuna
 
 __all__ = [
     "CALIBRATION_REPLICATIONS",
@@ -156,7 +156,7 @@ def calibrate(
             return record(trial, table, time.perf_counter() - t0, scored)
 
         def report_trial(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-            if trial.state != TrialState.COMPLETE:
+            if trial.state.name != "COMPLETE":
                 say(f"trial {trial.number}: {trial.state.name}")
                 return
             n = len(completed(study_))

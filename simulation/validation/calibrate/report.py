@@ -13,14 +13,13 @@ import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-import optuna
 import pandas as pd
 import seaborn as sns
 
@@ -44,18 +43,26 @@ from simulation.validation.calibrate.search import (
 )
 from simulation.validation.targets import HELD_OUT
 
+if TYPE_CHECKING:
+    import optuna
+
 #: Smallest |Spearman rho| shown in the "which targets constrain which parameters" table.
 RHO_SHOWN = 0.3
 #: Most parameters (checks) listed per check (parameter) in that table.
 TOP_SHOWN = 5
 
 
+def complete_number(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> int:
+    """A trial's place among the complete trials (what the report calls its number)."""
+    return [t.number for t in completed(study)].index(trial.number)
+
+
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
     """One row per complete trial: number, loss, checks passed, seconds, the parameters and every check's median."""
     rows = []
-    for t in completed(study):
+    for i, t in enumerate(completed(study)):
         row: dict[str, Any] = {
-            "trial": t.number,
+            "trial": i,  # the i-th complete trial (attempts a kill interrupted are not counted)
             "loss": t.value,
             "n_passed": t.user_attrs.get("n_passed"),
             "seconds": t.user_attrs.get("seconds"),
@@ -207,7 +214,7 @@ def write_report(
     rec = {n: recommended(v, SPECS[n].low, SPECS[n].high) for n, v in best.params.items()}
     summary: dict[str, Any] = {
         "loss": best.value,
-        "trial": best.number,
+        "trial": complete_number(study, best),
         "params": best.params,
         "recommended_defaults": rec,
         "checks_passed": sorted(k for k, v in best.user_attrs.get("passed", {}).items() if v),
@@ -258,7 +265,7 @@ def write_report(
         f"{sig.get('seed')} for every trial (common random numbers), size factor {sig.get('size_factor')}; "
         f"this run {wall_seconds / 60:.1f} min.",
         "",
-        f"**Best loss {best.value:.2f} (trial {best.number}, {best.user_attrs.get('n_passed')} of "
+        f"**Best loss {best.value:.2f} (trial {complete_number(study, best)}, {best.user_attrs.get('n_passed')} of "
         f"{best.user_attrs.get('n_checks')} checks pass in sample)**"
         + (
             f"; the defaults: loss {defaults_trial.value:.2f}, {defaults_trial.user_attrs.get('n_passed')} checks."

@@ -13,19 +13,20 @@ import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
 import pandas as pd
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
-from optuna.trial import TrialState
 
+from simulation.extras import require
 from simulation.model.parameters import PARAMETERS, SPECS, Fixed, Free
 from simulation.model.version import model_fingerprint
+from simulation.schema import read_text
 from simulation.validation import targets as targets_module
 from simulation.validation.calibrate.loss import LOSS_VERSION, loss_terms
 from simulation.validation.runner import QUICK_REPLICATIONS
+
+if TYPE_CHECKING:
+    import optuna
 
 #: Default output folder.
 DEFAULT_FOLDER = Path("results/calibration")
@@ -131,6 +132,11 @@ def open_study(
     Raises:
         CalibrationError: If the folder holds a calibration with another signature.
     """
+    optuna = require("optuna", "Calibration")  # the 'calibrate' extra
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+    from optuna.trial import TrialState
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress is reported by ``calibrate``
     folder.mkdir(parents=True, exist_ok=True)
     storage = JournalStorage(JournalFileBackend(str(folder / JOURNAL)))
@@ -138,7 +144,6 @@ def open_study(
     existing = optuna.study.get_all_study_names(storage)
     if existing and STUDY_NAME not in existing:
         raise CalibrationError(f"{folder} holds Optuna studies {existing}, not a calibration; choose another --out.")
-    n_done = 0
     if STUDY_NAME in existing:
         old = optuna.load_study(study_name=STUDY_NAME, storage=storage)
         found = old.user_attrs.get("signature")
@@ -147,9 +152,8 @@ def open_study(
                 f"{folder} holds a calibration with {_difference(found, wanted)}; "
                 "rerun with its settings or choose another --out."
             )
-        n_done = len(old.get_trials(deepcopy=False))
-    # Reseeding with the number of trials so far: a resumed run does not repeat the random start of the first.
-    sampler = optuna.samplers.TPESampler(seed=seed + n_done, n_startup_trials=STARTUP_TRIALS, multivariate=True)
+    # each trial draws from the seed and the complete trials before it, however many runs the study took
+    sampler = _complete_seeded_tpe(seed, n_startup_trials=STARTUP_TRIALS, multivariate=True)
     study = optuna.create_study(
         storage=storage, sampler=sampler, study_name=STUDY_NAME, direction="minimize", load_if_exists=True
     )
@@ -157,13 +161,39 @@ def open_study(
         study.set_user_attr("signature", wanted)
         study.set_user_attr("created", datetime.now(UTC).isoformat(timespec="seconds"))
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        # left running by an interrupted run (one calibration per folder at a time)
+        # left running by an interrupted run (the folder lock allows one calibration at a time): it failed,
+        # and its candidate is evaluated again first, so the complete trials are those of an uninterrupted run
         study.tell(trial.number, state=TrialState.FAIL)
+        if len(trial.params) == len(FREE_PARAMETERS):
+            kept = {k: v for k, v in trial.user_attrs.items() if k in ("defaults", "start")}
+            study.enqueue_trial(dict(trial.params), user_attrs=kept)
     if not study.get_trials(deepcopy=False):
         study.enqueue_trial(default_values(), user_attrs={"defaults": True})
         if start:
             study.enqueue_trial(start_values(start), user_attrs={"start": True})
     return study
+
+
+def _complete_seeded_tpe(seed: int, **options: Any) -> optuna.samplers.TPESampler:
+    """TPE whose random state before each trial is ``seed + number of complete trials``.
+
+    A trial's candidate then depends only on the seed and the complete trials
+    before it, not on how many runs the study took or which attempts a kill
+    interrupted: a calibration resumed after kill -9 proposes what an
+    uninterrupted one does. Built on call, since optuna is an optional extra.
+    """
+    import optuna
+    from optuna.samplers._lazy_random_state import LazyRandomState  # what TPESampler reseeds (no public API)
+    from optuna.trial import TrialState
+
+    class CompleteSeededTPE(optuna.samplers.TPESampler):
+        def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            reseed = seed + len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+            self._rng = LazyRandomState(reseed)
+            self._random_sampler = optuna.samplers.RandomSampler(seed=reseed)
+            super().before_trial(study, trial)
+
+    return CompleteSeededTPE(seed=seed, **options)
 
 
 def start_values(start: dict[str, float]) -> dict[str, float]:
@@ -183,7 +213,7 @@ def best_of(path: str | Path) -> dict[str, float]:
     path = Path(path)
     file = path / "best.json" if path.is_dir() else path
     try:
-        data = json.loads(file.read_text())
+        data = json.loads(read_text(file, "start", CalibrationError))  # a regular file of bounded size only
         values = data.get("params", data)
         return {str(k): float(v) for k, v in values.items() if str(k) in FREE_PARAMETERS}
     except (OSError, ValueError, TypeError, AttributeError):
@@ -218,4 +248,6 @@ def record(trial: optuna.Trial, table: pd.DataFrame, seconds: float, scored: Ite
 
 def completed(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     """The complete trials in order."""
+    from optuna.trial import TrialState
+
     return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
