@@ -21,3 +21,11 @@ newest_python() {
     if [ -n "$found" ]; then echo "$found"; return; fi
   done
 }
+
+# ensure_venv: make .venv with the newest supported Python found (PYTHON=... chooses another) unless it exists.
+ensure_venv() {
+  [ -x .venv/bin/python ] && return
+  PYTHON="${PYTHON:-$(newest_python)}"
+  [ -n "$PYTHON" ] || { echo "rupture-sim needs Python 3.11, 3.12 or 3.13; none was found." >&2; exit 1; }
+  "$PYTHON" -m venv .venv
+}

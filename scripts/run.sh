@@ -6,10 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pythons.sh
-if [ ! -x .venv/bin/python ]; then
-  PYTHON="${PYTHON:-$(newest_python)}"
-  [ -n "$PYTHON" ] || { echo "rupture-sim needs Python 3.11, 3.12 or 3.13; none was found." >&2; exit 1; }
-  "$PYTHON" -m venv .venv
-fi
+ensure_venv
 .venv/bin/python -m pip install --quiet -e .
 .venv/bin/rupture-sim run "$@"

@@ -28,7 +28,7 @@ seed = 1
 outcomes = ["symptom_change"]
 morris_trajectories = 2
 sobol_samples = 8
-oat_steps = 2
+oat_steps = 3
 [factors]
 noticing = { low = 0.1, high = 0.7 }
 skill_mean = { low = 0.3, high = 0.9 }
@@ -110,7 +110,7 @@ CASES: list[tuple[str, str, str, str | None]] = [
     (
         "trial thousands of sizes",
         "trial",
-        _set(TRIAL, "sizes", "[" + ", ".join(str(s) for s in range(8, 4008)) + "]"),
+        _set(_set(TRIAL, "sizes", "[" + ", ".join(str(s) for s in range(8, 4008)) + "]"), "trials", "1000"),
         "allow-large",
     ),
     (

@@ -649,8 +649,8 @@ def test_reproduction_1_resume_redoes_a_shard_copied_over_another_and_redraws_fr
 @pytest.mark.parametrize(
     ("kind", "needle"),
     [
-        ("truncated shard", "checksum"),
-        ("empty shard", "checksum"),
+        ("truncated shard", "wrong size"),
+        ("empty shard", "wrong size"),
         ("stray notes.txt", "not in the manifest"),
         ("deleted design.parquet", "design.parquet is missing"),
         ("malformed manifest", "manifest.json"),
@@ -926,6 +926,14 @@ def _explore_cases() -> list[Any]:
     from tests.explore_mutations import CASES
 
     return [pytest.param(*case[1:], id=case[0]) for case in CASES]
+
+
+def test_explore_spec_mutations_are_all_different():
+    # Two cases with one text would test one spec twice and share a folder in the arena.
+    from tests.explore_mutations import CASES
+
+    texts = [case[2] for case in CASES]
+    assert len(set(texts)) == len(texts), [case[0] for case in CASES if texts.count(case[2]) > 1]
 
 
 @pytest.mark.parametrize(("command", "text", "needle"), _explore_cases())

@@ -187,7 +187,7 @@ def _copy_with(tmp_path: Path, name: str, old: str, new: str) -> Path:
         ),
         ('channels = ["attendance"]', "channels = []", ["channels must be a list of at least 1"]),
         ('channels = ["attendance"]', 'channels = "attendance"', ["channels must be a list"]),
-        ('channels = ["attendance"]', 'channels = ["attendance", "attendance"]', ["each channel once", "attendance"]),
+        ('channels = ["attendance"]', 'channels = ["attendance", "attendance"]', ["more than once", "attendance"]),
         ('channels = ["attendance"]', 'channels = ["attendance", "latent"]', ["description must say", "latent"]),
         ('channels = ["attendance"]\n', "", ["missing the key channels"]),
     ],

@@ -64,7 +64,7 @@ def same(a: dict[str, float], b: dict[str, float]) -> bool:
 def test_every_target_is_served_by_a_shipped_design_file():
     designs = shipped_designs()
     served = {t for d in designs.values() for t in d.targets}
-    assert served == {f"T{i}" for i in range(1, 18)} == {t.id for t in TARGETS}
+    assert served == {f"T{i}" for i in range(1, 21)} == {t.id for t in TARGETS}
     assert list(designs) == list(SCHEMAS) == list(STUDIES)  # one file per study, in target order
     for name, design in designs.items():
         assert design.targets == study_targets(name) == STUDIES[name].targets
@@ -74,7 +74,7 @@ def test_every_target_is_served_by_a_shipped_design_file():
 
 def test_shipped_files_are_named_after_their_first_target_and_study():
     files = sorted(p.name for p in FOLDER.glob("*.toml"))
-    assert len(files) == len(SCHEMAS) == 18
+    assert len(files) == len(SCHEMAS) == 21
     for name, design in shipped_designs().items():
         number = int(design.targets[0][1:])
         assert re.fullmatch(rf"T{number:02d}[ab]?_{name}\.toml", Path(design.path).name), design.path
@@ -307,8 +307,8 @@ def test_shipped_text_with_random_insertions_parses_or_raises_a_design_error(pos
 def test_select_targets_reads_ids_loosely_and_rejects_unknown_ones():
     assert select_targets("T12, t07,") == ("T7", "T12")
     assert select_targets(["T6", "T06"]) == ("T6",)
-    with pytest.raises(TargetError, match=r"Unknown target 'T18'; the valid ids are T1, T2, .*, T17\."):
-        select_targets("T7,T18")
+    with pytest.raises(TargetError, match=r"Unknown target 'T21'; the valid ids are T1, T2, .*, T20\."):
+        select_targets("T7,T21")
     with pytest.raises(TargetError, match="No target given"):
         select_targets(" , ")
 

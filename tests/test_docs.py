@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RULES = ROOT / "simulation" / "model" / "rules.py"
 SESSION = ROOT / "simulation" / "model" / "session.py"
-LITERATURE_ID = re.compile(r"\b(T(1[0-7]|[1-9])|S[1-8])\b")
+LITERATURE_ID = re.compile(r"\b(T(20|1[0-9]|[1-9])|S[1-9])\b")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_parameter_declaration(spec):
     assert spec.meaning.strip(), "meaning is empty"
     assert spec.scale.strip(), "scale is empty"
     assert LITERATURE_ID.search(spec.source) or "assumption" in spec.source.lower(), (
-        f"source {spec.source!r} names no literature id (T1-T17, S1-S8) and is not an assumption"
+        f"source {spec.source!r} names no literature id (T1-T20, S1-S9) and is not an assumption"
     )
     assert spec.low <= spec.default <= spec.high
     if spec.integer:

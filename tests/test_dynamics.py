@@ -50,8 +50,17 @@ def test_two_ways_to_leave_early_are_told_apart():
     assert good["reliable_change"].all()  # only after reliable improvement
     assert (good["sessions_attended"] < 30).all() and not good["dropped_out"].any()
     assert (p.loc[p["exit_reason"] == "dropout", "dropped_out"]).all()
-    default = simulate("adult_bpd", "experienced", n_patients=300, n_sessions=30, seed=8).patients
-    assert (default["exit_reason"] != "good_enough").all()  # off by default
+    off = simulate(
+        "adult_bpd", "experienced", n_patients=300, n_sessions=30, seed=8, params={"good_enough_ending": 0.0}
+    ).patients
+    assert (off["exit_reason"] != "good_enough").all()
+
+
+def test_a_default_mixed_run_ends_courses_all_three_ways():
+    """Issue 18: the good-enough exit is on by default, and exit_reason tells the two early exits apart."""
+    p = simulate("mixed", "experienced", n_patients=600, n_sessions=40, seed=4).patients
+    counts = p["exit_reason"].value_counts()
+    assert set(counts.index) == {"completed", "dropout", "good_enough"} and counts.min() >= 3
 
 
 def test_both_engines_agree_with_every_mechanism_on():
@@ -181,3 +190,47 @@ def test_patient_and_therapist_rate_the_alliance_from_their_own_perspectives():
     shared = agreement({"therapist_impression_sd": 0.0})
     assert 0.25 < own.mean() < 0.45 and shared.mean() > 0.7  # Tryon et al. 2007: .36
     assert own.loc[10:12].mean() < own.loc[1:3].mean() + 0.1  # the impression does not fade with the sessions
+
+
+# --- the alliance as the patient lives it (issue 18, S9) ------------------------------------------------------
+def _reliable_drops(sessions: pd.DataFrame, points: float = 4.5) -> float:
+    """Share of session-to-session transitions in which the patient's WAI-SR drops by more than ``points``."""
+    s = sessions.sort_values(["patient_id", "session"])
+    change = s.groupby("patient_id")["wai_patient"].diff().dropna()
+    return float((change < -points).mean())
+
+
+def test_felt_ruptures_move_the_patients_session_rating_and_repairs_bring_it_back():
+    kwargs = {"n_patients": 300, "n_sessions": 20, "seed": 6}
+    felt = simulate("adult_bpd", "experienced", **kwargs).sessions
+    unfelt = simulate("adult_bpd", "experienced", **kwargs, params={"felt_rupture_dent": 0.0}).sessions
+    assert _reliable_drops(felt) > 2 * _reliable_drops(unfelt) and _reliable_drops(felt) > 0.05
+    ruptured = felt[(felt["n_missed"] + felt["n_unrepaired"] > 0) & (felt["n_resolved"] == 0)]
+    repaired = felt[(felt["n_resolved"] > 0) & (felt["n_unrepaired"] + felt["n_unresolved"] == 0)]
+    gap = lambda rows: (rows["alliance"] - rows["alliance_felt"]).mean()  # noqa: E731  (the dent still felt)
+    assert gap(ruptured) > gap(repaired)
+
+
+def test_dropouts_slide_before_they_leave():
+    p_sessions = simulate("adult_bpd", "experienced", n_patients=600, n_sessions=30, seed=2)
+    s, patients = p_sessions.sessions, p_sessions.patients
+    last = s.sort_values("session").groupby("patient_id").tail(1).set_index("patient_id")
+    decline = (last["alliance_felt_recent"] - last["alliance_felt"]).reindex(patients["patient_id"]).to_numpy()
+    left = (patients["exit_reason"] == "dropout").to_numpy()
+    assert decline[left].mean() > decline[~left].mean() + 0.01
+
+
+def _within_dyad_r(sessions: pd.DataFrame) -> float:
+    """Mean over dyads of the correlation of patient and therapist WAI-SR across their sessions."""
+    rs = [g["wai_patient"].corr(g["wai_therapist"]) for _, g in sessions.groupby("patient_id") if len(g) >= 8]
+    return float(pd.Series(rs).dropna().mean())
+
+
+def test_therapists_who_take_part_in_repairs_rate_closer_to_their_patients():
+    """AFT-trained therapists notice more, so they register more of their patients' dents and repairs (S6, S8)."""
+    kwargs = {"n_patients": 300, "n_sessions": 20, "seed": 9}
+    usual = _within_dyad_r(simulate("adult_bpd", "experienced", **kwargs).sessions)
+    trained = _within_dyad_r(simulate("adult_bpd", "aft_trained", **kwargs).sessions)
+    assert trained > usual
+    blind = {"therapist_repair_registration": 0.0}
+    assert usual > _within_dyad_r(simulate("adult_bpd", "experienced", **kwargs, params=blind).sessions)

@@ -21,6 +21,7 @@ import pytest
 
 from simulation.outputs import LOCK, OutputError, folder_lock
 from simulation.tools.cli import verify_folder
+from simulation.validation.calibrate.search import FREE_PARAMETERS
 from tests.test_adversarial import run_cli
 from tests.test_explore_store import COMPARE, files
 
@@ -129,7 +130,7 @@ def test_a_second_writer_is_one_sentence_naming_the_holder_and_touches_nothing(t
         before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
         for argv in (
             ["compare", str(tmp_path / "c.toml"), "--out", str(folder), "--quiet"],
-            ["robustness", "--out", str(folder), "--only", "severity_sd"],
+            ["robustness", "--out", str(folder), "--only", next(iter(FREE_PARAMETERS))],  # a valid --only
             ["calibrate", "--out", str(folder), "--trials", "1"],
         ):
             code, _, err = run_cli(argv)
@@ -152,3 +153,30 @@ def test_the_lock_of_a_killed_writer_is_taken_over(tmp_path):
         with folder_lock(folder):  # re-entrant within a process
             pass
     assert not (folder / LOCK).exists()
+
+
+SIBLING_HOLDER = """
+import sys, time
+from pathlib import Path
+from simulation.outputs import folder_lock
+with folder_lock(Path(sys.argv[1]), sibling=True):
+    Path(sys.argv[2]).touch()
+    time.sleep(600)
+"""
+
+
+def test_simulate_is_refused_before_it_simulates_while_another_writer_holds_its_folder(tmp_path, monkeypatch):
+    import simulation.api
+
+    target, held = tmp_path / "cohort", tmp_path / "held"
+    proc = subprocess.Popen([sys.executable, "-c", SIBLING_HOLDER, str(target), str(held)], stderr=subprocess.PIPE)
+    calls = []
+    monkeypatch.setattr(simulation.api, "simulate", lambda *a, **k: calls.append(a))
+    try:
+        _wait_for([held], [proc])
+        code, _, err = run_cli(["simulate", "--out", str(target), "--patients", "5", "--sessions", "2"])
+        assert code == 2 and f"is being written by rupture-sim process {proc.pid}" in err, err
+        assert calls == [] and not target.exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait()

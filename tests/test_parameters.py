@@ -18,8 +18,12 @@ def test_every_parameter_declares_how_the_calibration_treats_it():
 
 
 def test_the_calibration_reads_the_declarations():
-    assert cal.FREE_PARAMETERS["bpd_severity_mean"] == Free(0.5, 0.85, targets="T7, T10, T11, T12 (adult BPD samples)")
-    assert cal.FREE_PARAMETERS["rupture_base_rate"].log
+    assert cal.FREE_PARAMETERS["good_enough_ending"] == Free(
+        0.0005, 0.05, log=True, targets="T20a (share of early leavers who got what they needed), T11, T16"
+    )
+    assert cal.FREE_PARAMETERS["good_enough_ending"].log
+    assert "bpd_severity_mean" not in cal.FREE_PARAMETERS  # held since the calibration of T1-T17
+    assert "0.5-0.85" in SPECS["bpd_severity_mean"].calibration.reason
     assert cal.FIXED_BY_DESIGN_OR_LITERATURE["reactivity"] == passing("T5a, T9c").reason
     assert "T5a, T9c" in cal.FIXED_BY_DESIGN_OR_LITERATURE["reactivity"]
     assert list(cal.FREE_PARAMETERS) == [p.name for p in PARAMETERS if p.name in cal.FREE_PARAMETERS]

@@ -29,7 +29,8 @@ OFF = Parameters(
         for name in (
             "deference_voicing", "disengagement_strain", "working_through_gain", "gain_alliance_effect",
             "dropout_disengagement_effect", "demoralization_share", "characterological_share",
-            "therapist_withdrawal_blindness",
+            "therapist_withdrawal_blindness", "felt_rupture_dent", "dropout_decline_effect", "good_enough_ending",
+            "strategy_fit_strength", "therapist_repair_registration",
         )
     }
 ).model_params()  # fmt: skip
@@ -487,3 +488,64 @@ def test_a_closed_off_patient_is_likelier_to_drop_out_when_disengagement_is_on()
     for u in (0.001, 0.01, 0.05, 0.2):  # the bound in leaves_therapy still decides exactly
         prob = rules.dropout_probability(alliance=0.4, strain=0.2, unresolved=True, p=on, closed=0.8)
         assert rules.leaves_therapy(u=u, alliance=0.4, strain=0.2, unresolved=True, p=on, closed=0.8) == (u < prob)
+
+
+# --- the alliance as the patient lives it, and what each strategy does (issue 18, S9) ---------------------------
+def test_a_felt_rupture_dents_the_rating_by_its_felt_intensity_and_a_repair_gives_it_back():
+    assert rules.felt_dent(1.0, P) == 0.0  # felt as none: the rating does not move
+    assert rules.felt_dent(4.0, P) > rules.felt_dent(2.0, P) > 0.0
+    assert rules.felt_dent(4.0, OFF) == 0.0
+    dip, dent = 0.04, 0.09
+    deep = rules.episode_repair(RESOLVED, dip, 5, P)
+    assert rules.felt_repair(dent, deep, dip) > dent  # a deep resolution brings the rating back above (the V)
+    resolved = rules.felt_repair(dent, rules.episode_repair(RESOLVED, dip, 3, P), dip)
+    assert resolved == pytest.approx(dent * (1 + P.repair_overshoot * rules.depth_fraction(3)))
+    assert 0 < rules.felt_repair(dent, rules.episode_repair(PARTLY_RESOLVED, dip, 2, P), dip) < dent
+    assert rules.felt_repair(dent, rules.episode_repair(UNRESOLVED, dip, 1, P), dip) == 0.0
+    assert rules.felt_alliance(0.6, 0.1) == pytest.approx(0.5) and rules.felt_alliance(0.6, -0.05) > 0.6
+
+
+def test_dropout_follows_the_decline_of_the_felt_alliance_not_only_its_level():
+    assert rules.alliance_decline(recent=0.6, felt=0.5) == pytest.approx(0.1)
+    assert rules.alliance_decline(recent=0.5, felt=0.6) == 0.0  # a rise is no decline
+    recent = rules.recent_course(0.6, 0.4, P)
+    assert 0.4 < recent < 0.6  # the recent course follows the felt alliance, with memory
+    sliding = rules.dropout_probability(0.5, 0.0, False, P, 0.0, decline=0.1)
+    level = rules.dropout_probability(0.5, 0.0, False, P, 0.0, decline=0.0)
+    assert sliding > level
+    assert rules.dropout_probability(0.5, 0.0, False, OFF, 0.0, 0.1) == rules.dropout_probability(0.5, 0.0, False, OFF)
+
+
+def test_the_therapist_registers_the_dents_and_repairs_they_take_part_in():
+    assert rules.therapist_registered_dent(0.0, seen=0.06, repaired=0.0, p=P) == pytest.approx(0.06)
+    assert rules.therapist_registered_dent(0.02, seen=0.06, repaired=0.06, p=P) == pytest.approx(0.02)
+    assert rules.therapist_registered_dent(0.02, seen=0.06, repaired=0.0, p=OFF) == 0.02
+
+
+def test_each_strategy_has_its_own_fit_and_each_family_keeps_its_average():
+    fit = rules.STRATEGY_FIT
+    invite, acknowledge, disclose, link_therapy, _link_outside, validate, redirect = range(4, 11)
+    assert fit[invite, WITHDRAWAL, 1] > fit[acknowledge, WITHDRAWAL, 1]  # invite opens withdrawal
+    assert fit[acknowledge, CONFRONTATION, 1] > fit[invite, CONFRONTATION, 1]  # acknowledging disarms
+    assert fit[disclose, CONFRONTATION, 1] > 1 and fit[link_therapy, WITHDRAWAL, 3] > fit[invite, WITHDRAWAL, 3]
+    assert fit[redirect, WITHDRAWAL, 1] == fit[redirect, CONFRONTATION, 1] == 0  # redirecting leaves it
+    assert fit[validate, WITHDRAWAL, 1] > 1 and fit[1, WITHDRAWAL, 1] > fit[2, WITHDRAWAL, 1]
+    assert fit[2, CONFRONTATION, 1] > fit[1, CONFRONTATION, 1]  # changing the task settles task complaints
+    for path in (WITHDRAWAL, CONFRONTATION):  # averages under the therapist's own choice (choose_strategy)
+        for stage in (1, 2):
+            assert fit[1:4, path, stage].mean() == pytest.approx(1.0)
+            assert fit[9:11, path, stage].mean() == pytest.approx(1.0)
+        for stage in (1, 2, 3, 4):
+            first = 4 + min(stage - 1, 3)
+            assert fit[first : first + 2, path, stage].mean() == pytest.approx(1.0)
+    distinct = {tuple(fit[code].ravel()) for code in range(1, 11)}
+    assert len(distinct) == 10, "ten strategies, ten moves"
+    alike = Parameters({"strategy_fit_strength": 0.0}).model_params()
+    assert {rules.strategy_fit(code, WITHDRAWAL, 1, alike) for code in range(1, 11)} == {1.0}
+
+
+def test_a_strategy_that_fits_moves_the_episode_deeper_more_often():
+    keys = [key(5, pid, 2, 3) for pid in range(400)]
+    steps = {f: [rules.resolution_stage_step(g, 1, 5, 0.6, 0.5, 0.5, P, f) for g in keys] for f in (0.0, 1.0, 1.4)}
+    assert all(s <= 0 for s in steps[0.0])  # a strategy that does not fit (redirect) moves nothing on
+    assert sum(s > 0 for s in steps[1.4]) > sum(s > 0 for s in steps[1.0]) > 0

@@ -51,7 +51,7 @@ def test_set_up_session_sharpens_the_therapist_with_aft():
 
 def test_a_missed_marker_stays_unrepaired_and_is_logged():
     row, work = blank_session()
-    marker = steps.Marker(WITHDRAWAL, 2, 3, 3, 0.05)
+    marker = steps.Marker(WITHDRAWAL, 2, 3, 3, 0.05, 0.02)
     steps.marker_missed(marker, 4, row, work)
     assert row["n_missed"] == 1 and row["n_unrepaired"] == 1
     assert work["unresolved_dip"] == pytest.approx(0.05)
@@ -60,18 +60,18 @@ def test_a_missed_marker_stays_unrepaired_and_is_logged():
 
 def test_an_episode_opens_at_stage_one_and_a_flare_up_adds_its_dip():
     row, work = blank_session()
-    steps.open_episode(steps.Marker(CONFRONTATION, 9, 4, 4, 0.08), 1, row, work)
+    steps.open_episode(steps.Marker(CONFRONTATION, 9, 4, 4, 0.08, 0.04), 1, row, work)
     assert work["episode_open"] and work["episode_stage"] == 1 and work["episode_type"] == CONFRONTATION
     assert row["n_episodes"] == 1 and work["events"][0]["kind"] == EV_STAGE
     g = np.uint64(12345)
-    steps.episode_flares_up(g, steps.Marker(CONFRONTATION, 10, 2, 2, 0.03), 2, row, work, P)
+    steps.episode_flares_up(g, steps.Marker(CONFRONTATION, 10, 2, 2, 0.03, 0.01), 2, row, work, P)
     assert work["episode_dip"] == pytest.approx(0.11)
     assert work["episode_stage"] == 1  # at stage 1 there is nothing to fall back from
 
 
 def test_closing_an_unresolved_episode_leaves_its_dip_as_strain():
     row, work = blank_session()
-    steps.open_episode(steps.Marker(WITHDRAWAL, 1, 3, 3, 0.06), 0, row, work)
+    steps.open_episode(steps.Marker(WITHDRAWAL, 1, 3, 3, 0.06, 0.0), 0, row, work)
     steps.close_episode(0, row, work, P)
     assert row["n_unresolved"] == 1 and not work["episode_open"]
     assert work["unresolved_dip"] == pytest.approx(0.06) and work["repairs"] == 0.0
@@ -80,8 +80,9 @@ def test_closing_an_unresolved_episode_leaves_its_dip_as_strain():
 def test_after_the_session_the_patient_carries_the_rows_state():
     patient = record(PATIENT, alliance=0.5, strain=0.1, pattern=1.0, symptom_true=2.0, sessions_attended=3)
     row = record(SESSION, alliance=0.55, strain=0.05, pattern=0.9, symptom_true=1.8, dropped_out=1)
-    steps.carry_over(patient, row)
-    assert (patient["alliance"], patient["strain"], patient["pattern"], patient["symptom_true"]) == (
-        0.55, 0.05, 0.9, 1.8,
-    )  # fmt: skip
+    steps.carry_over(patient, row, P)
+    lifted = 0.55 + P.gain_alliance_effect * 0.2  # the symptom gain lifts the alliance of the next session (T19)
+    assert (patient["alliance"], patient["strain"], patient["pattern"], patient["symptom_true"]) == pytest.approx(
+        (lifted, 0.05, 0.9, 1.8)
+    )
     assert patient["sessions_attended"] == 4 and patient["dropped_out"] == 1

@@ -1,4 +1,4 @@
-"""The targets T1-T17 (simulation.validation.targets)."""
+"""The targets T1-T20 (simulation.validation.targets)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from simulation.validation.targets import CALIBRATED, HELD_OUT, TARGETS
 
 
 def test_every_target_is_declared_with_checks_that_name_a_study_statistic():
-    assert [t.id for t in TARGETS] == [f"T{i}" for i in range(1, 18)]
+    assert [t.id for t in TARGETS] == [f"T{i}" for i in range(1, 21)]
     for target in TARGETS:
         assert target.confidence.split()[0] in {"firm", "soft"}
         for check in target.checks:
@@ -24,7 +24,7 @@ def test_every_target_is_declared_with_checks_that_name_a_study_statistic():
 
 
 def test_the_dynamics_targets_are_held_out_and_the_others_calibrated():
-    assert HELD_OUT == ("T15", "T16", "T17")
+    assert HELD_OUT == ("T15", "T16", "T17", "T18", "T19", "T20")
     assert tuple(f"T{i}" for i in range(1, 15)) == CALIBRATED
     for target in TARGETS:
         assert target.held_out == (target.id in HELD_OUT)

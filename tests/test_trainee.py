@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.api import simulate
-from simulation.model.taxonomy import LET_PASS, RESPONSES
+from simulation.model.taxonomy import LET_PASS, RESPONSES, STRATEGIES
 from simulation.teach.debrief import COLUMNS, debrief_csv, debrief_html
 from simulation.teach.player import SessionPlayer
 from simulation.teach.trainee import (
@@ -17,6 +17,7 @@ from simulation.teach.trainee import (
     explain,
     feedback,
     question,
+    spread,
     verdict,
 )
 
@@ -122,3 +123,41 @@ def test_a_round_exports_a_self_contained_debrief_sheet_and_csv():
     assert f"[{where}]" in page and "true salience" in page
     csv = pd.read_csv(__import__("io").StringIO(debrief_csv([answer])))
     assert list(csv.columns) == list(COLUMNS) and csv["answer"].iloc[0] == "clarify"
+
+
+def _mid_session_marker(player) -> tuple[int, int]:
+    """The first marker of the chapter that is neither in a session's first segment nor in its last."""
+    while not player.course_over:
+        player.next_marker()
+        session, segment = (int(part) for part in player.markers_so_far()[-1].split("."))
+        if 0 < segment < player.n_segments - 1:
+            return session, segment
+    raise AssertionError("the chapter shows no mid-session marker")
+
+
+def test_the_ten_strategies_are_ten_moves_at_a_mid_session_marker():
+    """Issue 18: the 10 strategies give at least 5 distinct outcome distributions over paired futures,
+    and an imposed strategy is one move, followed by the therapist's own responses."""
+    player = SessionPlayer()  # the default chapter
+    session, segment = _mid_session_marker(player)
+    table = spread(player, session, segment, n_futures=12)
+    outcome = ["alliance_change", "resolved", "dropped_out", "symptom_change"]
+    strategies = [name for name, code in CHOICES.items() if code <= len(STRATEGIES)]
+    distributions = {
+        tuple(map(tuple, table[table.response == name].sort_values("future")[outcome].round(9).to_numpy()))
+        for name in strategies
+    }
+    assert len(strategies) == 10 and len(distributions) >= 5
+    again = spread(player, session, segment, n_futures=12)  # paired and reproducible
+    assert again.equals(table)
+
+    # Linking to other relationships is a stage-4 move: the therapist's own policy never picks it at stages 1-3.
+    chosen = RESPONSES["link-outside"]
+    player.make_fork(session, segment, chosen)
+    while player.held <= session:
+        player.step()
+    moves = [line.text for line in player.transcript(forked=True, upto_cursor=False)
+             if line.kind == "strategy" and line.session == session and line.segment > segment]  # fmt: skip
+    label = STRATEGIES[chosen - 1]
+    assert len(moves) >= 2 and label in moves[0], moves
+    assert label not in moves[1], "after the move the therapist answers by their own policy"

@@ -61,7 +61,7 @@ PATIENT_FIELDS = (
     "symptom_true", "alliance", "strain", "pattern",
     "symptom_true_pre", "symptom_pre", "alliance_intake", "sessions_attended", "dropped_out",
     "trust", "ended_good_enough", "morale_deficit", "alliance_therapist_view", "compliance",
-    "wai_leniency", "therapist_impression",
+    "wai_leniency", "therapist_impression", "felt_dent", "therapist_felt_dent", "alliance_felt_recent",
 )  # fmt: skip
 PATIENT = record_dtype(PATIENT_FIELDS)
 
@@ -86,7 +86,7 @@ SESSION_FIELDS = (
     "patient_rupture_reported", "patient_rupture_intensity", "patient_resolution", "therapist_rupture_reported",
     "alliance_start", "alliance", "wai_patient", "wai_therapist", "strain", "pattern", "corrective",
     "symptom_true", "symptom", "dropped_out", "trust", "ended_good_enough", "morale_deficit",
-    "alliance_therapist_view",
+    "alliance_therapist_view", "alliance_felt", "felt_dent", "therapist_felt_dent", "alliance_felt_recent",
 )  # fmt: skip
 SESSION = record_dtype(SESSION_FIELDS)
 
@@ -149,6 +149,12 @@ IN_SESSION = np.dtype(
         ("repaired_dip", np.float64),
         ("unresolved_dip", np.float64),
         ("corrective", np.float64),
+        # the alliance as the patient lives it: the felt dents of the session's markers, of those the
+        # therapist noticed, what the episodes gave back, and the dent the open episode carries
+        ("felt_dents", np.float64),
+        ("felt_seen", np.float64),
+        ("felt_repairs", np.float64),
+        ("episode_felt", np.float64),
         # what the informants will report
         ("felt_max", np.float64),
         ("therapist_saw", np.bool_),
@@ -163,7 +169,7 @@ IN_SESSION = np.dtype(
         # set by the caller before the session: a teacher's or trainee's what-if fork
         ("override_segment", np.int64),
         ("override_response", np.int64),
-        ("imposed_strategy", np.int64),  # the strategy imposed for the open episode (0 = the rules choose)
+        ("imposed_strategy", np.int64),  # a move chosen at the marker, for the episode's next segment (0 = none)
         # a continuation of a fork (0 = none, the original's draws): from the segment after
         # ``continuation_segment`` of session ``continuation_session`` on, every draw is keyed with
         # its number too (``session.session_keys``); set by the caller with the imposed response

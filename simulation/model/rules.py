@@ -137,6 +137,10 @@ def patient_intake(seed: int, pid: int, shares: np.ndarray, profiles: np.ndarray
     patient.alliance_therapist_view = clip(alliance + patient.therapist_impression, 0.0, 1.0)
     # How this patient uses the WAI-SR: a stable leniency of their own (a response style, not the alliance).
     patient.wai_leniency = p.wai_leniency_sd * normal(g, R_WAI_LENIENCY)
+    # The alliance as the patient lives it: no rupture felt yet, its recent course where it starts.
+    patient.felt_dent = 0.0
+    patient.therapist_felt_dent = 0.0
+    patient.alliance_felt_recent = alliance
 
 
 @njit(cache=True)
@@ -383,6 +387,50 @@ def strategy_stance(code: int) -> int:
     return INSTRUMENTAL
 
 
+def _fit_table() -> np.ndarray:
+    """``STRATEGY_FIT[strategy, path, stage]``: how well a strategy moves an episode on from ``stage`` (S4, S9).
+
+    A factor on the chance to move one stage deeper (``stage_advance_probability``); 1 = the
+    family's average. Paths: WITHDRAWAL, CONFRONTATION; stages 1-4 (from 5 there is no deeper).
+    Every value is an assumption (no study gives the sizes; MODEL.md 7.3 gives each cell's reason).
+    Under the therapist's own choice (``choose_strategy``: one of the family's strategies, the
+    exploratory ones by stage) each family's average at every path and stage is 1, so the
+    families stay where the targets put them.
+    """
+    fit = np.ones((FIRST_OTHER + 2, 3, DEEPEST_STAGE))
+    w, c = WITHDRAWAL, CONFRONTATION
+    # Immediate: clarifying settles a misunderstanding, which withdrawal often is; changing the task
+    # and giving a rationale settle complaints about the activities and parameters of therapy.
+    for path, values in ((w, (1.3, 0.9, 0.8)), (c, (0.8, 1.2, 1.0))):
+        fit[1:4, path, 1:] = np.array(values)[:, None]
+    # Exploratory, by stage: inviting opens a qualified discontent (withdrawal 1-3) and the anger's
+    # construals (confrontation 2-3); acknowledging and disclosing disarm a confrontation (1-2);
+    # linking carries both paths into the deep stages (3-4).
+    invite = FIRST_EXPLORATORY  # rows: invite, acknowledge, disclose, link to therapy, link outside
+    fit[invite:FIRST_OTHER, w, 1:] = np.array(
+        [[1.3, 1.3, 1.0, 1.0], [0.7, 0.9, 0.7, 0.8], [0.9, 1.1, 0.7, 0.8], [0.5, 0.6, 1.3, 1.1],
+         [0.4, 0.5, 0.9, 0.9]]
+    )  # fmt: skip
+    fit[invite:FIRST_OTHER, c, 1:] = np.array(
+        [[0.6, 1.3, 1.1, 1.0], [1.4, 0.9, 0.9, 0.9], [1.3, 1.1, 0.8, 1.0], [0.4, 0.6, 1.2, 1.1],
+         [0.3, 0.4, 0.8, 0.9]]
+    )  # fmt: skip
+    # Other: validating protects the bond and lets the therapist disembed; redirecting leaves the rupture.
+    fit[FIRST_OTHER, w:, 1:] = 2.0
+    fit[FIRST_OTHER + 1, w:, 1:] = 0.0
+    return fit
+
+
+#: How well each strategy moves an episode on, by path and stage (``_fit_table``).
+STRATEGY_FIT = _fit_table()
+
+
+@njit(cache=True)
+def strategy_fit(strategy: int, path: int, stage: int, p) -> float:
+    """How well ``strategy`` moves an episode of ``path`` on from ``stage``: 1 + strength x (fit - 1) (S4, S9)."""
+    return 1.0 + p.strategy_fit_strength * (STRATEGY_FIT[strategy, path, min(stage, DEEPEST_STAGE - 1)] - 1.0)
+
+
 @njit(cache=True)
 def stage_cap(family: int, p) -> int:
     """Deepest stage a strategy family can open (S4): only metacommunication goes past the surface."""
@@ -426,13 +474,18 @@ def stage_advance_probability(stage: int, skill: float, severity: float, insight
 
 
 @njit(cache=True)
-def resolution_stage_step(g: np.uint64, stage: int, cap: int, skill: float, severity: float, insight: float, p) -> int:
+def resolution_stage_step(
+    g: np.uint64, stage: int, cap: int, skill: float, severity: float, insight: float, p, fit: float = 1.0
+) -> int:
     """+2 (a stage skipped), +1 (deeper), -1 (regress) or 0 (stall) for one segment of a resolution episode.
 
     Sequences are flexible (S4): a share ``stage_skip`` of the advances gets
     past the next stage in one move, where the repertoire reaches that far.
+    ``fit`` is how well the segment's strategy fits the path and stage (``strategy_fit``).
     """
-    advance = stage_advance_probability(stage, skill, severity, insight, p) if stage < cap else 0.0
+    advance = 0.0
+    if stage < cap:
+        advance = clip(fit * stage_advance_probability(stage, skill, severity, insight, p), 0.0, 1.0)
     regress = p.regress_base * severity * (1.0 - skill) if stage > 1 else 0.0
     u = uniform(g, R_STAGE_STEP)
     if u < advance:
@@ -486,7 +539,11 @@ def corrective_experience(outcome: int, deepest: int, p) -> float:
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)
 def alliance_after_gain(alliance: float, gain: float, p) -> float:
-    """A symptom gain in the session lifts the alliance (S8: Tang & DeRubeis 1999; lagged effects run both ways)."""
+    """A symptom gain in the session lifts the alliance the patient brings to the next session.
+
+    The patient feels better and more hopeful (S9; T19: Tang & DeRubeis 1999; lagged effects run
+    both ways, Fluckiger et al. 2020).
+    """
     return clip(alliance + p.gain_alliance_effect * max(gain, 0.0), 0.0, 1.0)
 
 
@@ -621,21 +678,29 @@ def ends_good_enough(key: np.uint64, symptom_reading: float, symptom_pre: float,
 
 
 @njit(cache=True)
-def dropout_probability(alliance: float, strain: float, unresolved: bool, p, closed: float = 0.0) -> float:
-    """Chance to leave therapy after a session: weak alliance, unresolved ruptures and disengagement drive it."""
-    return 1.0 / (1.0 + math.exp(-dropout_logit(alliance, strain, unresolved, p, closed)))
+def dropout_probability(
+    alliance: float, strain: float, unresolved: bool, p, closed: float = 0.0, decline: float = 0.0
+) -> float:
+    """Chance to leave therapy after a session: weak or declining alliance, unresolved ruptures, disengagement."""
+    return 1.0 / (1.0 + math.exp(-dropout_logit(alliance, strain, unresolved, p, closed, decline)))
 
 
 @njit(cache=True)
-def dropout_logit(alliance: float, strain: float, unresolved: bool, p, closed: float = 0.0) -> float:
+def dropout_logit(
+    alliance: float, strain: float, unresolved: bool, p, closed: float = 0.0, decline: float = 0.0
+) -> float:
     """Log-odds of leaving therapy after a session (``dropout_probability``).
 
-    ``closed`` is how closed off the patient is (``1 - openness``): a patient who does not
-    yet trust the therapist, or whom strain has closed off again, is on the way out (S8).
+    ``alliance`` is the alliance as the patient lives it (``felt_alliance``); ``decline`` how far
+    it has sunk below its recent course (``alliance_decline``): a patient who leaves has usually
+    been sliding (S9, T18). ``closed`` is how closed off the patient is (``1 - openness``): a
+    patient who does not yet trust the therapist, or whom strain has closed off again, is on the
+    way out (S8).
     """
     return (
         p.dropout_base_logit
         + p.dropout_alliance_effect * (p.alliance_reference - alliance)
+        + p.dropout_decline_effect * decline
         + p.dropout_strain_effect * strain
         + p.dropout_unresolved_effect * unresolved
         + p.dropout_disengagement_effect * closed
@@ -643,17 +708,70 @@ def dropout_logit(alliance: float, strain: float, unresolved: bool, p, closed: f
 
 
 @njit(cache=True)
-def leaves_therapy(u: float, alliance: float, strain: float, unresolved: bool, p, closed: float = 0.0) -> bool:
+def leaves_therapy(
+    u: float, alliance: float, strain: float, unresolved: bool, p, closed: float = 0.0, decline: float = 0.0
+) -> bool:
     """Whether the dropout draw ``u`` falls below ``dropout_probability``.
 
     At log-odds ``-a <= 0``, ``exp(a) >= 1 + a + a^2/2 + a^3/6`` (Taylor) bounds the
     probability by ``1 / (2 + a + a^2/2 + a^3/6)``: a draw above that (plus a margin for
     rounding) stays without the ``exp``, which is nearly every session at usual dropout rates.
     """
-    a = -dropout_logit(alliance, strain, unresolved, p, closed)
+    a = -dropout_logit(alliance, strain, unresolved, p, closed, decline)
     if a >= 0.0 and u >= 1.0 / (2.0 + a + 0.5 * a * a + a * a * a / 6.0) + BOUND_MARGIN:
         return False
-    return u < dropout_probability(alliance, strain, unresolved, p, closed)
+    return u < dropout_probability(alliance, strain, unresolved, p, closed, decline)
+
+
+# ----------------------------------------------------------------------------------------------
+# The alliance as the patient lives it, session by session (S9)
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def felt_dent(felt: float, p) -> float:
+    """How much a marker lowers the patient's own rating of the session's alliance: its felt intensity (S9).
+
+    Per point of felt intensity above "none" (1 on the PSQ's 1-5): a rupture the patient does
+    not register (own withdrawal, ``felt_intensity``) leaves the rating alone.
+    """
+    return p.felt_rupture_dent * (clip(felt, 1.0, 5.0) - 1.0)
+
+
+@njit(cache=True)
+def felt_repair(episode_felt: float, repair: float, dip: float) -> float:
+    """The felt dent a closed episode gives back: in the proportion its repair gives back its dip.
+
+    A deep resolution gives back more than the dip (``episode_repair``): the rating comes back
+    above where it was, the V of rupture and repair (S9, Stiles et al. 2004).
+    """
+    return episode_felt * repair / dip if dip > 0.0 else 0.0
+
+
+@njit(cache=True)
+def felt_alliance(alliance: float, dent: float) -> float:
+    """The alliance as the patient lives it after a session: the alliance less the dent they still feel."""
+    return clip(alliance - dent, 0.0, 1.0)
+
+
+@njit(cache=True)
+def recent_course(recent: float, felt: float, p) -> float:
+    """The recent course of the patient's felt alliance: an average that forgets at ``1 - decline_memory``."""
+    return p.decline_memory * recent + (1.0 - p.decline_memory) * felt
+
+
+@njit(cache=True)
+def alliance_decline(recent: float, felt: float) -> float:
+    """How far the felt alliance has sunk below its recent course (0 when it holds or rises)."""
+    return max(recent - felt, 0.0)
+
+
+@njit(cache=True)
+def therapist_registered_dent(dent: float, seen: float, repaired: float, p) -> float:
+    """The felt dent the therapist registers: of the ruptures they noticed, less the repairs they took part in (S9).
+
+    ``dent`` is what they still registered from before; a therapist who notices more follows
+    their patient's V more closely (S6, S8: responsive therapists rate closer to their patients).
+    """
+    return dent + p.therapist_repair_registration * (seen - repaired)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from simulation.model.rules import (
     AFFIRMING,
     INTERPRETIVE,
     alliance_after_gain,
+    alliance_decline,
     alliance_update,
     characterological_floor,
     choose_strategy,
@@ -50,7 +51,10 @@ from simulation.model.rules import (
     ends_good_enough,
     episode_outcome,
     episode_repair,
+    felt_alliance,
+    felt_dent,
     felt_intensity,
+    felt_repair,
     leaves_therapy,
     marker_probability_ceiling,
     marker_salience,
@@ -61,6 +65,7 @@ from simulation.model.rules import (
     observer_salience,
     openness,
     provoked_hazard,
+    recent_course,
     relational_pattern_update,
     remoralization,
     resolution_stage_step,
@@ -69,10 +74,12 @@ from simulation.model.rules import (
     shown_share,
     stage_cap,
     strategy_family,
+    strategy_fit,
     strategy_stance,
     symptom_update,
     therapist_alliance_rating_basis,
     therapist_perceived_salience,
+    therapist_registered_dent,
     therapist_view_update,
     therapist_work_mix,
     trust_update,
@@ -129,8 +136,9 @@ Setting = namedtuple(
 )
 #: Number of 3RS strategies: imposed responses up to it are strategies (``taxonomy.RESPONSES``).
 N_STRATEGIES = len(STRATEGIES)
-#: A marker as it happened: type, 3RS code, salience (true and as the observer codes it), alliance lost.
-Marker = namedtuple("Marker", "kind code salience observed dip")
+#: A marker as it happened: type, 3RS code, salience (true and as the observer codes it), alliance lost,
+#: and the dent it makes in the patient's own rating of the session's alliance.
+Marker = namedtuple("Marker", "kind code salience observed dip felt")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -186,7 +194,7 @@ def run_session(seed, pid, tid, session, patient, therapist, p, course_length, r
     between_sessions(end, patient, row, work, p)
     take_measures(end, setting, row, work, detail, p)
     decide_ending(end, session, course_length, patient, row, p)
-    carry_over(patient, row)
+    carry_over(patient, row, p)
     return work.n_events
 
 
@@ -271,6 +279,9 @@ def start_session_work(work, detail) -> None:
     work.repaired_dip = 0.0
     work.unresolved_dip = 0.0
     work.corrective = 0.0
+    work.felt_dents = 0.0
+    work.felt_seen = 0.0
+    work.felt_repairs = 0.0
     work.felt_max = 1.0
     work.therapist_saw = False
     work.salience_withdrawal_sum = 0.0
@@ -349,18 +360,21 @@ def work_through_episode(g, u_work, segment, patient, setting, row, work, p) -> 
     deeper means the patient took up the work (a collaborative process, CIS-R).
     """
     stage = work.episode_stage
-    if told_at(work, segment) and work.override_response <= N_STRATEGIES:
-        work.imposed_strategy = work.override_response  # a teacher's or trainee's strategy holds for the episode
     strategy = choose_strategy(g, u_work, stage, setting.explore_preference, p)
-    if work.imposed_strategy != 0:
-        strategy = work.imposed_strategy
+    if told_at(work, segment) and work.override_response <= N_STRATEGIES:
+        strategy = work.override_response  # a teacher's or trainee's move at this segment
+    elif work.imposed_strategy != 0:
+        strategy = work.imposed_strategy  # the move chosen at the marker that opened the episode
+    work.imposed_strategy = 0  # a strategy is a move: what the patient does next, the therapist answers their way
     family = strategy_family(strategy)
     count_strategy(row, family)
     stance = strategy_stance(strategy)
     row.therapist_supportive += stance == AFFIRMING
     row.therapist_expressive += stance == INTERPRETIVE
     log_event(work, row, segment, EV_STRATEGY, strategy, work.episode_type, stage=stage, detail=family)
-    step = resolution_stage_step(g, stage, stage_cap(family, p), setting.skill, patient.pd_severity, patient.insight, p)
+    fit = strategy_fit(strategy, work.episode_type, stage, p)
+    step = resolution_stage_step(g, stage, stage_cap(family, p), setting.skill, patient.pd_severity, patient.insight,
+                                 p, fit)  # fmt: skip
     row.collaborative += step > 0
     stage += step
     work.episode_stage = stage
@@ -390,6 +404,7 @@ def close_episode(segment, row, work, p) -> None:
     work.repairs += repair
     work.repaired_dip += min(repair, dip)
     work.corrective += corrective_experience(outcome, deepest, p)
+    work.felt_repairs += felt_repair(work.episode_felt, repair, dip)
     if outcome != RESOLVED:
         work.unresolved_dip += dip - repair
     count_episode_outcome(row, outcome)
@@ -450,7 +465,10 @@ def code_marker(g, kind, segment, patient, row, work, p):
     dip = rupture_dip(kind, salience, p)
     work.dips += dip
     work.marker_dips += dip
-    work.felt_max = max(work.felt_max, felt_intensity(kind, salience, severity, p))
+    felt = felt_intensity(kind, salience, severity, p)
+    work.felt_max = max(work.felt_max, felt)
+    dent = felt_dent(felt, p)  # the patient's own rating of the session sinks with what they felt
+    work.felt_dents += dent
     if kind == WITHDRAWAL:
         row.n_withdrawal += 1
         work.salience_withdrawal_sum += observed
@@ -460,7 +478,7 @@ def code_marker(g, kind, segment, patient, row, work, p):
     if observed >= p.observer_salient_threshold:
         row.rupture_observed = 1
     log_event(work, row, segment, EV_MARKER, code, kind, salience, observed, work.episode_stage)
-    return Marker(kind, code, salience, observed, dip)
+    return Marker(kind, code, salience, observed, dip, dent)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -490,6 +508,7 @@ def therapist_responds(g, marker, segment, patient, setting, row, work, p) -> fl
         return 0.0
     row.n_noticed += 1
     work.seen_dips += marker.dip
+    work.felt_seen += marker.felt
     if therapist_perceived_salience(marker.kind, marker.salience, setting.aft, p) >= p.therapist_report_threshold:
         work.therapist_saw = True
     hostile = (
@@ -547,6 +566,7 @@ def hostile_response(marker, segment, row, work, p) -> None:
 def episode_flares_up(g, marker, segment, row, work, p) -> None:
     """The open episode takes on the new dip and may fall back a stage."""
     work.episode_dip += marker.dip
+    work.episode_felt += marker.felt
     if work.episode_stage > 1 and uniform(g, R_FLARE_UP) < p.flareup_regress:
         work.episode_stage -= 1
         log_event(work, row, segment, EV_STAGE, 0, work.episode_type, stage=work.episode_stage, detail=-1)
@@ -560,6 +580,7 @@ def open_episode(marker, segment, row, work) -> None:
     work.episode_stage = 1
     work.episode_deepest = 1
     work.episode_dip = marker.dip
+    work.episode_felt = marker.felt
     work.episode_stall = 0
     row.n_episodes += 1
     log_event(work, row, segment, EV_STAGE, 0, marker.kind, stage=1, detail=1)
@@ -585,7 +606,8 @@ def between_sessions(end, patient, row, work, p) -> None:
     """The consequences, in order: alliance, strain, relational pattern, symptoms, trust (into the session row).
 
     Symptoms also lift with remoralization, but not below what the pattern still holds up (the
-    characterological floor); a symptom gain then lifts the alliance (S8).
+    characterological floor). The alliance as the patient lives it is the alliance less the felt
+    dent of ruptures not yet repaired (S9); the therapist registers the dents and repairs they took part in.
     """
     row.alliance = alliance_update(patient.alliance, patient.pd_severity, work.dips, work.repairs,
                                    int(row.collaborative), p)  # fmt: skip
@@ -596,13 +618,17 @@ def between_sessions(end, patient, row, work, p) -> None:
     floor = characterological_floor(patient.symptom_true_pre, patient.pd_severity, row.pattern, p)
     row.symptom_true = symptom_update(patient.symptom_true, row.alliance, work.corrective, row.pattern, row.strain,
                                       normal(end, R_SYMPTOM_CHANGE), p, remoralized, floor)  # fmt: skip
-    row.alliance = alliance_after_gain(row.alliance, patient.symptom_true - row.symptom_true, p)
     row.corrective = work.corrective
     row.trust = trust_update(patient.trust, work.corrective, p)
     # The therapist's own view: growth toward the ceiling as they see this patient, less only the ruptures they saw.
     row.alliance_therapist_view = therapist_view_update(patient.alliance_therapist_view, patient.therapist_impression,
                                                         patient.pd_severity, work.seen_dips, work.repairs,
                                                         int(row.collaborative), p)  # fmt: skip
+    row.felt_dent = patient.felt_dent + work.felt_dents - work.felt_repairs
+    row.alliance_felt = felt_alliance(row.alliance, row.felt_dent)
+    row.alliance_felt_recent = recent_course(patient.alliance_felt_recent, row.alliance_felt, p)
+    row.therapist_felt_dent = therapist_registered_dent(patient.therapist_felt_dent, work.felt_seen,
+                                                        work.felt_repairs, p)  # fmt: skip
 
 
 @njit(cache=True, inline="always")
@@ -633,8 +659,9 @@ def take_measures(end, setting, row, work, detail, p) -> None:
             resolution = 1.0 + 4.0 * share + 0.5 * normal(end, R_PATIENT_RESOLUTION)
             row.patient_resolution = clip(round(resolution), 1.0, 5.0)
         lenient = p.wai_patient_bias + setting.wai_leniency + p.deference_leniency * deference
-        row.wai_patient = wai_rating(row.alliance, lenient, normal(end, R_WAI_PATIENT), p, end, R_WAI_PATIENT_ITEMS)
-        basis = therapist_alliance_rating_basis(row.alliance, row.alliance_therapist_view, p)
+        z = normal(end, R_WAI_PATIENT)
+        row.wai_patient = wai_rating(row.alliance_felt, lenient, z, p, end, R_WAI_PATIENT_ITEMS)  # as lived
+        basis = therapist_alliance_rating_basis(row.alliance, row.alliance_therapist_view, p) - row.therapist_felt_dent
         z = normal(end, R_WAI_THERAPIST)
         row.wai_therapist = wai_rating(basis, p.wai_therapist_bias, z, p, end, R_WAI_THERAPIST_ITEMS)
     row.symptom = observe_symptom(row.symptom_true, normal(end, R_SYMPTOM_MEASURE), p)
@@ -644,14 +671,18 @@ def take_measures(end, setting, row, work, detail, p) -> None:
 def decide_ending(end, session, course_length, patient, row, p) -> None:
     """Two ways to leave before the planned end (S8): dropout (T11), or a good-enough ending.
 
-    A patient closed off (low trust, or strain) is likelier to drop out: silent disengagement.
-    A good-enough ending needs reliable improvement; neither happens after the last planned session.
+    Dropout follows the alliance as the patient lives it, its level and its decline below its
+    recent course (S9, T18); a patient closed off (low trust, or strain) is likelier to drop out:
+    silent disengagement. A good-enough ending needs reliable improvement; neither happens after
+    the last planned session.
     """
     if session >= course_length:  # the course ends here anyway
         return
     unresolved = ruptures_left_unresolved(row) > 0
     closed = 1.0 - openness(row.trust, row.strain, p)
-    row.dropped_out = leaves_therapy(uniform(end, R_DROPOUT), row.alliance, row.strain, unresolved, p, closed)
+    decline = alliance_decline(patient.alliance_felt_recent, row.alliance_felt)
+    row.dropped_out = leaves_therapy(uniform(end, R_DROPOUT), row.alliance_felt, row.strain, unresolved, p, closed,
+                                     decline)  # fmt: skip
     row.ended_good_enough = not row.dropped_out and ends_good_enough(end, row.symptom, patient.symptom_pre, p)
 
 
@@ -662,9 +693,16 @@ def left_therapy(patient) -> bool:
 
 
 @njit(cache=True, inline="always")
-def carry_over(patient, row) -> None:
-    """The patient leaves the session with its alliance, strain, pattern, symptoms and trust."""
-    patient.alliance = row.alliance
+def carry_over(patient, row, p) -> None:
+    """The patient leaves the session with its alliance, strain, pattern, symptoms and trust.
+
+    A symptom gain in the session lifts the alliance they bring to the next one (S9, T19); part of
+    the felt dent not yet repaired stays with them, and with the therapist who registered it.
+    """
+    patient.alliance = alliance_after_gain(row.alliance, patient.symptom_true - row.symptom_true, p)
+    patient.felt_dent = p.felt_dent_carry * row.felt_dent
+    patient.therapist_felt_dent = p.felt_dent_carry * row.therapist_felt_dent
+    patient.alliance_felt_recent = row.alliance_felt_recent
     patient.strain = row.strain
     patient.pattern = row.pattern
     patient.symptom_true = row.symptom_true

@@ -128,7 +128,7 @@ def parameters_markdown() -> str:
         '`simulate(params={"noticing": 0.5})` or `Parameters({"noticing": 0.5})`; unknown names and values '
         "outside the allowed range are rejected. The equations that use them are in [MODEL.md](MODEL.md).",
         "",
-        "*Source* names the finding a value or direction rests on: targets T1-T17 and sections S1-S8 of the "
+        "*Source* names the finding a value or direction rests on: targets T1-T20 and sections S1-S9 of the "
         "project's literature summary (`literature.md`), or `assumption` where no finding fixes the value. "
         "*Calibration* says how `rupture-sim calibrate` treats it: **fitted** to the targets named, within "
         "the search range given (the default is the calibrated value), or **fixed**, and why.",

@@ -198,6 +198,10 @@ CHANNELS: dict[str, Channel] = {
                     "trust",
                     "alliance_therapist_view",
                     "morale_deficit",
+                    "alliance_felt",
+                    "felt_dent",
+                    "therapist_felt_dent",
+                    "alliance_felt_recent",
                 ),
                 "patients": (
                     "pd_severity",

@@ -92,6 +92,17 @@ class Outcome:
 _SHARE_OF_SESSIONS = "share of attended sessions (0-1)"
 _SHARE_OF_PATIENTS = "share of patients (0-1)"
 _STAGE = ("Safran & Muran stage (1-5)", (1.0, 5.0), 2, 0.1, "a tenth of a stage: one episode in ten a stage deeper")
+
+
+def _stage_outcome(name: str, label: str, meaning: str, kind: str, weighting: str) -> Outcome:
+    """A resolution depth on the stage scale: the two weightings differ only in what they average over."""
+    unit, bounds, digits, smallest, why = _STAGE
+    return Outcome(
+        name, label, meaning, unit, HIGHER_IS_BETTER, kind, weighting,
+        bounds=bounds, digits=digits, smallest_effect=smallest, why=why, colour_map="crest",
+    )  # fmt: skip
+
+
 _RUPTURES = {
     "rupture_rate": ("Rupture rate", "Sessions with an observed rupture (share)"),
     "patient_rupture_rate": ("Patient-reported rupture rate", "Sessions the patient reports a rupture in (share)"),
@@ -118,33 +129,19 @@ CATALOG: dict[str, Outcome] = {
         "per episode",
         "episodes",
     ),
-    "resolution_stage": Outcome(
+    "resolution_stage": _stage_outcome(
         "resolution_stage",
         "Resolution depth",
         "Mean deepest resolution stage per patient with an episode (1-5)",
-        _STAGE[0],
-        HIGHER_IS_BETTER,
         "per patient",
         "patients",
-        bounds=_STAGE[1],
-        digits=_STAGE[2],
-        smallest_effect=_STAGE[3],
-        why=_STAGE[4],
-        colour_map="crest",
     ),
-    "session_resolution_depth": Outcome(
+    "session_resolution_depth": _stage_outcome(
         "session_resolution_depth",
         "Resolution depth per session",
         "Mean deepest resolution stage over sessions with an episode (1-5)",
-        _STAGE[0],
-        HIGHER_IS_BETTER,
         "per group",
         "sessions",
-        bounds=_STAGE[1],
-        digits=_STAGE[2],
-        smallest_effect=_STAGE[3],
-        why=_STAGE[4],
-        colour_map="crest",
     ),
     "alliance_final": Outcome(
         "alliance_final",

@@ -33,6 +33,10 @@ SESSION_FLOAT = {
     "trust",
     "morale_deficit",
     "alliance_therapist_view",
+    "alliance_felt",
+    "felt_dent",
+    "therapist_felt_dent",
+    "alliance_felt_recent",
 }
 SESSION_BOOL = {
     "aft_active",
@@ -93,6 +97,14 @@ DATA_DICTIONARY: dict[str, dict[str, str]] = {
         "alliance_therapist_view": "The therapist's own view of the alliance after the session (0-1): from their "
         "impression of the patient, its growth, less only the ruptures the therapist noticed.",
         "morale_deficit": "Demoralization left after the session (symptom points; 0 unless demoralization_share > 0).",
+        "alliance_felt": "The alliance as the patient lives it after the session (0-1): the alliance less the felt "
+        "dent of ruptures not yet repaired; what the patient's WAI-SR and dropout read.",
+        "felt_dent": "The felt dent of ruptures not yet repaired in the patient's rating of this session (alliance "
+        "units; below 0 after a repair that went deep: the rating above where it was).",
+        "therapist_felt_dent": "The felt dent the therapist registers (of the ruptures they noticed, less the repairs "
+        "they took part in), which lowers their own rating.",
+        "alliance_felt_recent": "The recent course of the patient's felt alliance (an average that forgets at "
+        "1 - decline_memory per session): a decline below it raises dropout.",
     },
     "patients": {
         "patient_id": "Patient id.",

@@ -467,6 +467,8 @@ def verify(folder: Path) -> list[str]:
             return [str(err)]
         raise
     problems = _spec_file_problems(folder, manifest) + _manifest_spec_problems(manifest)
+    if manifest.get("model") != model_fingerprint():  # a resume would refuse it: say so here too
+        problems.append(other_model(folder))
     recorded: set[str] = set()
     tables = [t for t in manifest["tables"] if isinstance(t, str)]
     for chunk_id, record in sorted(manifest["chunks"].items(), key=lambda kv: _int(kv[0])):

@@ -183,16 +183,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     settings = parse_settings(args.set)
     resolve_parameters(args.population, args.therapists, settings)  # fail before anything is written
     out = prepare_target("--out", args.out, "simulate", args.overwrite, args.overwrite_any)
-    res = simulate(
-        args.population,
-        args.therapists,
-        n_patients=args.patients,
-        n_sessions=args.sessions,
-        seed=args.seed,
-        params=settings,
-        events=not args.no_events,
-    )
+    # The folder's lock is taken before simulating: a second writer is refused at once, not after its run.
     with staging_folder(out, args.overwrite, "simulate", args.overwrite_any) as folder:
+        res = simulate(
+            args.population,
+            args.therapists,
+            n_patients=args.patients,
+            n_sessions=args.sessions,
+            seed=args.seed,
+            params=settings,
+            events=not args.no_events,
+        )
         res.save(folder)
     counts = ", ".join(f"{name} {len(table):,}" for name, table in res.tables().items())
     print(f"Wrote {out} ({counts} rows).")
@@ -423,7 +424,7 @@ def format_designs() -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Virtual studies of the findings (T1-T14 calibrated, T15-T17 held out): print the table, write the report."""
+    """Virtual studies of the findings (T1-T14 calibrated, T15-T20 held out): print the table, write the report."""
     from simulation.validation.designs import load_design
     from simulation.validation.report import format_table, summary_line, targets_line, write_report
     from simulation.validation.runner import run_validation
@@ -500,7 +501,7 @@ def _say_settings_the_designs_override(settings: dict[str, float], designs: list
 def _add_validate(sub: Any) -> None:
     from simulation.validation.runner import DEFAULT_SEED
 
-    val = sub.add_parser("validate", help="virtual studies of the findings (T1-T17, T15-T17 held out) and a fit report")
+    val = sub.add_parser("validate", help="virtual studies of the findings (T1-T20, T15-T20 held out) and a fit report")
     val.add_argument("--quick", action="store_true", help="fewer replications (a first look)")
     val.add_argument(
         "--seed", type=_count(0, 2**63 - 1), default=DEFAULT_SEED, help=f"root seed (default: {DEFAULT_SEED})"
@@ -751,7 +752,7 @@ def _add_calibrate(sub: Any) -> None:
     cal.add_argument(
         "--with-held-out",
         action="store_true",
-        help="fit every target, T15-T17 included (the second calibration, after the out-of-sample test)",
+        help="fit every target, T15-T20 included (the second calibration, after the out-of-sample test)",
     )
     cal.add_argument(
         "--start",

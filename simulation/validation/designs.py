@@ -504,6 +504,40 @@ SCHEMAS: dict[str, Schema] = {
         },
         (_minimum_fits("min_patients", "no_pd.n_patients", "cluster_b.n_patients", "cluster_c.n_patients"),),
     ),
+    "alliance_before_dropout": Schema(
+        {
+            **POPULATION_GROUP,
+            "min_patients": _COUNT,
+            "n_sessions": _whole(2, MAX_SESSIONS),
+            "rci_alpha": _real(0.0, 0.999),
+            "last_sessions": _whole(2, MAX_SESSIONS),
+            "count_good_enough": _flag,
+        },
+        (_minimum_fits("min_patients", "n_patients"), _sessions_inside("last_sessions")),
+    ),
+    "sudden_gains": Schema(
+        {
+            **POPULATION_GROUP,
+            "min_patients": _COUNT,
+            "n_sessions": _whole(4, MAX_SESSIONS),
+            "gain_points": _real(0.0, 4.0),
+            "gain_share": _real(0.0, 1.0),
+            "t_critical": _real(0.0, 100.0),
+        },
+        (_minimum_fits("min_patients", "n_patients"),),
+    ),
+    "two_kinds_of_dropout": Schema(
+        {
+            "n_pool": _COUNT,
+            "n_early_leavers": _COUNT,
+            "n_completers": _COUNT,
+            "min_pool": _COUNT,
+            "n_sessions": _whole(2, MAX_SESSIONS),
+            "population": _POPULATION,
+            "therapists": _THERAPISTS,
+        },
+        (_minimum_fits("min_pool", "n_pool"),),
+    ),
 }
 
 

@@ -34,6 +34,7 @@ from simulation.run import outcomes
 from simulation.validation.cohorts import Cohort, Sample, design_parameters, pd_shares, scaled
 from simulation.validation.designs import Design, DesignError, shipped_designs
 from simulation.validation.stats import (
+    Z95,
     cumulative_incidence,
     first_session,
     hedges_g,
@@ -632,6 +633,145 @@ def cluster_profiles(seed: int, size_factor: float = 1.0, params: Params = None,
     return stats
 
 
+# --- T18: the patient's session alliance before dropout (Hauber et al. 2020) --------------------------------
+
+
+def _patient_series(c: Cohort, column: str) -> list[np.ndarray]:
+    """Each patient's session values of ``column`` in session order (empty for a patient without sessions)."""
+    rows, session = c.session_patient, c.s("session")
+    order = np.lexsort((session, rows))
+    bounds = np.searchsorted(rows[order], np.arange(c.n + 1))
+    values = c.s(column)[order]
+    return [values[bounds[i] : bounds[i + 1]] for i in range(c.n)]
+
+
+def _share(flags: np.ndarray) -> float:
+    """% of the flags that are set (NaN for none)."""
+    return 100.0 * float(np.mean(flags)) if len(flags) else math.nan
+
+
+def alliance_before_dropout(
+    seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None
+) -> Stats:
+    """T18: adolescents with PD rate the alliance after every session; reliable decreases in dropouts and completers.
+
+    Reliable change as published: ``1.96 * SD * sqrt(2 * (1 - alpha))``, SD of the first-session ratings.
+    """
+    d = _design("alliance_before_dropout", design)
+    c = _group(Sample(seed), _base(params), d, d["n_sessions"], size_factor, d["min_patients"])
+    left = _counted_dropout(c, d["count_good_enough"])
+    completed = c.attended >= d["n_sessions"]
+    series = _patient_series(c, "wai_patient")
+    rated = np.array([len(x) >= 2 for x in series])
+    first = np.array([x[0] if len(x) else math.nan for x in series])
+    sd = float(np.nanstd(first, ddof=1))
+    rci = Z95 * sd * math.sqrt(2.0 * (1.0 - d["rci_alpha"]))
+    k = d["last_sessions"]
+    whole = np.array([len(x) >= 2 and x[0] - x[-1] > rci for x in series])
+    window = np.array([len(x) >= 2 and x[max(len(x) - k, 0)] - x[-1] > rci for x in series])
+    steps = np.concatenate([x[:-1] - x[1:] for x in series if len(x) >= 2] or [np.empty(0)])
+    drop, comp = left & rated, completed & rated
+    return {
+        "pct_decrease_dropouts": _share(whole[drop]),
+        "pct_decrease_completers": _share(whole[comp]),
+        "last_window_gap": _share(window[drop]) - _share(window[comp]),
+        "pct_last_window_dropouts": _share(window[drop]),
+        "pct_last_window_completers": _share(window[comp]),
+        "first_session_d": hedges_g(first[drop], first[comp]),
+        "pct_transitions_decrease": _share(steps > rci),
+        "pct_dropout": 100.0 * float(left.mean()),
+        "rci_points": rci,
+    }
+
+
+# --- T19: sudden gains and the alliance (Tang & DeRubeis 1999) ---------------------------------------------
+
+
+def _sudden_gain(readings: np.ndarray, d: Mapping[str, Any]) -> int:
+    """Index j of the largest sudden gain from reading j - 1 to reading j (0 if none), by the published criteria."""
+    best, best_gain = 0, 0.0
+    for j in range(2, len(readings) - 1):  # at least 2 readings before the gain and 2 after it
+        gain = readings[j - 1] - readings[j]
+        if gain < d["gain_points"] or gain < d["gain_share"] * readings[j - 1] or gain <= best_gain:
+            continue
+        before, after = readings[max(j - 3, 0) : j], readings[j : j + 3]
+        spread = (before.var(ddof=1) * (len(before) - 1) + after.var(ddof=1) * (len(after) - 1)) / (
+            len(before) + len(after) - 2
+        )
+        se = math.sqrt(spread * (1.0 / len(before) + 1.0 / len(after)))
+        if se == 0.0 or (before.mean() - after.mean()) / se > d["t_critical"]:
+            best, best_gain = j, gain
+    return best
+
+
+def sudden_gains(seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None) -> Stats:
+    """T19: depression, symptom scale before every session; sudden gains, their share of change, the alliance after.
+
+    Reading j is the one before session j + 1 (reading 0 at intake). The pre-gain session is
+    session j (rated after it), the post-gain session j + 1.
+    """
+    d = _design("sudden_gains", design)
+    c = _group(Sample(seed), _base(params), d, d["n_sessions"], size_factor, d["min_patients"])
+    symptoms, wai = _patient_series(c, "symptom"), _patient_series(c, "wai_patient")
+    gainers, shares, lifts = 0, [], []
+    for i in range(c.n):
+        readings = np.concatenate(([c.symptom_pre[i]], symptoms[i]))
+        j = _sudden_gain(readings, d)
+        if j == 0:
+            continue
+        gainers += 1
+        total = readings[0] - readings[-1]
+        if total > 0:
+            shares.append(100.0 * (readings[j - 1] - readings[j]) / total)
+        rating = wai[i]  # rating[s - 1]: after session s
+        if j < len(rating):  # the post-gain session was attended
+            change = np.diff(rating)
+            others = np.delete(change, j - 1)
+            if len(others):
+                lifts.append(change[j - 1] - others.mean())
+    return {
+        "pct_with_gain": 100.0 * gainers / c.n,
+        "gain_share_of_change": float(np.mean(shares)) if shares else math.nan,
+        "alliance_lift_after_gain": float(np.mean(lifts)) if lifts else math.nan,
+    }
+
+
+# --- T20: two kinds of dropout (O'Keeffe, Martin & Midgley 2020) ------------------------------------------
+
+
+def two_kinds_of_dropout(
+    seed: int, size_factor: float = 1.0, params: Params = None, design: DesignValues = None
+) -> Stats:
+    """T20: early leavers who got what they needed (good-enough) and dissatisfied dropouts, against completers.
+
+    The sample is selected by how therapy ended, as the published one was: the first early
+    leavers and completers (by id) of a pool.
+    """
+    d = _design("two_kinds_of_dropout", design)
+    pool = {"n_patients": d["n_pool"], "population": d["population"], "therapists": d["therapists"]}
+    c = _group(Sample(seed), _base(params), pool, d["n_sessions"], size_factor, d["min_pool"])
+    leavers = np.flatnonzero(c.dropped_out | c.ended_good_enough)[: d["n_early_leavers"]]
+    completers = np.flatnonzero(c.attended >= d["n_sessions"])[: d["n_completers"]]
+    if len(leavers) < d["n_early_leavers"] or len(completers) < d["n_completers"]:
+        return dict.fromkeys(_T20_STATISTICS, math.nan)
+    dissatisfied = leavers[c.dropped_out[leavers]]
+    others = np.concatenate((leavers[~c.dropped_out[leavers]], completers))
+    unresolved = c.s("n_unresolved") + c.s("n_unrepaired")
+    per_session = {
+        "alliance_gap": c.per_patient_mean(c.s("wai_patient")),
+        "ruptures_gap": c.per_patient_mean(_markers(c)),
+        "unresolved_gap": c.per_patient_mean(unresolved),
+        "therapist_negative_gap": c.per_patient_mean(c.s("therapist_negative")),
+    }
+    stats = {"pct_good_enough": 100.0 * float(c.ended_good_enough[leavers].mean())}
+    for name, values in per_session.items():
+        stats[name] = mean_difference(values[dissatisfied], values[others])
+    return stats
+
+
+_T20_STATISTICS = ("pct_good_enough", "alliance_gap", "ruptures_gap", "unresolved_gap", "therapist_negative_gap")
+
+
 #: The study functions, in the order of the targets.
 FUNCTIONS: tuple[StudyFunction, ...] = (
     adolescent_bpd_3rs,
@@ -652,6 +792,9 @@ FUNCTIONS: tuple[StudyFunction, ...] = (
     pd_long_course,
     bpd_dropout_by_quarter,
     cluster_profiles,
+    alliance_before_dropout,
+    sudden_gains,
+    two_kinds_of_dropout,
 )
 
 #: Every virtual study by name, with its shipped design file.

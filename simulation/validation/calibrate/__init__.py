@@ -13,7 +13,7 @@ replication seeds); ``report`` writes ``best.json``, ``trials.csv``,
 together: rerunning it with the same folder continues the same study; a folder
 made with other free parameters, targets, seed, replications or loss is refused.
 
-Held-out targets (``Target.held_out``, ``targets.HELD_OUT``: T15-T17) are out of
+Held-out targets (``Target.held_out``, ``targets.HELD_OUT``: T15-T20) are out of
 sample: the calibration runs only the studies of the calibrated targets
 (``targets.CALIBRATED``), in its trials and in its final quick validations, and
 its loss has no term for them; ``rupture-sim validate`` reports how they fare.
@@ -115,7 +115,7 @@ def calibrate(
             (root seed ``check_seed``); ``None`` skips it.
         check_seed: Root seed of the final quick validation (out of sample when it differs from ``seed``).
         progress: Called with one line per finished trial (e.g. ``print``).
-        with_held_out: Fit every target, T15-T17 included (the second calibration); by default the held-out
+        with_held_out: Fit every target, T15-T20 included (the second calibration); by default the held-out
             targets are neither run nor scored.
         start_from: A new study's second trial (after the defaults): an earlier calibration's folder (its best
             parameters) or a JSON file of parameter values (``search.best_of``); ignored when the study is resumed.
