@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 source scripts/pythons.sh
 ensure_venv
 .venv/bin/python -m pip install --quiet -e ".[app]"
+.venv/bin/rupture-sim warm-up  # compiles once after installing (about a minute), then says "already compiled"
 exec .venv/bin/rupture-sim app --host 127.0.0.1 "$@"

@@ -40,7 +40,10 @@ venv_for "$FULL"
 ".venv-$FULL/bin/ruff" check .
 ".venv-$FULL/bin/ruff" format --check .
 echo "== Python $FULL: the whole suite"
-".venv-$FULL/bin/python" -m pytest "$@"
+# Compile the kernels once before the workers need them; then one pytest worker per core (pytest-xdist), each
+# file on one worker so its module fixtures (cohorts, the app server and its browser) are built once.
+".venv-$FULL/bin/rupture-sim" warm-up
+".venv-$FULL/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=40 "$@"
 for version in "${SMOKE[@]}"; do
   venv_for "$version"
   echo "== Python $version: the smoke subset"

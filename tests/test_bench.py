@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from simulation.tools import bench
-from simulation.tools.bench import floor
+from simulation.tools.bench import coldstart, floor
 
 TINY = {
     "n_patients": 40,
@@ -29,6 +29,7 @@ TINY = {
     "memory_dyad_sessions": 2000,
     "memory_patients": 20,
     "memory_chunk_replications": 2,
+    "cold_start": False,  # compiles everything in a fresh cache: measured by coldstart's own tests below
 }
 
 
@@ -46,7 +47,7 @@ def test_result_has_every_key(result: dict[str, Any]) -> None:
         assert row["dyad_sessions"] > 0 and row["per_second"] > 0, name
     assert result["throughput"]["engine_summary"]["ratio_to_engine"] == pytest.approx(1.0)
     assert set(result["targets"]) == set(bench.TARGETS)
-    for name in ("engine_over_mesa", "engine_over_floor", "sweep_speedup_2_workers"):
+    for name in ("engine_over_mesa", "engine_over_floor", "sweep_speedup_2_workers", "sweep_sessions_over_summary"):
         assert result["ratios"][name] > 0
     assert result["memory"]["peak_rss_bytes"] >= result["memory"]["baseline_rss_bytes"] > 0
     assert result["memory"]["dyad_sessions"] == result["memory"]["session_rows"] >= TINY["memory_dyad_sessions"] // 2
@@ -93,13 +94,14 @@ def test_floor_makes_the_counted_calls(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_command_prints_the_table_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "out" / "bench.json"
     argv = ["--patients", "20", "--sessions", "5", "--mesa-patients", "5", "--count-patients", "5"]
-    argv += ["--repeats", "1", "--no-sweep", "--no-memory", "--quiet", "--json", str(path)]
+    argv += ["--repeats", "1", "--no-sweep", "--no-memory", "--no-cold-start", "--quiet", "--json", str(path)]
     assert bench.bench_command(argv) == 0
     printed = capsys.readouterr().out
     assert "engine, summary mode" in printed and "skipped" in printed
     written = json.loads(path.read_text())
     assert set(written) == set(bench.RESULT_KEYS)
     assert written["throughput"]["sweep_1_worker"] is None and written["memory"] is None
+    assert written["cold_start"] is None and written["targets"]["cold_start_seconds"]["met"] is None
 
 
 def test_add_arguments_rejects_bad_sizes() -> None:
@@ -108,3 +110,45 @@ def test_add_arguments_rejects_bad_sizes() -> None:
     assert parser.parse_args([]).patients == 4000
     with pytest.raises(SystemExit):
         parser.parse_args(["--patients", "0"])
+
+
+def test_cold_start_runs_each_call_in_a_new_process_with_an_empty_cache() -> None:
+    # The child reports the cache folder it was given and whether it was empty; run twice (cold, warm).
+    code = (
+        "import os, pathlib, sys; folder = pathlib.Path(os.environ['RUPTURE_SIM_CACHE']); "
+        "print(folder, any(folder.iterdir()), file=sys.stderr); (folder / 'mark').write_text('x')"
+    )
+    measured = coldstart.measure_cold_start({"probe": code})
+    cold, warm = measured["probe"]["cold"], measured["probe"]["warm"]
+    cold_folder, cold_had_files = cold["said"].split()
+    warm_folder, warm_had_files = warm["said"].split()
+    assert cold_folder == warm_folder and not Path(cold_folder).exists()  # a fresh folder, removed afterwards
+    assert (cold_had_files, warm_had_files) == ("False", "True")  # cold: empty; warm: what the cold run left
+    assert cold["wall_seconds"] > 0 and cold["cpu_seconds"] >= 0
+
+
+def test_cold_start_reports_a_failing_child() -> None:
+    with pytest.raises(RuntimeError, match="cold-start child failed"):
+        coldstart.measure_cold_start({"broken": "raise SystemExit('no kernel')"})
+
+
+def test_a_compile_says_so_once_and_a_cached_kernel_says_nothing(tmp_path: Path) -> None:
+    code = (
+        "import numpy as np; from simulation.model.keyed_random import mix, segment_key; "
+        "mix(np.uint64(3)); segment_key(np.uint64(5), 2)"
+    )
+    first = coldstart.run_child(code, str(tmp_path))["said"]
+    assert first.count("rupture-sim: compiling the model") == 1 and "about" in first  # one line for two kernels
+    assert coldstart.run_child(code, str(tmp_path))["said"] == ""  # loaded from the cache: silent
+    assert json.loads((tmp_path / "compile-seconds.json").read_text())["seconds"] > 0
+
+
+def test_warm_up_compiles_what_is_missing_and_then_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    from simulation.tools import warm
+    from simulation.tools.cli import main
+
+    assert main(["warm-up", "--serial"]) == 0  # compiles (or finds) both entry points
+    assert warm.compiled_entries() == set(warm.ENTRY_POINTS)
+    assert warm.warm_up() == {}  # nothing left to compile
+    assert main(["warm-up"]) == 0
+    assert "already compiled" in capsys.readouterr().out

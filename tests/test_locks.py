@@ -21,6 +21,7 @@ import pytest
 
 from simulation.outputs import LOCK, OutputError, folder_lock
 from simulation.tools.cli import verify_folder
+from simulation.validation.calibrate.search import FREE_PARAMETERS
 from tests.test_adversarial import run_cli
 from tests.test_explore_store import COMPARE, files
 
@@ -129,7 +130,7 @@ def test_a_second_writer_is_one_sentence_naming_the_holder_and_touches_nothing(t
         before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
         for argv in (
             ["compare", str(tmp_path / "c.toml"), "--out", str(folder), "--quiet"],
-            ["robustness", "--out", str(folder), "--only", "severity_sd"],
+            ["robustness", "--out", str(folder), "--only", next(iter(FREE_PARAMETERS))],  # a valid --only
             ["calibrate", "--out", str(folder), "--trials", "1"],
         ):
             code, _, err = run_cli(argv)

@@ -96,7 +96,11 @@ def test_courses_are_consistent(res):
     assert (per_patient["n"] == p["sessions_attended"]).all()
     assert (per_patient["n"] == per_patient["last"]).all()
     assert (per_patient["drops"] == p["dropped_out"].astype(int)).all()
-    assert ((p["sessions_attended"] == res.n_sessions) | p["dropped_out"]).all()
+    # a course runs its planned length or ends early by one of the two exits (dropout, good enough)
+    completed = p["sessions_attended"] == res.n_sessions
+    expected = np.where(p["dropped_out"], "dropout", np.where(completed, "completed", "good_enough"))
+    assert (p["exit_reason"].astype(str) == expected).all()
+    assert (p["exit_reason"] == "good_enough").any(), "the good-enough exit is on by default (issue 18)"
     last = s.groupby("patient_id").tail(1).set_index("patient_id")
     assert np.allclose(last["symptom"], p["symptom_post"])
     assert not s.groupby("patient_id").head(-1)["dropped_out"].any()

@@ -149,6 +149,35 @@ def keep_events(work, events, n_events: int) -> int:
     return n_events + work.n_events
 
 
+@njit(cache=True)
+def sum_trajectory(trajectory, sessions) -> None:
+    """Add session records to the cohort's sums per session number, in their order (``accumulate_trajectory``)."""
+    for k in range(sessions.shape[0]):
+        accumulate_trajectory(trajectory, sessions[k])
+
+
+@njit(cache=True)
+def run_agent_session(seed, pid, tid, session, patient_buffer, therapist_buffer, p, course_length, rows,
+                      work_buffer, detail, overrides, course_buffer):  # fmt: skip
+    """One session of one dyad for the agent view: the imposed response, ``run_session``, the course sums.
+
+    The agent view's one compiled call per session. Records come as one-record arrays (and the
+    patient's session rows as an array with one row per planned session; this session writes
+    row ``session - 1``): arrays cross from Python to compiled code at the cost of a pointer,
+    where a record scalar costs a type look-up on every call.
+
+    Returns:
+        The number of events the session logged (``work_buffer[0].events``).
+    """
+    work = work_buffer[0]
+    impose_response(work, overrides, pid, session)
+    row_buffer = rows[session - 1 : session]
+    n_events = run_session(seed, pid, tid, session, patient_buffer[0], therapist_buffer[0], p, course_length,
+                           row_buffer, work, detail)  # fmt: skip
+    accumulate_course(course_buffer[0], row_buffer[0])
+    return n_events
+
+
 #: Columns of an overrides table: patient id, session, segment, imposed response (``taxonomy.RESPONSES``;
 #: 0 = the rules' own), and the continuation from that segment on (0 = the original's draws;
 #: ``session.session_keys``).
@@ -202,6 +231,18 @@ def impose_response(work, overrides, patient_id, session) -> None:
 
 
 @njit(cache=True)
+def set_policy(work, policy) -> None:
+    """Copy a therapist policy into the session in progress (``records.IN_SESSION.policy``).
+
+    Element by element: a slice assignment (``work.policy[:, :] = policy``) compiles numba's
+    shape check with its error message, 4 s of a 48 s first compile.
+    """
+    for rupture_type in range(policy.shape[0]):
+        for salience in range(policy.shape[1]):
+            work.policy[rupture_type, salience] = policy[rupture_type, salience]
+
+
+@njit(cache=True)
 def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapist_rows, p, n_sessions, sessions,
                 keep_sessions, events, detail, course_event_bound, courses, trajectory, row_buffer, work,
                 overrides, policy):  # fmt: skip
@@ -219,7 +260,7 @@ def run_courses(seed, patient_ids, therapist_ids, patients, therapists, therapis
     n_rows = 0
     n_events = 0
     impose_response(work, overrides, -1, 0)  # none yet
-    work.policy[:, :] = policy
+    set_policy(work, policy)
     imposing = overrides.shape[0] > 0
     for i in range(patient_ids.shape[0]):
         if detail >= DETAIL_EVENTS and n_events + course_event_bound > events.shape[0]:
@@ -312,8 +353,8 @@ def simulate_cohort(
                                              therapist_table, therapist_rows[block], p, n_sessions, sessions,
                                              keep_sessions, events, detail, course_bound, courses[block],
                                              trajectory, row_buffer, work, overrides, policy)  # fmt: skip
-        session_blocks.append(sessions[:n_rows].copy())
-        event_blocks.append(events[:n_events].copy())
+        session_blocks.append(sessions[:n_rows])  # a view: one block needs no copy, several one concatenation
+        event_blocks.append(events[:n_events].copy())  # a copy: the buffer is sized for the worst case
         start += done
     return RawCohort(
         intake=intake,
@@ -330,4 +371,7 @@ def simulate_cohort(
 
 
 def _stack(blocks: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """The blocks as one record array: a single block as it is, several concatenated."""
+    if len(blocks) == 1:
+        return blocks[0].view(np.recarray)
     return (np.concatenate(blocks) if blocks else np.zeros(0, dtype)).view(np.recarray)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from simulation.model import taxonomy as tx
 from simulation.model.parameters import Parameters
@@ -164,15 +165,46 @@ DATA_DICTIONARY: dict[str, dict[str, str]] = {
 }
 
 
+def session_columns(raw_sessions: np.ndarray) -> dict[str, np.ndarray]:
+    """The session rows as typed columns (int, bool or float), sorted by patient and session.
+
+    Each column is read once from the record array (a strided copy), so building a
+    table costs one pass over the rows, without a DataFrame in between.
+    """
+    matrix = as_matrix(raw_sessions)
+    order = _patient_session_order(matrix)
+    columns = {}
+    for j, name in enumerate(SESSION_FIELDS):
+        values = matrix[:, j] if order is None else matrix[order, j]
+        if name in SESSION_BOOL:
+            columns[name] = values != 0
+        elif name in SESSION_FLOAT:
+            columns[name] = np.ascontiguousarray(values)
+        else:
+            columns[name] = values.astype(np.int64)
+    return columns
+
+
+def _patient_session_order(matrix: np.ndarray) -> np.ndarray | None:
+    """The stable order by patient and session, or None if the rows are in it already (the engine's order)."""
+    patient, session = matrix[:, SESSION_FIELDS.index("patient_id")], matrix[:, SESSION_FIELDS.index("session")]
+    if len(patient) < 2:
+        return None
+    step_patient, step_session = np.diff(patient), np.diff(session)
+    if np.all((step_patient > 0) | ((step_patient == 0) & (step_session >= 0))):
+        return None
+    return np.lexsort((session, patient))
+
+
 def sessions_table(raw_sessions: np.ndarray) -> pd.DataFrame:
     """Label the session rows, sorted by patient and session."""
-    df = pd.DataFrame(as_matrix(raw_sessions), columns=list(SESSION_FIELDS))
-    for col in SESSION_FIELDS:
-        if col in SESSION_BOOL:
-            df[col] = df[col].astype(bool)
-        elif col not in SESSION_FLOAT:
-            df[col] = df[col].astype(np.int64)
-    return df.sort_values(["patient_id", "session"], kind="stable").reset_index(drop=True)
+    return pd.DataFrame(session_columns(raw_sessions))
+
+
+def sessions_arrow(raw_sessions: np.ndarray) -> pa.Table:
+    """``sessions_table`` as an Arrow table, built from the engine's arrays without pandas (what sweeps write)."""
+    columns = session_columns(raw_sessions)
+    return pa.Table.from_arrays([pa.array(values) for values in columns.values()], names=list(columns))
 
 
 def _event_code(kind: int, code: int) -> str:

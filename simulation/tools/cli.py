@@ -25,6 +25,7 @@ import os
 import re
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -374,6 +375,21 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise CliError(f"plot: {err}") from None
     for path in figures:
         print(path)
+    return 0
+
+
+def cmd_warm_up(args: argparse.Namespace) -> int:
+    """Compile the model's kernels now (the cohort engine and the agent view), so that no first run waits."""
+    from simulation.model.kernel_cache import CACHE_FOLDER
+    from simulation.tools.warm import warm_up
+
+    start = time.perf_counter()
+    seconds = warm_up(parallel=not args.serial)
+    if not seconds:
+        print(f"kernels already compiled (cached in {CACHE_FOLDER})")
+        return 0
+    parts = ", ".join(f"{entry} {value:.0f} s" for entry, value in seconds.items())
+    print(f"kernels ready in {time.perf_counter() - start:.0f} s ({parts}); cached in {CACHE_FOLDER}")
     return 0
 
 
@@ -852,6 +868,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_robustness(sub)
     add_teaching(sub)  # demo, export-session, app
     add_explore(sub)  # compare, trial, sensitivity, discover
+    warm = sub.add_parser("warm-up", help="compile the model once now (part of the set-up), so no first run waits")
+    warm.add_argument("--serial", action="store_true", help="compile one entry point after the other (one core)")
+    warm.set_defaults(handler=cmd_warm_up)
     sub.add_parser("params", help="print the parameter table").set_defaults(handler=cmd_params)
     sub.add_parser("presets", help="list population and therapist presets").set_defaults(handler=cmd_presets)
     docs = sub.add_parser("docs", help="regenerate the documentation")

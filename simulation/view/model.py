@@ -13,7 +13,7 @@ records and events of the most recent week.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import mesa
 import numpy as np
@@ -33,13 +33,13 @@ from simulation.model.records import (
 )
 from simulation.run.engine import (
     RawCohort,
-    accumulate_trajectory,
     as_override_table,
     assign_therapists,
     intake_patients,
     intake_therapists,
     no_overrides,
     no_policy,
+    sum_trajectory,
 )
 from simulation.run.tables import events_table, sessions_table
 from simulation.view.agents import Patient, Therapist
@@ -98,6 +98,7 @@ class RuptureModel(mesa.Model):
         datacollector: Weekly model reporters (``MODEL_REPORTERS``) and patient
             reporters (``PATIENT_REPORTERS``; ``get_agenttype_vars_dataframe(Patient)``).
         work: The session in progress (scratch of ``run_session``, with the session's event log).
+        work_buffer: ``work`` as a one-record array (what the compiled session takes).
         overrides: The imposed responses (``engine.OVERRIDE_COLUMNS``).
 
     Examples:
@@ -128,7 +129,10 @@ class RuptureModel(mesa.Model):
         self.seed = int(seed)
         self.record_events = bool(record_events)
         self.overrides = no_overrides() if overrides is None else as_override_table(overrides)
-        self.work = new_records(1, IN_SESSION)[0]  # the session in progress (scratch of run_session)
+        self.overrides = np.ascontiguousarray(self.overrides)
+        self.session_kernel: Callable[..., int] | None = None  # engine.run_agent_session, compiled for this model
+        self.work_buffer = new_records(1, IN_SESSION)  # the session in progress (scratch of run_session)
+        self.work = self.work_buffer[0]
         self.work.policy[:, :] = no_policy() if policy is None else np.asarray(policy, np.int64)
         ids = np.asarray(patient_ids, dtype=np.int64).reshape(-1)
         self.therapists = self._create_therapists(ids, therapists)
@@ -201,7 +205,8 @@ class RuptureModel(mesa.Model):
 
     def _close_week(self, attending: list[Patient]) -> None:
         """Keep the week's records and update the weekly reporters."""
-        self.last_week_rows = np.array([patient.session_rows[-1] for patient in attending], dtype=SESSION)
+        last = [patient.row_values(patient.sessions_attended - 1, patient.sessions_attended) for patient in attending]
+        self.last_week_rows = _records(last, SESSION)
         self.last_week_event_rows = _stack([patient.event_rows[-1] for patient in attending], EVENT)
         self._last_week_tables = {}
         self.active_patients = len(attending)
@@ -242,23 +247,30 @@ class RuptureModel(mesa.Model):
     def raw(self) -> RawCohort:
         """The run's arrays, as ``engine.simulate_cohort`` returns them (patients in input order)."""
         trajectory = new_records(self.n_sessions, TRAJECTORY)
-        for patient in self.patients:  # the engine's summation order: patient by patient
-            for row in patient.session_rows:
-                accumulate_trajectory(trajectory, row)
+        sessions = _records([patient.row_values(0, self.n_sessions) for patient in self.patients], SESSION)
+        sum_trajectory(trajectory, sessions)  # the engine's summation order: patient by patient
         return RawCohort(
             intake=self._intake.copy(),
-            final=np.array([patient.state for patient in self.patients], dtype=PATIENT),
+            final=_stack([patient._state for patient in self.patients], PATIENT),
             patient_ids=np.array([patient.patient_id for patient in self.patients], dtype=np.int64),
             therapist_ids=self._therapist_ids.copy(),
-            therapists=np.array([therapist.state for therapist in self.therapists], dtype=THERAPIST),
+            therapists=_stack([therapist._state for therapist in self.therapists], THERAPIST),
             therapist_index=np.array([therapist.therapist_id for therapist in self.therapists], dtype=np.int64),
-            sessions=np.array([row for patient in self.patients for row in patient.session_rows], dtype=SESSION),
+            sessions=sessions,
             events=_stack([ev for patient in self.patients for ev in patient.event_rows], EVENT),
-            courses=np.array([patient.course for patient in self.patients], dtype=COURSE),
+            courses=_stack([patient._course for patient in self.patients], COURSE),
             trajectory=trajectory,
         )
 
 
+def _records(matrices: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """Float matrices (one column per field of ``dtype``) stacked into one record array."""
+    if not matrices:
+        return np.zeros(0, dtype)
+    return np.ascontiguousarray(np.concatenate(matrices)).view(dtype).reshape(-1)
+
+
 def _stack(blocks: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
-    """Concatenate record blocks; an empty list gives an empty record array."""
+    """Concatenate record blocks; no rows gives an empty record array."""
+    blocks = [block for block in blocks if len(block)]
     return np.concatenate(blocks) if blocks else np.zeros(0, dtype)

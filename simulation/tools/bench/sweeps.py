@@ -1,4 +1,4 @@
-"""Sweep throughput: summary-table sweeps on 1 and 2 workers, measured without process start-up."""
+"""Sweep throughput: sweeps on 1 and 2 workers (summary tables, or with session rows), without process start-up."""
 
 from __future__ import annotations
 
@@ -78,8 +78,9 @@ def measure_sweep(
     population: str = "mixed",
     therapists: str = "experienced",
     seed: int = 0,
+    tables: Sequence[str] = ("patients",),
 ) -> dict[str, Any]:
-    """Dyad-sessions per second of a summary-table sweep, without process start-up.
+    """Dyad-sessions per second of a sweep writing ``tables``, without process start-up.
 
     Runs a small sweep (one chunk per worker) and a big one (``chunks`` chunks);
     both pay the same start-up (spawning, imports, loading the compiled kernels,
@@ -97,6 +98,7 @@ def measure_sweep(
         population: Population preset.
         therapists: Therapist preset.
         seed: Root seed of the sweep spec.
+        tables: Tables the sweep writes (``patients``: the summary tables; add ``sessions`` for session rows).
 
     Returns:
         A throughput row plus ``wall_seconds_small``, ``wall_seconds_big``,
@@ -108,7 +110,7 @@ def measure_sweep(
     texts = {}
     for size, n in (("small", small_chunks), ("big", chunks)):
         texts[size] = sweep_spec_text(
-            f"bench_{size}", n_patients, n_sessions, n * chunk_replications, chunk_replications, ["patients"],
+            f"bench_{size}", n_patients, n_sessions, n * chunk_replications, chunk_replications, list(tables),
             population, therapists, seed,
         )  # fmt: skip
     small, big = [], []
@@ -132,5 +134,6 @@ def measure_sweep(
         chunk_replications=chunk_replications,
         n_patients=n_patients,
         backend=backend,
+        tables=list(tables),
     )
     return row
