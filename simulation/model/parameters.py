@@ -104,15 +104,29 @@ class Fixed:
     reason: str
 
 
-def held_since_t17(free: Free) -> Fixed:
+@dataclass(frozen=True)
+class Held(Fixed):
+    """Fixed by the last calibration, yet a lever with a search range.
+
+    A history matching or a robustness run may vary it (``--params``, ``--only``), within ``search``.
+
+    Attributes:
+        search: The range an earlier calibration searched it in.
+    """
+
+    search: Free
+
+
+def held_since_t17(free: Free) -> Held:
     """Fixed at the value of the calibration of T1-T17: a lever the calibration of issue 18 did not search.
 
     That calibration (T1-T20, ``docs/calibration/t1_t20``) searched only the levers of the targets the
     new mechanisms move (T10, T11, T16, T18-T20), so that a few dozen trials could search them.
     """
-    return Fixed(
+    return Held(
         f"held: fitted by the calibration of T1-T17 (docs/calibration/all) in {free.low:g}-{free.high:g} for "
-        f"{free.targets}; the calibration of T1-T20 searched only the levers of the new mechanisms"
+        f"{free.targets}; the calibration of T1-T20 searched only the levers of the new mechanisms",
+        free,
     )
 
 

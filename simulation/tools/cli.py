@@ -647,14 +647,15 @@ def _comma_list(text: str | None) -> list[str]:
 
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Change each free parameter by ±10% one at a time; print and write which checks leave their band."""
-    from simulation.validation.calibrate import FREE_PARAMETERS
+    from simulation.validation.calibrate.search import SEARCHABLE
 
     names = _comma_list(args.only) or None
     if names:
-        unknown = [n for n in names if n not in FREE_PARAMETERS]
+        unknown = [n for n in names if n not in SEARCHABLE]
         if unknown:
             raise CliError(
-                f"--only: {', '.join(unknown)} is not a free parameter; allowed: {', '.join(FREE_PARAMETERS)}."
+                f"--only: {', '.join(unknown)} is not a free parameter or one held at an earlier calibration; "
+                f"allowed: {', '.join(SEARCHABLE)}."
             )
     members = ensemble_members(args)
     out = check_output("--out", args.out)
@@ -706,7 +707,10 @@ def _add_robustness(sub: Any) -> None:
     rob.add_argument("--step", type=_real(0.001, 1), default=STEP, help=f"relative change (default: {STEP})")
     rob.add_argument("--workers", type=_count(1, 1024), default=2, help="worker processes (default: 2)")
     rob.add_argument(
-        "--only", metavar="NAMES", default=None, help="change only these free parameters (comma-separated)"
+        "--only",
+        metavar="NAMES",
+        default=None,
+        help="change only these parameters, free or held by an earlier fit (comma-separated; default: the free ones)",
     )
     add_ensemble_options(rob)
     rob.add_argument("--size-factor", type=_real(0, 10), default=1.0, help=argparse.SUPPRESS)
@@ -767,7 +771,12 @@ def _add_calibrate(sub: Any) -> None:
         help="checks run and reported but not scored, e.g. T17c: only for one no parameter value reaches",
     )
     hm = cal.add_argument_group("history matching")
-    hm.add_argument("--params", metavar="NAMES", default=None, help="free parameters to vary (default: all)")
+    hm.add_argument(
+        "--params",
+        metavar="NAMES",
+        default=None,
+        help="parameters to vary, free or held at an earlier calibration (default: the free ones)",
+    )
     hm.add_argument(
         "--range", action="append", metavar="NAME=LOW:HIGH", help="another range, inside the declared one (repeatable)"
     )

@@ -31,7 +31,7 @@ from simulation.model.parameters import SPECS
 from simulation.outputs import folder_lock
 from simulation.sweep.store import StoreError, write_bytes_atomic
 from simulation.sweep.tasks import finish, load_table, run_tasks
-from simulation.validation.calibrate.search import FREE_PARAMETERS
+from simulation.validation.calibrate.search import FREE_PARAMETERS, SEARCHABLE
 from simulation.validation.runner import DEFAULT_SEED, run_validation
 from simulation.validation.targets import TARGET_OF
 
@@ -54,7 +54,7 @@ def perturbations(names: Iterable[str], step: float = STEP) -> list[tuple[str, s
     """``(parameter, change, value)`` for each change of each free parameter: down and up by ``step``."""
     out = []
     for name in names:
-        spec, free = SPECS[name], FREE_PARAMETERS[name]
+        spec, free = SPECS[name], SEARCHABLE[name]
         default = float(spec.default)
         if default == 0.0:
             out.append((name, f"+{step:.0%} of range", min(spec.high, step * (free.high - free.low))))

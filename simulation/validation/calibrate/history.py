@@ -1,6 +1,6 @@
 """History matching: waves of designs, emulators and implausibility that cut the parameter space to a region.
 
-A history matching varies the free parameters (``search.FREE_PARAMETERS``, or a subset, in their
+A history matching varies the free parameters (``search.FREE_PARAMETERS``, or any of ``search.SEARCHABLE``, in their
 search ranges or others inside the declared ones) against every check of the chosen targets
 (default: every target of ``targets.TARGETS``, held-out ones included). ``run_wave`` runs or
 resumes one wave:
@@ -57,7 +57,7 @@ from simulation.validation.calibrate.emulator import (
     observation,
     second_largest,
 )
-from simulation.validation.calibrate.search import FREE_PARAMETERS, CalibrationError
+from simulation.validation.calibrate.search import FREE_PARAMETERS, SEARCHABLE, CalibrationError
 from simulation.validation.checks import evaluate
 from simulation.validation.runner import DEFAULT_SEED, QUICK_REPLICATIONS, _run_chunk, replication_seed, studies_for
 from simulation.workers import pool_options, shut_down
@@ -172,7 +172,8 @@ def make_settings(
     """Checked settings of a history matching; raises ``CalibrationError`` (one sentence) for a bad spec.
 
     Args:
-        params: Free parameters to vary (default: every free parameter); the others keep their defaults.
+        params: Parameters to vary, free or held (``search.SEARCHABLE``; default: every free parameter); the
+            others keep their defaults.
         ranges: Narrower or wider ranges by name, inside each parameter's declared range.
         targets: Target ids (default: every target, held-out ones included).
         **sizes: Other ``Settings`` fields (seed, replications, points, waves, ...).
@@ -180,10 +181,11 @@ def make_settings(
     names = list(FREE_PARAMETERS) if params is None else [str(p).strip() for p in params if str(p).strip()]
     if not names:
         raise CalibrationError(f"--params is empty; name at least one of {', '.join(FREE_PARAMETERS)}.")
-    unknown = [n for n in names if n not in FREE_PARAMETERS]
+    unknown = [n for n in names if n not in SEARCHABLE]
     if unknown:
         raise CalibrationError(
-            f"--params: {', '.join(unknown)} is not a free parameter; allowed: {', '.join(FREE_PARAMETERS)}."
+            f"--params: {', '.join(unknown)} is not a free parameter or one held at an earlier calibration; "
+            f"allowed: {', '.join(SEARCHABLE)}."
         )
     ranges = dict(ranges or {})
     outside = [n for n in ranges if n not in names]
@@ -193,7 +195,7 @@ def make_settings(
         )
     axes = []
     for name in dict.fromkeys(names):
-        free, spec = FREE_PARAMETERS[name], SPECS[name]
+        free, spec = SEARCHABLE[name], SPECS[name]
         low, high = ranges.get(name, (free.low, free.high))
         if not (math.isfinite(low) and math.isfinite(high) and spec.low <= low < high <= spec.high):
             raise CalibrationError(

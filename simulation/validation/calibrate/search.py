@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from simulation.extras import require
-from simulation.model.parameters import PARAMETERS, SPECS, Fixed, Free
+from simulation.model.parameters import PARAMETERS, SPECS, Fixed, Free, Held
 from simulation.model.version import model_fingerprint
 from simulation.schema import read_text
 from simulation.validation import targets as targets_module
@@ -48,6 +48,12 @@ class CalibrationError(ValueError):
 
 #: The fitted parameters and their search ranges, in declaration order (``Param.calibration``).
 FREE_PARAMETERS: dict[str, Free] = {p.name: p.calibration for p in PARAMETERS if isinstance(p.calibration, Free)}
+#: Every parameter with a search range: the free ones and those held at an earlier calibration's value
+#: (``Held``); a history matching (``--params``) or a robustness run (``--only``) may vary any of them.
+SEARCHABLE: dict[str, Free] = {
+    **FREE_PARAMETERS,
+    **{p.name: p.calibration.search for p in PARAMETERS if isinstance(p.calibration, Held)},
+}
 #: Every parameter that is not searched, and why (``Param.calibration``).
 FIXED_BY_DESIGN_OR_LITERATURE: dict[str, str] = {
     p.name: p.calibration.reason for p in PARAMETERS if isinstance(p.calibration, Fixed)
