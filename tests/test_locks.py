@@ -32,7 +32,8 @@ import contextlib, io, json, os, sys, time
 from pathlib import Path
 from simulation.tools.cli import main
 root, me, spec = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-(root / f"ready-{me}").write_text(str(os.getpid()))
+(root / f".ready-{me}.tmp").write_text(str(os.getpid()))
+(root / f".ready-{me}.tmp").rename(root / f"ready-{me}")  # whole when it appears: the parent reads it at once
 for r in range(int(sys.argv[4])):
     barrier = root / f"go-{r}"
     while not barrier.exists():
