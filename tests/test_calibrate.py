@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -209,3 +210,142 @@ def test_the_second_calibration_fits_the_held_out_targets_and_starts_from_the_fi
     start = tmp_path / "start.json"
     start.write_text(json.dumps({"felt_dent_carry": 0.5, "noticing": 0.3}))  # a free parameter and a fixed one
     assert cal.best_of(start) == {"felt_dent_carry": 0.5}
+
+
+# --- verify ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def whole_study(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("verify") / "cal"
+    cal.calibrate(out, n_trials=3, **{**TINY, "size_factor": 0.1, "check_replications": None})
+    return out
+
+
+def _verify(folder: Path, capsys) -> tuple[int, list[str]]:
+    code = main(["verify", str(folder)])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out.strip().splitlines()
+
+
+def _drop_line(path: Path, index: int) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    del lines[index]
+    path.write_text("".join(lines))
+
+
+def _change_loss(folder: Path) -> None:
+    rows = (folder / "trials.csv").read_text().splitlines(keepends=True)
+    cells = rows[2].split(",")  # trial 1
+    cells[1] = repr(float(cells[1]) + 1.0)
+    rows[2] = ",".join(cells)
+    (folder / "trials.csv").write_text("".join(rows))
+
+
+def _edit_journal(folder: Path, edit) -> None:
+    """Rewrite journal.log's operations through ``edit`` (one operation in, a list of operations out)."""
+    ops = [json.loads(line) for line in (folder / cal.JOURNAL).read_text().splitlines()]
+    kept = [new for op in ops for new in edit(op)]
+    (folder / cal.JOURNAL).write_text("".join(json.dumps(op, separators=(",", ":")) + "\n" for op in kept))
+
+
+def _lose_last_result(folder: Path) -> None:
+    """The journal loses the operation that finished its last trial (op 6: state and values)."""
+    ops = [json.loads(line) for line in (folder / cal.JOURNAL).read_text().splitlines()]
+    last = max(i for i, op in enumerate(ops) if op["op_code"] == 6)
+    _edit_journal(folder, lambda op: [] if op == ops[last] else [op])
+
+
+def _param_off_range(folder: Path) -> None:
+    """The journal's first value of felt_dent_carry (search range 0.1-0.9) set to 5 (op 5: a trial's parameter)."""
+    done = []
+
+    def edit(op: dict) -> list[dict]:
+        if op["op_code"] == 5 and op["param_name"] == "felt_dent_carry" and not done:
+            done.append(op)
+            return [{**op, "param_value_internal": 5.0}]
+        return [op]
+
+    _edit_journal(folder, edit)
+
+
+def _cut(path: Path, share: float) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * share)])
+
+
+CALIBRATION_DAMAGE = {
+    "a trial row removed from trials.csv": (
+        lambda f: _drop_line(f / "trials.csv", 2),
+        ["trials.csv has the wrong size", "trials.csv has 2 rows, the trials in journal.log give 3"],
+    ),
+    "a loss changed in trials.csv": (
+        _change_loss,
+        [
+            "trials.csv does not match its checksum",
+            "trials.csv does not agree with the trials in journal.log: the row of trial 1 differs in loss",
+        ],
+    ),
+    "a trial's result lost from journal.log": (
+        _lose_last_result,
+        [
+            "incomplete: trial attempt 2 in journal.log never finished",
+            "best.json reports 3 complete trials, journal.log holds 2",
+        ],
+    ),
+    "a parameter outside its search range in journal.log": (
+        _param_off_range,
+        [
+            "journal.log: trial 0 sets felt_dent_carry to 5.0, outside its search range 0.1 to 0.9",
+            "trials.csv does not agree with the trials in journal.log: the row of trial 0 differs in felt_dent_carry",
+        ],
+    ),
+    "journal.log cut in the middle of a line": (
+        lambda f: _cut(f / cal.JOURNAL, 0.6),
+        ["in journal.log never finished", "best.json reports 3 complete trials, journal.log holds"],
+    ),
+    "report.md deleted": (lambda f: (f / "report.md").unlink(), ["report.md is missing"]),
+    "constraints.png truncated": (lambda f: _cut(f / "constraints.png", 0.9), ["constraints.png has the wrong size"]),
+    "best.json truncated": (lambda f: _cut(f / "best.json", 0.5), ["best.json cannot be read (JSONDecodeError)"]),
+}
+
+
+def test_verify_passes_a_whole_calibration_and_says_when_its_report_is_missing(whole_study, tmp_path, capsys):
+    from simulation.tools.cli import folder_kind
+
+    assert folder_kind(whole_study) == "calibrate"
+    code, lines = _verify(whole_study, capsys)
+    assert code == 0 and lines == [f"{whole_study}: every file matches its record; the calibrate folder is complete."]
+    folder = tmp_path / "cal"
+    shutil.copytree(whole_study, folder)
+    (folder / "best.json").unlink()  # as a kill during the final report leaves it: best.json is written last
+    code, lines = _verify(folder, capsys)
+    assert code == 1 and lines == [
+        "incomplete: best.json is missing (the run stopped before writing its report); rerun the same "
+        "`rupture-sim calibrate` command to resume"
+    ]
+    cal.calibrate(folder, n_trials=3, **{**TINY, "size_factor": 0.1, "check_replications": None})  # the resume
+    assert _verify(folder, capsys)[0] == 0
+
+
+@pytest.mark.parametrize("damage", sorted(CALIBRATION_DAMAGE))
+def test_verify_lists_damage_to_a_calibration_naming_the_file(whole_study, tmp_path, capsys, damage):
+    folder = tmp_path / "cal"
+    shutil.copytree(whole_study, folder)
+    harm, expected = CALIBRATION_DAMAGE[damage]
+    harm(folder)
+    code, lines = _verify(folder, capsys)
+    assert code == 1
+    for needle in expected:
+        assert any(needle in line for line in lines), (needle, lines)
+
+
+def test_verify_says_when_a_calibration_was_made_by_another_model(whole_study, monkeypatch, capsys):
+    monkeypatch.setattr("simulation.validation.calibrate.verify.model_fingerprint", lambda: "recalibrated")
+    code, lines = _verify(whole_study, capsys)
+    assert code == 1 and lines == [
+        f"{whole_study} was made with another version of the model (its rules or "
+        "parameter defaults changed since), and continuing would mix two models in one "
+        "dataset; choose another --out folder or remove it."
+    ]

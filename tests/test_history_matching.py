@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +33,7 @@ from simulation.validation.calibrate.emulator import (
 from simulation.validation.targets import CHECKS
 
 ROOT = Path(__file__).resolve().parents[1]
-PARAMS = "rupture_base_rate,severity_rupture_gain"
+PARAMS = "felt_rupture_dent,good_enough_ending"
 TINY = [
     "calibrate", "--method", "history-matching", "--params", PARAMS, "--targets", "T1,T2", "--points", "6",
     "--waves", "2", "--replications", "3", "--check-replications", "3", "--ensemble-size", "2", "--candidates", "400",
@@ -139,8 +140,8 @@ def test_a_tiny_history_matching_writes_waves_region_analyses_and_ensemble(tiny_
         assert 0 < summary["volume"] <= 1 and summary["cutoff"] == 3
     design2 = pd.read_csv(tiny_run / "wave-02" / "design.csv")
     region1 = pd.read_csv(tiny_run / "wave-01" / "region.csv")
-    assert set(map(tuple, design2[["u_rupture_base_rate"]].to_numpy())) <= set(
-        map(tuple, region1[["u_rupture_base_rate"]].to_numpy())
+    assert set(map(tuple, design2[["u_felt_rupture_dent"]].to_numpy())) <= set(
+        map(tuple, region1[["u_felt_rupture_dent"]].to_numpy())
     )  # wave 2 is drawn from the region wave 1 left
     ident = pd.read_csv(tiny_run / "identifiability.csv")
     assert list(ident["parameter"]) == PARAMS.split(",")
@@ -177,7 +178,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     }
 
 
-def test_killed_with_sigkill_and_rerun_the_run_is_byte_identical(tiny_run: Path, tmp_path: Path):
+def test_killed_with_sigkill_and_rerun_the_run_is_byte_identical(tiny_run: Path, tmp_path: Path, capsys):
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "simulation.tools.cli", *TINY, "--out", str(out)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -188,8 +189,79 @@ def test_killed_with_sigkill_and_rerun_the_run_is_byte_identical(tiny_run: Path,
     os.kill(proc.pid, signal.SIGKILL)  # in the middle of wave 1: some design points stored, the rest not
     proc.wait()
     assert not (out / "wave-01/summary.json").exists()
+    assert main(["verify", str(out)]) == 1
+    assert capsys.readouterr().out.startswith("incomplete: wave 1 has ")
     assert main([*TINY, "--out", str(out)]) == 0
     assert _files(out) == _files(tiny_run)
+    assert main(["verify", str(out)]) == 0
+
+
+# --- verify -------------------------------------------------------------------------------------------------------
+
+
+def _drop_line(path: Path, index: int) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    del lines[index]
+    path.write_text("".join(lines))
+
+
+def _cut(path: Path, share: float) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * share)])
+
+
+def _move_point(folder: Path) -> None:
+    """A design point's parameters changed inside the range (felt_rupture_dent: 0 to 0.1), unlike its design row."""
+    path = folder / "wave-02/points/0001.json"
+    record = json.loads(path.read_text())
+    record["params"]["felt_rupture_dent"] = 0.05
+    path.write_text(json.dumps(record))
+
+
+HISTORY_DAMAGE = {
+    "a design point deleted": (
+        lambda f: (f / "wave-01/points/0003.json").unlink(),
+        "wave-01/points/0003.json is missing",
+    ),
+    "a design point's parameters changed": (
+        _move_point,
+        "wave-02/points/0001.json holds other parameter values than its row of wave-02/design.csv",
+    ),
+    "a wave's summary deleted": (
+        lambda f: (f / "wave-02/summary.json").unlink(),
+        "incomplete: wave 2 has 6 of 6 design points and no summary.json",
+    ),
+    "a member removed from ensemble.csv": (lambda f: _drop_line(f / "ensemble.csv", 1), "ensemble.csv has "),
+    "a region sample cut short": (lambda f: _cut(f / "wave-01/region.csv", 0.6), "wave-01/region.csv has "),
+    "report.md cut short": (lambda f: _cut(f / "report.md", 0.6), "report.md has the wrong size"),
+    "history.json deleted": (
+        lambda f: (f / "history.json").unlink(),
+        "incomplete: history.json is missing (the run stopped before writing its report)",
+    ),
+}
+
+
+def test_verify_passes_a_whole_history_matching(tiny_run: Path, capsys):
+    from simulation.tools.cli import folder_kind
+
+    assert folder_kind(tiny_run) == "history-matching"
+    assert main(["verify", str(tiny_run)]) == 0
+    assert (
+        capsys.readouterr().out
+        == f"{tiny_run}: every file matches its record; the history-matching folder is complete.\n"
+    )
+
+
+@pytest.mark.parametrize("damage", sorted(HISTORY_DAMAGE))
+def test_verify_lists_damage_to_a_history_matching_naming_the_file(tiny_run: Path, tmp_path: Path, capsys, damage):
+    folder = tmp_path / "run"
+    shutil.copytree(tiny_run, folder)
+    harm, expected = HISTORY_DAMAGE[damage]
+    harm(folder)
+    assert main(["verify", str(folder)]) == 1
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    assert any(line.startswith(expected) for line in out.splitlines()), out
 
 
 # --- bad specs ------------------------------------------------------------------------------------------------
@@ -204,7 +276,7 @@ def test_killed_with_sigkill_and_rerun_the_run_is_byte_identical(tiny_run: Path,
         (["--range", "dropout_base_logit=-20:-5"], "declared range"),
         (["--range", "dropout_base_logit=-5:-7"], "low < high"),
         (["--range", "dropout_base_logit"], "NAME=LOW:HIGH"),
-        (["--params", PARAMS, "--range", "rupture_base_rate=0:0.05"], "log scale needs low > 0"),
+        (["--params", PARAMS, "--range", "good_enough_ending=0:0.05"], "log scale needs low > 0"),
         (["--params", PARAMS, "--range", "strain_decay=0.5:0.6"], "not among the varied"),
         (["--trials", "5"], "belong to --method optuna"),
     ],

@@ -428,12 +428,13 @@ def compact(folder: Path, manifest: dict[str, Any]) -> None:
 
 def record_derived(folder: Path, manifest: dict[str, Any], names: Iterable[str], complete: bool) -> None:
     """Record derived files (runs.parquet, summary.md, figures) and mark the sweep complete if it is."""
-    manifest["derived"] = {name: _file_record(folder, name) for name in names}
+    manifest["derived"] = {name: file_record(folder, name) for name in names}
     manifest["complete"] = complete
     compact(folder, manifest)
 
 
-def _file_record(folder: Path, name: str) -> dict[str, Any]:
+def file_record(folder: Path, name: str) -> dict[str, Any]:
+    """The record of a written file (name, bytes, sha256) that ``shard_problems`` checks it against."""
     path = folder / name
     return {"file": name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
 

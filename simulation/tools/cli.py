@@ -295,7 +295,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Check a results folder (sweep, explore run) against its manifest; exit 1 if anything is wrong."""
+    """Check a results folder (sweep, explore run, calibration) against its records; exit 1 if anything is wrong."""
     folder = Path(args.folder)
     if not folder.is_dir():
         raise CliError(f"verify: {folder} is not a folder.")
@@ -304,15 +304,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if not problems:
-        print(f"{args.folder}: every file matches the manifest; the {kind} is complete.")
+        print(f"{args.folder}: every file matches its record; the {kind} folder is complete.")
     return 1 if problems else 0
 
 
 def folder_kind(folder: Path) -> str:
-    """What wrote a results folder: its marker says (``sweep``, ``compare`` ...), else its manifest does."""
+    """What wrote a results folder: its marker says (``sweep``, ``compare`` ...), else its manifest or its record does.
+
+    A calibrate folder written before calibrate wrote the marker is known by its record: the Optuna journal, or a
+    history matching's ``settings.json``.
+    """
     import json
 
     from simulation.outputs import MARKER
+    from simulation.validation.calibrate import history, search
 
     for read in (lambda: json.loads((folder / MARKER).read_text())["kind"],
                  lambda: json.loads((folder / "manifest.json").read_text()).get("command") or "sweep"):  # fmt: skip
@@ -322,7 +327,8 @@ def folder_kind(folder: Path) -> str:
             continue
         if isinstance(kind, str):
             return kind
-    return "sweep"
+    records = {search.JOURNAL: search.FOLDER_KIND, history.SETTINGS: history.FOLDER_KIND}
+    return next((kind for name, kind in records.items() if (folder / name).is_file()), "sweep")
 
 
 def verify_folder(folder: Path, kind: str) -> list[str]:
@@ -336,6 +342,7 @@ def verify_folder(folder: Path, kind: str) -> list[str]:
     from simulation.explore import compare, sensitivity, trial
     from simulation.sweep.store import verify as verify_sweep
     from simulation.sweep.tasks import verify as verify_explore
+    from simulation.validation.calibrate.verify import VERIFIERS
 
     readers: dict[str, Callable[[str], dict[str, Any]] | None] = {
         "compare": lambda text: compare.parse_compare(tomllib.loads(text)).to_dict(),
@@ -348,8 +355,10 @@ def verify_folder(folder: Path, kind: str) -> list[str]:
         return verify_explore(folder, readers[kind])
     if kind == "sweep":
         return verify_sweep(folder)
+    if kind in VERIFIERS:
+        return VERIFIERS[kind](folder)
     raise CliError(f"verify: {folder} is a {kind} folder; verify checks sweep, compare, trial, sensitivity, "
-                   "discover and robustness folders.")  # fmt: skip
+                   f"discover, robustness, {' and '.join(VERIFIERS)} folders.")  # fmt: skip
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -820,7 +829,9 @@ def _add_sweep(sub: Any) -> None:
     sweep.add_argument("--no-plots", action="store_true", help="skip figures and summary.md at the end")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=cmd_sweep)
-    verify = sub.add_parser("verify", help="check a sweep folder's shards against its manifest")
+    verify = sub.add_parser(
+        "verify", help="check a results folder (sweep, explore, robustness, calibrate) against its records"
+    )
     verify.add_argument("folder")
     verify.set_defaults(handler=cmd_verify)
     plot = sub.add_parser("plot", help="figures and summary.md of a sweep folder")

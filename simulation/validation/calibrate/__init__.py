@@ -8,10 +8,11 @@ the targets, each with a search range inside its declared range) are fitted;
 The package has three parts: ``loss`` turns the validation table of one
 candidate into one number; ``search`` runs or resumes the Optuna study (seeded
 TPE sampler, journal file in the output folder, every candidate on the same
-replication seeds); ``report`` writes ``best.json``, ``trials.csv``,
-``report.md`` and ``constraints.png``. ``calibrate`` (the command) ties them
+replication seeds); ``report`` writes ``trials.csv``, ``constraints.png``,
+``report.md`` and last ``best.json``. ``calibrate`` (the command) ties them
 together: rerunning it with the same folder continues the same study; a folder
 made with other free parameters, targets, seed, replications or loss is refused.
+``verify`` says whether a folder of either method is whole (``rupture-sim verify``).
 
 Held-out targets (``Target.held_out``, ``targets.HELD_OUT``: T15-T20) are out of
 sample: the calibration runs only the studies of the calibrated targets

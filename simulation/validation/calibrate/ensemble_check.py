@@ -36,6 +36,7 @@ from simulation.validation.calibrate.history import (
     _json,
     _rng,
     _write_csv,
+    csv_bytes,
     run_points,
 )
 
@@ -120,7 +121,21 @@ def build_ensemble(
 def write_ensemble(
     settings: Settings, folder: Path, candidates: pd.DataFrame, records: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """``ensemble_checked.csv``, ``ensemble.csv`` and ``ensemble.json`` from the checked candidates."""
+    """Write ``ensemble_checked.csv``, ``ensemble.csv`` and ``ensemble.json``; return the ensemble's summary."""
+    files, summary = ensemble_files(settings, candidates, records)
+    for name, data in files.items():
+        write_bytes_atomic(folder / name, data)
+    return summary
+
+
+def ensemble_files(
+    settings: Settings, candidates: pd.DataFrame, records: list[dict[str, Any]]
+) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The bytes of ``ensemble_checked.csv``, ``ensemble.csv`` and ``ensemble.json`` from the checked candidates.
+
+    Returns:
+        The files by name, and the ensemble's summary (what ``ensemble.json`` holds).
+    """
     rows = []
     for i, record in enumerate(records):
         passes = {f"pass_{c}": bool(v["passed"]) for c, v in record["checks"].items()}
@@ -135,10 +150,8 @@ def write_ensemble(
         )
     checked = pd.DataFrame(rows, columns=["candidate", *settings.names, "checks_passed", "passed_all"] + [
         f"pass_{c}" for c in settings.checks])  # fmt: skip
-    _write_csv(folder / CHECKED_CSV, checked)
     members = checked[checked["passed_all"].astype(bool)].head(settings.ensemble_size)
     table = pd.DataFrame({"member": range(len(members)), **{n: members[n].to_numpy() for n in settings.names}})
-    _write_csv(folder / ENSEMBLE_CSV, table)
     central = None
     if len(members):
         unit = candidates[[f"u_{n}" for n in settings.names]].to_numpy(float)[members["candidate"].to_numpy()]
@@ -155,5 +168,4 @@ def write_ensemble(
         "central_params": None if central is None else {n: float(table[n].iloc[central]) for n in settings.names},
         "per_check_pass_share": {c: float(checked[f"pass_{c}"].mean()) for c in settings.checks if len(checked)},
     }
-    write_bytes_atomic(folder / ENSEMBLE_JSON, _json(summary))
-    return summary
+    return {CHECKED_CSV: csv_bytes(checked), ENSEMBLE_CSV: csv_bytes(table), ENSEMBLE_JSON: _json(summary)}, summary

@@ -45,6 +45,7 @@ from scipy.stats import qmc
 
 from simulation.model.parameters import SPECS
 from simulation.model.version import model_fingerprint
+from simulation.outputs import MARKER, write_marker
 from simulation.sweep.store import write_bytes_atomic, write_json_atomic
 from simulation.validation import targets as targets_module
 from simulation.validation.calibrate.emulator import (
@@ -79,6 +80,8 @@ PAD = 0.1
 #: Ensemble defaults: members wanted, and most candidates simulated per member wanted.
 ENSEMBLE_SIZE, ENSEMBLE_TRIES = 100, 3
 SETTINGS, TIMINGS = "settings.json", "timings.json"
+#: The folder's kind in its marker (``outputs.MARKER``: what ``rupture-sim verify`` reads).
+FOLDER_KIND = "history-matching"
 
 
 @dataclass(frozen=True)
@@ -243,11 +246,13 @@ def open_run(folder: Path, settings: Settings) -> None:
                 f"{folder} holds a history matching with other {', '.join(diff)}; rerun with its settings or choose "
                 "another --out."
             )
-        return
-    if folder.exists() and any(not p.name.startswith(".") for p in folder.iterdir()):
+    elif folder.exists() and any(not p.name.startswith(".") for p in folder.iterdir()):
         raise CalibrationError(f"{folder} exists and is not a history-matching folder; choose another --out.")
-    folder.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(path, _json(wanted))
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, _json(wanted))
+    if not (folder / MARKER).exists():
+        write_marker(folder, FOLDER_KIND)
 
 
 def wave_dir(folder: Path, wave: int) -> Path:
@@ -255,8 +260,13 @@ def wave_dir(folder: Path, wave: int) -> Path:
     return folder / f"wave-{wave:02d}"
 
 
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A table as the run's files hold it (every float exact)."""
+    return frame.to_csv(index=False, float_format="%.17g").encode()
+
+
 def _write_csv(path: Path, frame: pd.DataFrame) -> None:
-    write_bytes_atomic(path, frame.to_csv(index=False, float_format="%.17g").encode())
+    write_bytes_atomic(path, csv_bytes(frame))
 
 
 class Timings:

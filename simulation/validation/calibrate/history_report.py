@@ -13,7 +13,9 @@
   (second-largest implausibility at most 3), and whether the left-out target is met
   there (pass: in at least half of that region), with its predicted statistic;
 - ``region.png`` (pairwise optical depth below the diagonal, minimum implausibility
-  above it), ``waves.png`` and ``report.md``.
+  above it), ``waves.png`` and ``report.md``;
+- last, ``history.json``: the run's summary with the size and checksum of each file
+  above (the record that the run finished; ``calibrate.verify`` checks it).
 
 These analyses use *global* emulators, fitted on every design point of every
 wave, over a Latin hypercube of the whole prior space plus the final region sample.
@@ -35,7 +37,7 @@ import pandas as pd
 
 from simulation.model.parameters import SPECS
 from simulation.style import apply_theme
-from simulation.sweep.store import write_bytes_atomic
+from simulation.sweep.store import file_record, write_bytes_atomic
 from simulation.validation import targets as targets_module
 from simulation.validation.calibrate.emulator import (
     CUTOFF,
@@ -63,6 +65,9 @@ IDENTIFIED, WEAK = 0.5, 0.9
 PAIR_PARAMETERS = 6
 #: A left-out target passes when it is met in at least this share of the region matched by the others.
 LOTO_PASS = 0.5
+#: The run's summary, written last (the record that it finished), and the report files it records.
+HISTORY = "history.json"
+REPORT_FILES = ("identifiability.csv", "conflicts.csv", "loto.csv", "region.png", "waves.png", "report.md")
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -327,8 +332,9 @@ def write_history_report(
         "loto": dict(zip(loto["target"], loto["verdict"], strict=True)),
         "ensemble": ensemble,
     }
-    write_bytes_atomic(folder / "history.json", _json(summary))
     write_bytes_atomic(folder / "report.md", report_text(settings, summaries, ident, pairs, loto, ensemble).encode())
+    summary["files"] = {name: file_record(folder, name) for name in REPORT_FILES}
+    write_bytes_atomic(folder / HISTORY, _json(summary))
     return summary
 
 
@@ -442,4 +448,4 @@ def report_text(
 
 def read_summary(folder: str | Path) -> dict[str, Any]:
     """The summary of a finished history matching (``history.json``)."""
-    return json.loads((Path(folder) / "history.json").read_text())
+    return json.loads((Path(folder) / HISTORY).read_text())

@@ -1,8 +1,11 @@
 """The report of a calibration: best parameters, trials, which targets constrain which parameters.
 
-``write_report`` writes ``best.json``, ``trials.csv``, ``constraints.csv``,
-``constraints.png`` (Spearman rank correlations across trials between each
-free parameter and each check's simulated median) and ``report.md``.
+``write_report`` writes ``trials.csv``, ``constraints.csv``, ``constraints.png``
+(Spearman rank correlations across trials between each free parameter and each
+check's simulated median), ``report.md`` and, last and atomically, ``best.json``
+with the size and checksum of each of the others: a folder whose ``best.json``
+counts every complete trial of the journal holds a whole report
+(``calibrate.verify`` checks it).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import pandas as pd
 import seaborn as sns
 
 from simulation.model.parameters import SPECS
+from simulation.sweep.store import file_record, write_bytes_atomic
 from simulation.validation import targets as targets_module
 from simulation.validation.calibrate.loss import (
     DIRECTION_MARGIN,
@@ -50,6 +54,9 @@ if TYPE_CHECKING:
 RHO_SHOWN = 0.3
 #: Most parameters (checks) listed per check (parameter) in that table.
 TOP_SHOWN = 5
+#: The summary, written last (the record of the report), and the report files it records.
+BEST = "best.json"
+REPORT_FILES = ("trials.csv", "constraints.csv", "constraints.png", "report.md")
 
 
 def complete_number(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> int:
@@ -73,6 +80,16 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         row.update({f"passed_{k}": v for k, v in t.user_attrs.get("passed", {}).items()})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def trials_csv(frame: pd.DataFrame) -> str:
+    """``trials.csv``: the trials table as text."""
+    return frame.to_csv(index=False)
+
+
+def constraints_csv(matrix: pd.DataFrame) -> str:
+    """``constraints.csv``: the constraint matrix (``constraint_matrix``) as text."""
+    return matrix.to_csv(index_label="check")
 
 
 def constraint_matrix(frame: pd.DataFrame) -> pd.DataFrame:
@@ -198,18 +215,22 @@ def write_report(
     validation_defaults: pd.DataFrame | None,
     wall_seconds: float,
 ) -> dict[str, Any]:
-    """Write ``best.json``, ``trials.csv``, ``constraints.png`` and ``report.md``; return the summary (best.json)."""
+    """Write ``trials.csv``, ``constraints.csv``, ``constraints.png``, ``report.md`` and last ``best.json``.
+
+    Returns:
+        The summary written to ``best.json``.
+    """
     sig = study.user_attrs.get("signature", {})
     scored = tuple(sig.get("checks", {}))
     with_held_out = any(targets_module.TARGET_OF[c].held_out for c in scored)
     fitted_ids = fitted_targets(with_held_out)
     left_out = [c for c in targets_module.CHECKS if targets_module.TARGET_OF[c].id in fitted_ids and c not in scored]
     frame = trials_frame(study)
-    frame.to_csv(folder / "trials.csv", index=False)
+    (folder / "trials.csv").write_text(trials_csv(frame))
     best = study.best_trial
     defaults_trial = next((t for t in completed(study) if t.user_attrs.get("defaults")), None)
     matrix = constraint_matrix(frame)
-    matrix.to_csv(folder / "constraints.csv", index_label="check")
+    (folder / "constraints.csv").write_text(constraints_csv(matrix))
     png = plot_constraints(matrix, folder / "constraints.png", len(frame))
     rec = {n: recommended(v, SPECS[n].low, SPECS[n].high) for n, v in best.params.items()}
     summary: dict[str, Any] = {
@@ -239,7 +260,6 @@ def write_report(
         if validation_defaults is not None:
             summary["validation"]["defaults_n_passed"] = int(validation_defaults["passed"].sum())
             summary["validation"]["defaults_loss"] = loss(validation_defaults, scored)
-    (folder / "best.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     span = f"{fitted_ids[0]}-{fitted_ids[-1]}"
     fitted = f"every target ({span})" if with_held_out else span
@@ -330,6 +350,8 @@ def write_report(
     for name, why in FIXED_BY_DESIGN_OR_LITERATURE.items():
         lines.append(f"| {name} | {SPECS[name].default:g} | {why} |")
     (folder / "report.md").write_text("\n".join(lines) + "\n")
+    summary["files"] = {name: file_record(folder, name) for name in REPORT_FILES}
+    write_bytes_atomic(folder / BEST, (json.dumps(summary, indent=2) + "\n").encode())  # last: the report is whole
     return summary
 
 

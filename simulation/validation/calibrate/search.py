@@ -20,6 +20,7 @@ import pandas as pd
 from simulation.extras import require
 from simulation.model.parameters import PARAMETERS, SPECS, Fixed, Free, Held
 from simulation.model.version import model_fingerprint
+from simulation.outputs import MARKER, write_marker
 from simulation.schema import read_text
 from simulation.validation import targets as targets_module
 from simulation.validation.calibrate.loss import LOSS_VERSION, loss_terms
@@ -38,6 +39,8 @@ CALIBRATION_REPLICATIONS = QUICK_REPLICATIONS
 #: Name of the Optuna study inside the journal, and of the journal file.
 STUDY_NAME = "calibration"
 JOURNAL = "journal.log"
+#: The folder's kind in its marker (``outputs.MARKER``: what ``rupture-sim verify`` reads).
+FOLDER_KIND = "calibrate"
 #: Trials of random search before TPE models the loss (they also spread the trials for the correlations).
 STARTUP_TRIALS = 16
 
@@ -158,6 +161,8 @@ def open_study(
                 f"{folder} holds a calibration with {_difference(found, wanted)}; "
                 "rerun with its settings or choose another --out."
             )
+    if not (folder / MARKER).exists():
+        write_marker(folder, FOLDER_KIND)
     # each trial draws from the seed and the complete trials before it, however many runs the study took
     sampler = _complete_seeded_tpe(seed, n_startup_trials=STARTUP_TRIALS, multivariate=True)
     study = optuna.create_study(
