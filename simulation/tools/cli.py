@@ -656,16 +656,12 @@ def _comma_list(text: str | None) -> list[str]:
 
 def cmd_robustness(args: argparse.Namespace) -> int:
     """Change each free parameter by ±10% one at a time; print and write which checks leave their band."""
-    from simulation.validation.calibrate.search import SEARCHABLE
+    from simulation.validation.calibrate.search import not_searchable
 
     names = _comma_list(args.only) or None
-    if names:
-        unknown = [n for n in names if n not in SEARCHABLE]
-        if unknown:
-            raise CliError(
-                f"--only: {', '.join(unknown)} is not a free parameter or one held at an earlier calibration; "
-                f"allowed: {', '.join(SEARCHABLE)}."
-            )
+    problem = not_searchable("--only", names or [])
+    if problem:
+        raise CliError(problem)
     members = ensemble_members(args)
     out = check_output("--out", args.out)
     with folder_lock(out):

@@ -58,7 +58,7 @@ from simulation.validation.calibrate.emulator import (
     observation,
     second_largest,
 )
-from simulation.validation.calibrate.search import FREE_PARAMETERS, SEARCHABLE, CalibrationError
+from simulation.validation.calibrate.search import FREE_PARAMETERS, SEARCHABLE, CalibrationError, not_searchable
 from simulation.validation.checks import evaluate
 from simulation.validation.runner import DEFAULT_SEED, QUICK_REPLICATIONS, _run_chunk, replication_seed, studies_for
 from simulation.workers import pool_options, shut_down
@@ -184,12 +184,9 @@ def make_settings(
     names = list(FREE_PARAMETERS) if params is None else [str(p).strip() for p in params if str(p).strip()]
     if not names:
         raise CalibrationError(f"--params is empty; name at least one of {', '.join(FREE_PARAMETERS)}.")
-    unknown = [n for n in names if n not in SEARCHABLE]
-    if unknown:
-        raise CalibrationError(
-            f"--params: {', '.join(unknown)} is not a free parameter or one held at an earlier calibration; "
-            f"allowed: {', '.join(SEARCHABLE)}."
-        )
+    problem = not_searchable("--params", names)
+    if problem:
+        raise CalibrationError(problem)
     ranges = dict(ranges or {})
     outside = [n for n in ranges if n not in names]
     if outside:

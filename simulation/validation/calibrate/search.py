@@ -57,6 +57,19 @@ SEARCHABLE: dict[str, Free] = {
     **FREE_PARAMETERS,
     **{p.name: p.calibration.search for p in PARAMETERS if isinstance(p.calibration, Held)},
 }
+
+
+def not_searchable(option: str, names: list[str]) -> str | None:
+    """The sentence for names of ``option`` that no search may vary (None if every name may be varied)."""
+    unknown = [n for n in names if n not in SEARCHABLE]
+    if not unknown:
+        return None
+    return (
+        f"{option}: {', '.join(unknown)} is not a free parameter or one held at an earlier calibration; "
+        f"allowed: {', '.join(SEARCHABLE)}."
+    )
+
+
 #: Every parameter that is not searched, and why (``Param.calibration``).
 FIXED_BY_DESIGN_OR_LITERATURE: dict[str, str] = {
     p.name: p.calibration.reason for p in PARAMETERS if isinstance(p.calibration, Fixed)
