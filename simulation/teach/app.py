@@ -388,7 +388,7 @@ def Info(model: SessionPlayer):
     bullets = "\n".join(f"- {n}" for n in model.chapter.notice)
     tries = "\n".join(f"- {t}" for t in model.chapter.try_)
     with solara.Column(classes=["rs-info"]):
-        md(f"**{model.chapter.title}** ({model.setting}). At the pinned seed: {model.scenario.shows}.")
+        md(f"**{model.chapter.title}** ({model.setting}). At the pinned seed: {model.pinned_scenario.shows}.")
         md(INFO.format(notice=bullets, try_=tries))
 
 

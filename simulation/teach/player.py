@@ -82,10 +82,11 @@ class SessionPlayer(mesa.Model):
     ) -> None:
         self.chapter_name = chapter_name
         self.chapter = chapter(chapter_name)
-        self.scenario = scenario(chapter_name)
-        self.course_seed = self.scenario.seed if str(seed) == "pinned" else int(seed)
-        self.n_sessions = self.scenario.n_sessions if str(n_sessions) == "pinned" else int(n_sessions)
-        self.pinned = self.course_seed == self.scenario.seed and not custom  # the course that shows the point
+        # not `self.scenario`: Mesa 3.5's Model owns that name (its Scenario, with a setter that writes into it)
+        self.pinned_scenario = scenario(chapter_name)
+        self.course_seed = self.pinned_scenario.seed if str(seed) == "pinned" else int(seed)
+        self.n_sessions = self.pinned_scenario.n_sessions if str(n_sessions) == "pinned" else int(n_sessions)
+        self.pinned = self.course_seed == self.pinned_scenario.seed and not custom  # the course that shows the point
         super().__init__(rng=self.course_seed)  # Mesa 3.5 deprecates seed=; 3.3.1 takes rng= too
         self.params: Parameters = resolve_parameters(self.chapter.population, self.chapter.therapists,
                                                      self.chapter.params)  # fmt: skip
