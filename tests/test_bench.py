@@ -152,3 +152,32 @@ def test_warm_up_compiles_what_is_missing_and_then_nothing(capsys: pytest.Captur
     assert warm.warm_up() == {}  # nothing left to compile
     assert main(["warm-up"]) == 0
     assert "already compiled" in capsys.readouterr().out
+
+
+def test_a_parallel_warm_up_says_once_what_it_compiles(monkeypatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from simulation.model import kernel_cache
+    from simulation.tools import warm
+
+    notice = kernel_cache.COMPILE_NOTICE
+    monkeypatch.setattr(notice, "announced", False)
+    monkeypatch.setattr(warm, "compiled_entries", lambda: set())
+
+    class InlinePool:  # the worker pool, run in this process (the workers' compiles are not the point here)
+        def __init__(self, *args, **kwargs) -> None:
+            pass
+
+        def __enter__(self) -> InlinePool:
+            return self
+
+        def __exit__(self, *exc) -> bool:
+            return False
+
+        def map(self, function, items):
+            return [function(item) for item in items]
+
+    calls = []
+    monkeypatch.setattr(warm, "ProcessPoolExecutor", InlinePool)
+    monkeypatch.setattr(warm, "compile_entry", lambda entry: calls.append((entry, notice.announced)) or 1.0)
+    assert warm.warm_up() == {"cohort": 1.0, "agents": 1.0}
+    assert capsys.readouterr().err.count("rupture-sim: compiling the model") == 1  # the parent, once
+    assert calls == [("cohort", True), ("agents", True)]  # each worker knows it was said: silent

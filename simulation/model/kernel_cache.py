@@ -85,14 +85,18 @@ class CompileNotice(event.Listener):
         if self.depth == 0 and _ours(ev):
             self.started = time.perf_counter()
             if not self.announced:
-                self.announced = True
-                print(
-                    f"rupture-sim: compiling the model for this machine, once after installing or editing it "
-                    f"(about {estimated_compile_seconds():.0f} s; cached in {cache_base()})",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                self.announce()
         self.depth += 1
+
+    def announce(self) -> None:
+        """Say once on stderr that the model is being compiled, and about how long it takes."""
+        self.announced = True
+        print(
+            f"rupture-sim: compiling the model for this machine, once after installing or editing it "
+            f"(about {estimated_compile_seconds():.0f} s; cached in {cache_base()})",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def on_end(self, ev: event.Event) -> None:
         """A compile ends: note the process's compile time once the outermost is done."""

@@ -37,11 +37,22 @@ def compile_entry(entry: str) -> float:
     return time.perf_counter() - start
 
 
+def _compile_in_worker(entry: str) -> float:
+    """``compile_entry`` in a worker of ``warm_up``, whose parent has said what is compiling."""
+    from simulation.model.kernel_cache import COMPILE_NOTICE
+
+    COMPILE_NOTICE.announced = True
+    return compile_entry(entry)
+
+
 def warm_up(parallel: bool = True) -> dict[str, float]:
     """Compile every entry point not in the cache yet; return the seconds each took (none if all were)."""
     todo = [entry for entry in ENTRY_POINTS if entry not in compiled_entries()]
     if not parallel or len(todo) < 2:
         return {entry: compile_entry(entry) for entry in todo}
+    from simulation.model.kernel_cache import COMPILE_NOTICE
+
+    COMPILE_NOTICE.announce()  # once for both workers
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(len(todo), mp_context=context) as pool:
-        return dict(zip(todo, pool.map(compile_entry, todo), strict=True))
+        return dict(zip(todo, pool.map(_compile_in_worker, todo), strict=True))
