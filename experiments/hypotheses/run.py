@@ -37,6 +37,7 @@ from simulation.explore.compare import (
     load_compare_spec,
     run_compare,
     saving_text,
+    size_columns,
 )
 from simulation.explore.store import load_table
 from simulation.run.outcomes import CATALOG
@@ -181,8 +182,7 @@ def effects_table(effects: pd.DataFrame, outcomes: list[str]) -> list[str]:
     ]
     overall = effects[(effects["group"] == "all") & effects["outcome"].isin(outcomes)]
     for r in overall.itertuples():
-        size = f"{r.effect:+.2f} [{r.effect_low:+.2f}, {r.effect_high:+.2f}]"
-        cohen, risk = (size, "") if r.effect_kind == "d" else ("", size)
+        cohen, risk = size_columns(r, 2)
         lines.append(
             f"| {r.scenario} | {r.reference} | {r.outcome} ({CATALOG[r.outcome].describe()}) "
             f"| {ci(r.difference, r.ci_low, r.ci_high)} | {cohen} | {risk} "
@@ -454,8 +454,7 @@ def _mediation_figure(fits: dict, share: tuple[float, float, float], path: Path)
     ax.set(xlabel="share of the skill effect on symptom change through resolution depth (95% CI)")
     ax.set_title("Skill -> resolution depth -> symptom change", fontsize=10)
     ax.legend(fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save(fig, path)
+    save(fig, path)  # creates the folder
 
 
 def headline_d(spec: CompareSpec, result: dict[str, Any], places: Places) -> list[str]:
@@ -581,8 +580,7 @@ def _steps_figure(tables: dict[str, pd.DataFrame], path: Path) -> None:
     ax.set(ylabel="next-session alliance (0-1), 95% CI", xlabel="reaching the next stage of the episode")
     ax.set_title("Does a deeper resolution stage predict the next session's alliance?", fontsize=10)
     ax.legend(fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save(fig, path)
+    save(fig, path)  # creates the folder
 
 
 def headline_f(spec: CompareSpec, result: dict[str, Any], places: Places) -> list[str]:

@@ -571,12 +571,17 @@ def outcome_lines(outcomes: tuple[str, ...]) -> list[str]:
     return [f"- `{o}`: {CATALOG[o].label}; {CATALOG[o].describe()}." for o in outcomes]
 
 
+def size_columns(r: Any, digits: int) -> tuple[str, str]:
+    """An effects row's size with its CI in its own column: (Cohen's d, risk difference), the other empty."""
+    size = f"{r.effect:+.{digits}f} [{r.effect_low:+.{digits}f}, {r.effect_high:+.{digits}f}]"
+    return (size, "") if r.effect_kind == "d" else ("", size)
+
+
 def effect_rows(effects: pd.DataFrame) -> list[str]:
     """Markdown rows of the effects table (differences on the outcome's scale, d and RD in their own columns)."""
     rows = []
     for r in effects.itertuples():
-        d = f"{r.effect:+.3f} [{r.effect_low:+.3f}, {r.effect_high:+.3f}]"
-        cohen, risk = (d, "") if r.effect_kind == "d" else ("", d)
+        cohen, risk = size_columns(r, 3)
         rows.append(
             f"| {r.scenario} | {r.reference} | {r.outcome} | {r.baseline:.3f} | {r.alternative:.3f} | "
             f"{r.difference:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}] | "

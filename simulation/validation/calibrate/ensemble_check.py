@@ -94,9 +94,6 @@ def build_ensemble(
         path = where / "points" / f"{i:04d}.json"
         return json.loads(path.read_text()) if path.exists() else None
 
-    def accepted(record: dict[str, Any]) -> bool:
-        return all(c["passed"] for c in record["checks"].values())
-
     start = 0
     while start < len(u):
         records = [stored(i) for i in range(start)]
@@ -116,6 +113,25 @@ def build_ensemble(
         start = batch.stop
     records = [r for r in (stored(i) for i in range(len(u))) if r is not None]
     return write_ensemble(settings, folder, candidates.iloc[: len(records)], records)
+
+
+def accepted(record: dict[str, Any]) -> bool:
+    """Whether a checked candidate passed every check: a member of the ensemble."""
+    return all(c["passed"] for c in record["checks"].values())
+
+
+def checked_by_rule(passed: list[bool], size: int, total: int) -> int | None:
+    """How many of ``total`` candidates ``build_ensemble`` checks, given the verdicts of those checked so far.
+
+    Its rule: batches of ``size`` until ``size`` members are found or the candidates run out. None if
+    the rule asks for more candidates than ``passed`` holds (the ensemble is unfinished).
+    """
+    start = 0
+    while start < total and sum(passed[:start]) < size:
+        start = min(start + size, total)
+        if start > len(passed):
+            return None
+    return start
 
 
 def write_ensemble(

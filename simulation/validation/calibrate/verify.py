@@ -460,8 +460,8 @@ def _ensemble(folder: Path, settings: Settings) -> tuple[dict[str, Any] | None, 
     if problems:
         return None, problems
     records = [json.loads((folder / "ensemble" / "points" / name).read_bytes()) for name in stored]
-    wanted = _checked_by_rule([all(c["passed"] for c in r["checks"].values()) for r in records],
-                              settings.ensemble_size, len(candidates))  # fmt: skip
+    wanted = ensemble_check.checked_by_rule([ensemble_check.accepted(r) for r in records],
+                                            settings.ensemble_size, len(candidates))  # fmt: skip
     if wanted is None:
         return None, [
             f"incomplete: the ensemble has checked {len(records)} candidates and is not full; {RESUME_HISTORY}"
@@ -470,16 +470,6 @@ def _ensemble(folder: Path, settings: Settings) -> tuple[dict[str, Any] | None, 
         return None, [f"ensemble/points holds {len(records)} checked candidates, the ensemble stops after {wanted}"]
     files, summary = ensemble_check.ensemble_files(settings, candidates.iloc[: len(records)], records)
     return summary, [p for name, data in files.items() for p in _same_file(folder, name, data)]
-
-
-def _checked_by_rule(accepted: list[bool], size: int, total: int) -> int | None:
-    """How many candidates the ensemble checks (``ensemble_check.build_ensemble``); None if more must be checked."""
-    start = 0
-    while start < total and sum(accepted[:start]) < size:
-        start = min(start + size, total)
-        if start > len(accepted):
-            return None
-    return start
 
 
 def _same_file(folder: Path, name: str, data: bytes) -> list[str]:
