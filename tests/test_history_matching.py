@@ -279,6 +279,8 @@ def test_verify_lists_damage_to_a_history_matching_naming_the_file(tiny_run: Pat
         (["--params", PARAMS, "--range", "good_enough_ending=0:0.05"], "log scale needs low > 0"),
         (["--params", PARAMS, "--range", "strain_decay=0.5:0.6"], "not among the varied"),
         (["--trials", "5"], "belong to --method optuna"),
+        (["--targets", "T1,T2", "--leave-out", "T19b"], "--leave-out: T19b is not a check of the matched targets"),
+        (["--targets", "T1", "--leave-out", "T1"], "leaves no check to match"),
     ],
 )
 def test_bad_specs_get_one_sentence_and_exit_2_and_write_nothing(tmp_path: Path, capsys, extra, words):
@@ -416,3 +418,60 @@ def test_robustness_headline_is_the_share_of_members_passing_each_check():
     text = report_text(table.reset_index(), 30, 2026, 0.1)
     assert "Across 3 members" in text and "the least-held is T2a (33%)" in text
     assert "ensemble_pass_share" not in summarise(runs[~runs["parameter"].str.startswith("(member")]).columns
+
+
+# --- a check left out of the matching -------------------------------------------------------------------------
+
+
+def _left_out_settings():
+    from simulation.validation.calibrate.history import make_settings
+
+    return make_settings(PARAMS.split(","), None, "T1,T2", ["T2b"])
+
+
+def test_a_left_out_check_is_not_matched_but_stays_in_the_run():
+    settings = _left_out_settings()
+    assert settings.checks == ("T1", "T2a", "T2b") and settings.matched == ("T1", "T2a")
+    from simulation.validation.calibrate.ensemble_check import accepted
+
+    def record(**passed: bool) -> dict:
+        return {"checks": {c: {"passed": passed.get(c, True)} for c in settings.checks}}
+
+    assert accepted(settings, record(T2b=False))  # failing only the left-out check: still a member
+    assert not accepted(settings, record(T2a=False))
+
+
+def test_the_report_sets_a_left_out_check_against_the_targets_and_predicts_it():
+    from simulation.validation.calibrate.history_report import (
+        _target_implausibility,
+        conflicts,
+        leave_one_target_out,
+        report_text,
+    )
+
+    settings = _left_out_settings()
+    # Columns T1, T2a, T2b: T2b is implausible wherever T1 is met (they pull against each other), and met in
+    # only one of the four sets the matched checks allow (the second-largest rule lets T1 miss).
+    matrix = np.array([[1.0, 1.0, 5.0], [1.0, 1.0, 4.0], [5.0, 1.0, 5.0], [4.0, 1.0, 1.0]])
+    per_target = _target_implausibility(settings, matrix)
+    assert set(per_target) == {"T1", "T2", "T2b"}
+    assert per_target["T2"].tolist() == [1.0, 1.0, 1.0, 1.0]  # T2 counts only its matched check, T2a
+    pairs = conflicts(settings, per_target).set_index(["target_a", "target_b"])
+    assert bool(pairs.loc[("T1", "T2b"), "conflict"]) and not bool(pairs.loc[("T1", "T2"), "conflict"])
+    loto = leave_one_target_out(settings, {}, np.zeros((4, 2)), matrix, per_target)
+    rows = loto.set_index("target")
+    assert list(rows.index) == ["T1", "T2", "T2b"] and rows.loc["T2b", "check"] == "T2b"
+    assert rows.loc["T2b", "verdict"] == "fail"  # predicted from the region of every matched check: never met
+    summary = {"wave": 1, "design_points": 4, "passed_all": 2, "emulated": 3, "coverage_2sd": None, "volume": 0.5,
+               "shrink": 0.0, "stop": "the wave limit (1)"}  # fmt: skip
+    text = report_text(settings, [summary], pd.DataFrame(columns=["parameter", "class", "share_of_range",
+                       "central_90_share"]), conflicts(settings, per_target), loto, {})  # fmt: skip
+    assert "Left out of the matching" in text and "T2b" in text
+
+
+def test_verify_rebuilds_settings_with_a_left_out_check():
+    from simulation.validation.calibrate.history import _json
+    from simulation.validation.calibrate.verify import _settings_of
+
+    settings = _left_out_settings()
+    assert _settings_of(json.loads(_json(settings.signature()))) == settings

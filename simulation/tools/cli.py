@@ -602,10 +602,10 @@ def cmd_history_match(args: argparse.Namespace) -> int:
     from simulation.validation.calibrate.search import CalibrationError
     from simulation.validation.runner import QUICK_REPLICATIONS
 
-    if args.trials is not None or args.start or args.leave_out or args.with_held_out or args.timeout is not None:
+    if args.trials is not None or args.start or args.with_held_out or args.timeout is not None:
         raise CliError(
-            "--trials, --timeout, --start, --leave-out and --with-held-out belong to --method optuna; history "
-            "matching takes --params, --range, --targets, --points, --waves and --ensemble-size."
+            "--trials, --timeout, --start and --with-held-out belong to --method optuna; history matching takes "
+            "--params, --range, --targets, --leave-out, --points, --waves and --ensemble-size."
         )
     if args.replications == 1:
         raise CliError("--replications must be at least 2 for history matching (the replication variance).")
@@ -616,6 +616,7 @@ def cmd_history_match(args: argparse.Namespace) -> int:
             None if args.params is None else _comma_list(args.params),
             _ranges(args.range),
             args.targets,
+            _comma_list(args.leave_out) if args.leave_out else (),
             seed=args.seed,
             replications=args.replications or REPLICATIONS,
             points=args.points or POINTS,
@@ -773,7 +774,8 @@ def _add_calibrate(sub: Any) -> None:
         "--leave-out",
         metavar="CHECKS",
         default=None,
-        help="checks run and reported but not scored, e.g. T17c: only for one no parameter value reaches",
+        help="checks run and reported but not scored (optuna) or not matched (history matching), e.g. T19b: "
+        "only for one no parameter value reaches",
     )
     hm = cal.add_argument_group("history matching")
     hm.add_argument(

@@ -42,11 +42,11 @@ from simulation.validation.calibrate.history import (
 
 
 def strictly_non_implausible(settings: Settings, waves: list[dict[str, Emulator]], x: np.ndarray) -> np.ndarray:
-    """Whether every check's implausibility is at most the cut-off under every wave's emulators."""
-    observations = {c: observation(targets_module.CHECKS[c]) for c in settings.checks}
+    """Whether every matched check's implausibility is at most the cut-off under every wave's emulators."""
+    observations = {c: observation(targets_module.CHECKS[c]) for c in settings.matched}
     ok = np.ones(len(x), dtype=bool)
     for emulators in waves:
-        values = implausibility_matrix(emulators, observations, x, settings.check_replications, settings.checks)
+        values = implausibility_matrix(emulators, observations, x, settings.check_replications, settings.matched)
         ok &= np.all(np.nan_to_num(values, nan=0.0) <= CUTOFF, axis=1)
     return ok
 
@@ -97,7 +97,7 @@ def build_ensemble(
     start = 0
     while start < len(u):
         records = [stored(i) for i in range(start)]
-        if sum(accepted(r) for r in records) >= size:
+        if sum(accepted(settings, r) for r in records) >= size:
             break
         batch = range(start, min(start + size, len(u)))
         todo = [(f"{i:04d}", settings.params(u[i])) for i in batch if stored(i) is None]
@@ -107,7 +107,7 @@ def build_ensemble(
             def done(key: str, record: dict[str, Any], seconds: float) -> None:
                 write_bytes_atomic(where / "points" / f"{key}.json", _json(record))
                 timings.point(f"ensemble/{key}", seconds)
-                say(f"ensemble candidate {int(key) + 1}: {'member' if accepted(record) else 'fails a check'}")
+                say(f"ensemble candidate {int(key) + 1}: {'member' if accepted(settings, record) else 'fails a check'}")
 
             run_points(settings, todo, settings.check_seed, settings.check_replications, workers, done)
         start = batch.stop
@@ -115,9 +115,9 @@ def build_ensemble(
     return write_ensemble(settings, folder, candidates.iloc[: len(records)], records)
 
 
-def accepted(record: dict[str, Any]) -> bool:
-    """Whether a checked candidate passed every check: a member of the ensemble."""
-    return all(c["passed"] for c in record["checks"].values())
+def accepted(settings: Settings, record: dict[str, Any]) -> bool:
+    """Whether a checked candidate passed every matched check: a member of the ensemble."""
+    return all(record["checks"][c]["passed"] for c in settings.matched)
 
 
 def checked_by_rule(passed: list[bool], size: int, total: int) -> int | None:
@@ -160,7 +160,7 @@ def ensemble_files(
                 "candidate": i,
                 **{n: candidates[n].iloc[i] for n in settings.names},
                 "checks_passed": sum(passes.values()),
-                "passed_all": all(passes.values()),
+                "passed_all": accepted(settings, record),
                 **passes,
             }
         )
@@ -182,6 +182,7 @@ def ensemble_files(
         "check_seed": settings.check_seed,
         "central_member": central,
         "central_params": None if central is None else {n: float(table[n].iloc[central]) for n in settings.names},
+        "left_out": list(settings.left_out),
         "per_check_pass_share": {c: float(checked[f"pass_{c}"].mean()) for c in settings.checks if len(checked)},
     }
     return {CHECKED_CSV: csv_bytes(checked), ENSEMBLE_CSV: csv_bytes(table), ENSEMBLE_JSON: _json(summary)}, summary

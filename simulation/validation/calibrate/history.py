@@ -125,6 +125,9 @@ class Settings:
         check_seed: Root seed of the ensemble's check (the validation's: out of sample).
         candidates: Candidates per rejection-sampling batch.
         ensemble_size: Members wanted.
+        left_out: Checks emulated and reported but not matched: the region and the ensemble's members ignore
+            them (a check no parameter set reaches, named with the reason in the report), and the report
+            predicts them from the region of the others.
     """
 
     axes: tuple[Axis, ...]
@@ -139,7 +142,13 @@ class Settings:
     check_seed: int = DEFAULT_SEED
     candidates: int = CANDIDATES
     ensemble_size: int = ENSEMBLE_SIZE
+    left_out: tuple[str, ...] = ()
     method_version: int = field(default=METHOD_VERSION)
+
+    @property
+    def matched(self) -> tuple[str, ...]:
+        """The checks the region and the ensemble must meet: every check but the left-out ones."""
+        return tuple(c for c in self.checks if c not in self.left_out)
 
     @property
     def names(self) -> list[str]:
@@ -170,6 +179,7 @@ def make_settings(
     params: Iterable[str] | None = None,
     ranges: Mapping[str, tuple[float, float]] | None = None,
     targets: Iterable[str] | str | None = None,
+    left_out: Iterable[str] = (),
     **sizes: Any,
 ) -> Settings:
     """Checked settings of a history matching; raises ``CalibrationError`` (one sentence) for a bad spec.
@@ -179,6 +189,7 @@ def make_settings(
             others keep their defaults.
         ranges: Narrower or wider ranges by name, inside each parameter's declared range.
         targets: Target ids (default: every target, held-out ones included).
+        left_out: Checks of those targets run, emulated and reported but not matched (``--leave-out``).
         **sizes: Other ``Settings`` fields (seed, replications, points, waves, ...).
     """
     names = list(FREE_PARAMETERS) if params is None else [str(p).strip() for p in params if str(p).strip()]
@@ -212,7 +223,15 @@ def make_settings(
     except targets_module.TargetError as err:
         raise CalibrationError(f"--targets: {str(err)[0].lower()}{str(err)[1:]}") from None
     checks = tuple(c.id for t in targets_module.TARGETS if t.id in chosen for c in t.checks)
-    return Settings(tuple(axes), chosen, checks, **sizes)
+    left = tuple(dict.fromkeys(str(c).strip() for c in left_out if str(c).strip()))
+    unknown = [c for c in left if c not in checks]
+    if unknown:
+        raise CalibrationError(
+            f"--leave-out: {', '.join(unknown)} is not a check of the matched targets; allowed: {', '.join(checks)}."
+        )
+    if len(left) == len(checks):
+        raise CalibrationError("--leave-out leaves no check to match; leave out fewer checks.")
+    return Settings(tuple(axes), chosen, checks, left_out=left, **sizes)
 
 
 # --- the folder -------------------------------------------------------------------------------------------------
@@ -384,12 +403,15 @@ def maximin_subset(sample: np.ndarray, n: int, rng: np.random.Generator) -> np.n
 def non_implausible(
     settings: Settings, waves: list[dict[str, Emulator]], x: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each point is non-implausible under every wave's emulators, and its largest second-largest I."""
-    observations = {c: observation(targets_module.CHECKS[c]) for c in settings.checks}
+    """Whether each point is non-implausible under every wave's emulators, and its largest second-largest I.
+
+    Only the matched checks count (``Settings.matched``).
+    """
+    observations = {c: observation(targets_module.CHECKS[c]) for c in settings.matched}
     worst = np.zeros(len(x))
     alive = np.arange(len(x))
     for emulators in waves:  # a later wave's emulators only see what the earlier ones left (as in the waves)
-        values = implausibility_matrix(emulators, observations, x[alive], settings.check_replications, settings.checks)
+        values = implausibility_matrix(emulators, observations, x[alive], settings.check_replications, settings.matched)
         worst[alive] = np.maximum(worst[alive], second_largest(values))
         alive = alive[worst[alive] <= CUTOFF]
     return worst <= CUTOFF, worst
@@ -568,7 +590,7 @@ def run_wave(
         "wave": wave,
         "design_points": len(x),
         "training_points": len(x_train),
-        "passed_all": int(sum(all(c["passed"] for c in r["checks"].values()) for r in records)),
+        "passed_all": int(sum(all(r["checks"][c]["passed"] for c in settings.matched) for r in records)),
         "emulated": len(emulators),
         "not_emulated": [c for c in settings.checks if c not in emulators],
         "candidates": tried,

@@ -156,12 +156,16 @@ def identifiability(settings: Settings, region: np.ndarray) -> pd.DataFrame:
 
 
 def _target_implausibility(settings: Settings, matrix: np.ndarray) -> dict[str, np.ndarray]:
-    """Per target, the largest implausibility over its checks (0 where none of them is emulated)."""
+    """Per target, the largest implausibility over its matched checks (0 where none of them is emulated).
+
+    A left-out check stands as a target of its own, so the conflicts table says what it pulls against.
+    """
+    groups = {t: [c for c in settings.matched if targets_module.TARGET_OF[c].id == t] for t in settings.targets}
+    groups.update({c: [c] for c in settings.left_out})
     out = {}
-    for target in settings.targets:
-        columns = [j for j, c in enumerate(settings.checks) if targets_module.TARGET_OF[c].id == target]
-        block = matrix[:, columns]
-        out[target] = np.where(np.all(np.isnan(block), axis=1), 0.0, np.nanmax(np.where(np.isnan(block), -1, block), 1))
+    for name, checks in groups.items():
+        block = matrix[:, [settings.checks.index(c) for c in checks]]
+        out[name] = np.where(np.all(np.isnan(block), axis=1), 0.0, np.nanmax(np.where(np.isnan(block), -1, block), 1))
     return out
 
 
@@ -193,12 +197,18 @@ def leave_one_target_out(
     settings: Settings, emulators: dict[str, Emulator], x: np.ndarray, matrix: np.ndarray,
     per_target: dict[str, np.ndarray],
 ) -> pd.DataFrame:  # fmt: skip
-    """Match on every target but one, predict the left-out one from the emulators: pass or fail."""
+    """Match on every target but one, predict the left-out one from the emulators: pass or fail.
+
+    A check left out of the matching (``Settings.left_out``) gets a row of its own, predicted from the region
+    of every matched check.
+    """
     rows = []
-    for target in settings.targets:
-        others = [j for j, c in enumerate(settings.checks) if targets_module.TARGET_OF[c].id != target]
+    for target in per_target:
+        own = [target] if target in settings.left_out else [
+            c for c in settings.matched if targets_module.TARGET_OF[c].id == target]  # fmt: skip
+        others = [settings.checks.index(c) for c in settings.matched if c not in own]
         region = second_largest(matrix[:, others]) <= CUTOFF if others else np.ones(len(x), bool)
-        first = next(c for c in settings.checks if targets_module.TARGET_OF[c].id == target)
+        first = own[0]
         check = targets_module.CHECKS[first]
         predicted = (np.nan, np.nan, np.nan)
         if first in emulators and region.any():
@@ -342,6 +352,19 @@ def _g(value: Any, fmt: str = ".3g") -> str:
     return "-" if value is None or (isinstance(value, float) and not np.isfinite(value)) else format(value, fmt)
 
 
+def _left_out_text(settings: Settings) -> list[str]:
+    """The sentence on checks left out of the matching (none without ``--leave-out``)."""
+    if not settings.left_out:
+        return []
+    return [
+        "",
+        f"Left out of the matching (run, emulated and reported, not matched; `--leave-out`): "
+        f"{', '.join(settings.left_out)}. The region and the ensemble's members ignore them; the conflicts table "
+        "treats each as a target of its own and the leave-one-target-out table predicts it from the region of "
+        "every matched check.",
+    ]
+
+
 def report_text(
     settings: Settings,
     summaries: list[dict[str, Any]],
@@ -360,6 +383,7 @@ def report_text(
         f"{settings.replications} "
         f"replications each on common random numbers (root seed {settings.seed}); at most {settings.waves} waves. "
         f"Stopped after wave {len(summaries)}: {summaries[-1]['stop'] or 'n/a'}.",
+        *_left_out_text(settings),
         "",
         "## Method",
         "",
@@ -375,8 +399,8 @@ def report_text(
         "",
         "## Waves",
         "",
-        "| wave | design points | pass every check | emulated checks | LOO coverage (±2 SD) | region (share of prior) "
-        "| kept from last |",
+        "| wave | design points | pass every matched check | emulated checks | LOO coverage (±2 SD) "
+        "| region (share of prior) | kept from last |",
         "|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
@@ -437,12 +461,12 @@ def report_text(
         lines.append(
             f"{ensemble['members']} of {ensemble['wanted']} members wanted, from {ensemble['candidates_checked']} "
             f"candidates of the final region checked by simulation ({ensemble['check_replications']} replications, "
-            f"root seed {ensemble['check_seed']}): {_g(ensemble['acceptance'], '.0%')} passed every check. Central "
-            f"member: {ensemble['central_member']} (`ensemble.csv`, `ensemble.json`, every candidate in "
+            f"root seed {ensemble['check_seed']}): {_g(ensemble['acceptance'], '.0%')} passed every matched "
+            f"check. Central member: {ensemble['central_member']} (`ensemble.csv`, `ensemble.json`, every candidate in "
             "`ensemble_checked.csv`)."
         )
     else:
-        lines.append("No candidate passed every check by simulation; no ensemble (`ensemble_checked.csv`).")
+        lines.append("No candidate passed every matched check by simulation; no ensemble (`ensemble_checked.csv`).")
     return "\n".join(lines) + "\n"
 
 

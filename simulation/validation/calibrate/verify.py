@@ -332,14 +332,17 @@ def _settings_of(data: dict[str, Any]) -> Settings:
     """
     sizes = {}
     for f in fields(Settings):
-        if f.name in data and f.name not in ("axes", "targets", "checks", "method_version"):
+        if f.name in data and f.name not in ("axes", "targets", "checks", "left_out", "method_version"):
             value = data[f.name]
             if isinstance(value, bool) or not isinstance(value, int if isinstance(f.default, int) else int | float):
                 raise ValueError(f"{f.name} is not a number of its kind")
             sizes[f.name] = value
     axes = data["axes"]
     ranges = {a["name"]: (float(a["low"]), float(a["high"])) for a in axes}
-    return make_settings([a["name"] for a in axes], ranges, list(data["targets"]), **sizes)
+    left_out = data.get("left_out", [])
+    if not isinstance(left_out, list) or not all(isinstance(c, str) for c in left_out):
+        raise ValueError("left_out is not a list of check ids")
+    return make_settings([a["name"] for a in axes], ranges, list(data["targets"]), left_out, **sizes)
 
 
 def _waves(folder: Path, settings: Settings) -> tuple[int | None, list[str]]:
@@ -460,7 +463,7 @@ def _ensemble(folder: Path, settings: Settings) -> tuple[dict[str, Any] | None, 
     if problems:
         return None, problems
     records = [json.loads((folder / "ensemble" / "points" / name).read_bytes()) for name in stored]
-    wanted = ensemble_check.checked_by_rule([ensemble_check.accepted(r) for r in records],
+    wanted = ensemble_check.checked_by_rule([ensemble_check.accepted(settings, r) for r in records],
                                             settings.ensemble_size, len(candidates))  # fmt: skip
     if wanted is None:
         return None, [
