@@ -6,8 +6,6 @@ test files (test_stats.py, test_cohorts.py, test_targets.py).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 from pathlib import Path
 
@@ -18,14 +16,7 @@ import pytest
 from simulation.model.parameters import ParameterError
 from simulation.tools.cli import main
 from simulation.validation.cohorts import design_parameters
-from simulation.validation.runner import (
-    DEFAULT_SEED,
-    QUICK_REPLICATIONS,
-    evaluate_checks,
-    replication_seed,
-    run_validation,
-    simulate_studies,
-)
+from simulation.validation.runner import evaluate_checks, replication_seed, run_validation, simulate_studies
 from simulation.validation.studies import STUDIES
 from simulation.validation.targets import CHECKS, HELD_OUT, TARGETS
 
@@ -116,20 +107,11 @@ def test_evaluate_checks_gives_one_row_per_check():
     assert list(table["check"]) == ["T11"] and table["replications"].iloc[0] == 2
 
 
-@pytest.fixture(scope="module")
-def quick_validation(tmp_path_factory) -> tuple[Path, str]:
-    """`rupture-sim validate --quick` with the defaults on 2 workers: its folder and what it printed. One run
-    serves the acceptance test and the report test (each took about a minute on its own)."""
-    out = tmp_path_factory.mktemp("validation") / "validation"
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(["validate", "--quick", "--workers", "2", "--seed", str(DEFAULT_SEED), "--out", str(out)])
-    assert code == 0, stderr.getvalue()
-    return out, stdout.getvalue()
-
-
-def test_validate_command_writes_the_report_and_a_figure_per_target(quick_validation):
-    out, printed = quick_validation
+def test_validate_command_writes_the_report_and_a_figure_per_target(tmp_path: Path, capsys):
+    out = tmp_path / "validation"
+    argv = ["validate", "--quick", "--replications", "4", "--workers", "1", "--seed", "5", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
     assert "checks pass" in printed and "T14b" in printed
     report = (out / "report.md").read_text()
     for target in TARGETS:
@@ -142,7 +124,7 @@ def test_validate_command_writes_the_report_and_a_figure_per_target(quick_valida
     assert set(results.loc[results["held_out"], "target"]) == set(HELD_OUT)  # computed, marked held out
     assert "| T15 (held out) |" in report and "held out (T15, T16, T17, T18, T19, T20; out of sample" in printed
     replications = pd.read_csv(out / "replications.csv", index_col="replication")
-    assert replications.shape == (QUICK_REPLICATIONS, len(CHECKS))
+    assert replications.shape == (4, len(CHECKS))
 
 
 def test_validate_command_rejects_a_bad_setting(capsys):
@@ -150,11 +132,10 @@ def test_validate_command_rejects_a_bad_setting(capsys):
     assert "noticing" in capsys.readouterr().err
 
 
-def test_the_defaults_reproduce_every_published_target(quick_validation):
+def test_the_defaults_reproduce_every_published_target():
     """The acceptance test: with the defaults every check of T1-T20 passes on the quick setting but the one
-    that docs/VALIDATION.md reports as not reproduced (T19b: the model's sudden gains carry too much of the change).
-    Read from the results.csv of `validate --quick` (the same numbers as ``run_validation(quick=True)``)."""
-    results = pd.read_csv(quick_validation[0] / "results.csv")
+    that docs/VALIDATION.md reports as not reproduced (T19b: the model's sudden gains carry too much of the change)."""
+    results = run_validation(quick=True, workers=2)
     failing = tuple(results.loc[~results["passed"].astype(bool), "check"])
     assert failing == ("T19b",), f"checks that fail with the defaults: {failing}"
     assert set(results.loc[results["held_out"], "target"]) == set(HELD_OUT) and len(results) >= 46
