@@ -976,18 +976,82 @@ SPEC_COMMANDS = {
 }
 
 
+SPEC_KINDS = ("fifo", "/dev/zero", "folder", "huge")
+#: Runs every (command, kind) case of the test below in one process, as the installed `rupture-sim` script does
+#: (``sys.exit(main())``), each with its own working directory and its stderr (fd 2) in a file of its own; after
+#: each case it records the exit code and stderr. A case still running after 120 s records a hang and ends the
+#: process (``os._exit``: ``main`` turns an OSError such as TimeoutError into a sentence, which would hide it).
+SPEC_DRIVER = """
+import json, os, signal, sys
+from pathlib import Path
+from simulation.tools.cli import main
+cases, results_file = json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[2])
+results = {}
+def record():
+    results_file.write_text(json.dumps(results))
+for key, (cwd, argv) in cases.items():
+    def hang(signum, frame, key=key):
+        results[key] = {"code": None, "stderr": "still running after 120 s (a hang)"}
+        record()
+        os._exit(3)
+    signal.signal(signal.SIGALRM, hang)
+    os.chdir(cwd)
+    err_path = Path(cwd, ".stderr")
+    with open(err_path, "w") as err_file, open(os.devnull, "w") as null:
+        sys.stdout.flush(); sys.stderr.flush()
+        saved = os.dup(1), os.dup(2)
+        os.dup2(null.fileno(), 1); os.dup2(err_file.fileno(), 2)
+        signal.alarm(120)
+        try:
+            code = main(argv)
+        except SystemExit as exit_:
+            code = exit_.code
+        signal.alarm(0)
+        sys.stdout.flush(); sys.stderr.flush()
+        os.dup2(saved[0], 1); os.dup2(saved[1], 2)
+    results[key] = {"code": code, "stderr": err_path.read_text()}
+    err_path.unlink()
+    record()
+"""
+
+
+@pytest.fixture(scope="module")
+def never_ending_specs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str, Any], Path]]:
+    """The outcome and the working directory of every case of the test below, run by one child process
+    (``SPEC_DRIVER``): one start of the package instead of 20 (each start costs seconds of imports)."""
+    root = tmp_path_factory.mktemp("never_ending")
+    cases, folders = {}, {}
+    for command in sorted(SPEC_COMMANDS):
+        for kind in SPEC_KINDS:
+            key = f"{command}|{kind}"
+            folder = root / f"case-{len(folders)}"
+            folder.mkdir()
+            path = {
+                "fifo": folder / "spec.toml",
+                "/dev/zero": Path("/dev/zero"),
+                "folder": folder,
+                "huge": folder / "h",
+            }
+            if kind == "fifo":
+                os.mkfifo(path[kind])
+            if kind == "huge":
+                path[kind].write_text(TINY + "#" * (2 << 20))
+            cases[key] = (str(folder), SPEC_COMMANDS[command](str(path[kind])))
+            folders[key] = folder
+    (root / "cases.json").write_text(json.dumps(cases))
+    argv = [sys.executable, "-c", SPEC_DRIVER, str(root / "cases.json"), str(root / "results.json")]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=20 * 130)
+    results = json.loads((root / "results.json").read_text()) if (root / "results.json").exists() else {}
+    why = f"the driver stopped (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    return {key: (results.get(key, {"code": None, "stderr": why}), folders[key]) for key in cases}
+
+
 @pytest.mark.parametrize("command", sorted(SPEC_COMMANDS))
-@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "folder", "huge"])
-def test_a_spec_path_that_never_ends_is_one_sentence_without_a_hang(tmp_path, command, kind):
-    path = {"fifo": tmp_path / "spec.toml", "/dev/zero": Path("/dev/zero"), "folder": tmp_path, "huge": tmp_path / "h"}
-    if kind == "fifo":
-        os.mkfifo(path[kind])
-    if kind == "huge":
-        path[kind].write_text(TINY + "#" * (2 << 20))
-    argv = [str(BIN / "rupture-sim"), *SPEC_COMMANDS[command](str(path[kind]))]
-    proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)  # a hang fails here
-    assert_one_sentence(proc.returncode, proc.stderr)
-    assert not (tmp_path / "never").exists()
+@pytest.mark.parametrize("kind", SPEC_KINDS)
+def test_a_spec_path_that_never_ends_is_one_sentence_without_a_hang(never_ending_specs, command, kind):
+    result, folder = never_ending_specs[f"{command}|{kind}"]
+    assert_one_sentence(result["code"], result["stderr"])
+    assert not (folder / "never").exists()
 
 
 def test_explore_commands_exit_143_on_sigterm_and_keep_finished_tasks(tmp_path):
@@ -1069,7 +1133,12 @@ def test_calibrate_resumed_after_kill_9_proposes_what_an_uninterrupted_run_does(
         argv = [sys.executable, "-c", CALIBRATE, str(folder), str(trials)]
         return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    assert run(tmp_path / "whole", 3).wait() == 0
+    from simulation.validation import calibrate as cal
+
+    # the uninterrupted run in this process (what CALIBRATE runs; a process start costs seconds of imports)
+    cal.calibrate(
+        tmp_path / "whole", n_trials=3, replications=2, workers=1, size_factor=0.25, check_replications=None, seed=3
+    )
     killed = run(tmp_path / "killed", 3)
     for line in killed.stdout:  # the first trial finished: kill the process during the second
         if line.startswith("trial 0"):

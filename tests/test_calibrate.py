@@ -187,9 +187,16 @@ def test_calibrate_command_prints_progress_and_summary(tmp_path: Path, capsys):
     assert (out / "report.md").is_file()
 
 
-def test_the_second_calibration_fits_the_held_out_targets_and_starts_from_the_first(tmp_path: Path, capsys):
+def test_the_second_calibration_fits_the_held_out_targets_and_starts_from_the_first(
+    tmp_path: Path, capsys, monkeypatch
+):
+    # The command's closing quick validations of the best and the default parameters (QUICK_REPLICATIONS each,
+    # which test_calibrate_command_prints_progress_and_summary runs) take 2 replications here: this test is about
+    # the held-out targets and the warm start, and the 2 x 100 replications of every study were most of its time.
+    full = cal.calibrate
+    monkeypatch.setattr(cal, "calibrate", lambda *a, **k: full(*a, **{"check_replications": 2, **k}))
     first = tmp_path / "first"
-    cal.calibrate(first, n_trials=2, **{**TINY, "check_replications": None})
+    full(first, n_trials=2, **{**TINY, "check_replications": None})
     best = json.loads((first / "best.json").read_text())["params"]
     second = tmp_path / "second"
     argv = ["calibrate", "--out", str(second), "--trials", "2", "--replications", "2", "--workers", "1", "--seed", "3"]
