@@ -42,7 +42,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cho_solve
 
 from simulation.validation.checks import BAND, DIRECTION, POINT, RANGE, Check
 
@@ -207,6 +206,8 @@ class Emulator:
         model, centre, spread = self._mean
         if isinstance(model, _Constant):
             return np.full(len(self.y), centre), np.sqrt(self.noise)
+        from scipy.linalg import cho_solve  # here: the command line imports this module to build its help
+
         k_inv = cho_solve((model.L_, True), np.eye(len(self.y)))
         diag = np.diag(k_inv)
         standard = (self.y - centre) / spread

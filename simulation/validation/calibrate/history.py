@@ -41,7 +41,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
 from simulation.model.parameters import SPECS
 from simulation.model.version import model_fingerprint
@@ -382,6 +381,8 @@ def _rng(settings: Settings, *parts: int) -> np.random.Generator:
 
 def latin_hypercube(settings: Settings, n: int, low: np.ndarray, high: np.ndarray, *parts: int) -> np.ndarray:
     """``n`` points of a seeded, optimised Latin hypercube in the box [low, high] of the unit cube."""
+    from scipy.stats import qmc  # here, not at the top: scipy.stats takes a second to import, the help needs none
+
     d = len(settings.axes)
     sampler = qmc.LatinHypercube(d, seed=_rng(settings, *parts))
     return low + sampler.random(n) * (high - low)

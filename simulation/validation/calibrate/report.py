@@ -18,13 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from simulation.model.parameters import SPECS
 from simulation.sweep.store import file_record, write_bytes_atomic
@@ -111,6 +106,12 @@ def constraint_matrix(frame: pd.DataFrame) -> pd.DataFrame:
 
 def plot_constraints(matrix: pd.DataFrame, path: Path, n_trials: int) -> Path:
     """Heatmap of the constraint matrix (checks x free parameters)."""
+    import matplotlib  # here, not at the top: the command line imports this package to build its help
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
     height = max(4.0, 0.32 * len(matrix) + 2.5)
     width = max(6.0, 0.62 * len(matrix.columns) + 3.0)
     with sns.axes_style("white"), warnings.catch_warnings():
