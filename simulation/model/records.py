@@ -77,11 +77,21 @@ def kernel_params(p: ModelParams) -> np.record | ModelParams:
     compile took 39 s of CPU, 28 s with the record; the numbers are the same). Uncompiled, the
     rules read the named tuple: a numpy record's fields are slow to read in Python.
     """
+    return kernel_params_buffer(p)[0]
+
+
+def kernel_params_buffer(p: ModelParams) -> np.recarray | list[ModelParams]:
+    """``kernel_params`` as a one-record array, for a compiled function called once per session.
+
+    An array crosses from Python into compiled code at the cost of a pointer, where a record
+    scalar costs numba a type look-up and a buffer request on every call. With the JIT off, the
+    named tuple in a list (``[0]`` reads it as from the array).
+    """
     if numba_config.DISABLE_JIT:
-        return p
+        return [p]
     buffer = new_records(1, MODEL_PARAMS)
     buffer[0] = tuple(p)
-    return buffer[0]
+    return buffer
 
 
 # --- the intake profile of a diagnosis group (``Parameters.profiles``, one row per diagnosis) -----

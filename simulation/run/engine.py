@@ -158,7 +158,7 @@ def sum_trajectory(trajectory, sessions) -> None:
 
 
 @njit(cache=True)
-def run_agent_session(seed, pid, tid, session, patient_buffer, therapist_buffer, p, course_length, rows,
+def run_agent_session(seed, pid, tid, session, patient_buffer, therapist_buffer, params_buffer, course_length, rows,
                       work_buffer, detail, overrides, course_buffer):  # fmt: skip
     """One session of one dyad for the agent view: the imposed response, ``run_session``, the course sums.
 
@@ -171,6 +171,7 @@ def run_agent_session(seed, pid, tid, session, patient_buffer, therapist_buffer,
         The number of events the session logged (``work_buffer[0].events``).
     """
     work = work_buffer[0]
+    p = params_buffer[0]
     impose_response(work, overrides, pid, session)
     row_buffer = rows[session - 1 : session]
     n_events = run_session(seed, pid, tid, session, patient_buffer[0], therapist_buffer[0], p, course_length,
