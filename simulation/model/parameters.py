@@ -3,7 +3,7 @@
 ``PARAMETERS`` is the single table of the model's parameters (the Starsim idea
 of declared parameters). ``Parameters`` is a validated set of values: unknown
 names and out-of-range values are rejected with one clear sentence. The
-compiled rules receive the values as the named tuple ``ModelParams`` and the
+compiled rules receive the values as one record (``records.kernel_params``) and the
 per-diagnosis profiles as a small array (``Parameters.profiles``).
 
 Sources are target ids of ``literature.md`` (T1-T17, or a section such as
@@ -779,7 +779,7 @@ PARAMETERS: tuple[Param, ...] = (
 
 SPECS: dict[str, Param] = {p.name: p for p in PARAMETERS}
 ModelParams = namedtuple("ModelParams", [p.name for p in PARAMETERS])
-ModelParams.__doc__ = "Parameter values as a flat named tuple of floats, the form the compiled rules read."
+ModelParams.__doc__ = "Parameter values as a flat named tuple of floats (``records.kernel_params`` for the kernels)."
 SHARE_NAMES = tuple(f"share_{d}" for d in DIAGNOSES)
 
 
@@ -875,7 +875,7 @@ class Parameters(Mapping[str, float]):
         return {k: int(v) if SPECS[k].integer else v for k, v in self._values.items()}
 
     def model_params(self) -> ModelParams:
-        """Values as the named tuple the compiled rules read."""
+        """Values as a named tuple (``records.kernel_params`` makes it the record the compiled rules read)."""
         return ModelParams(**self._values)
 
     def profiles(self) -> np.ndarray:

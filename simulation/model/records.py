@@ -12,10 +12,10 @@ gives the columns their dtypes and labels.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba.core import config as numba_config
 
-from simulation.model import kernel_cache  # noqa: F401  (sets the cache folder before any @njit)
-from simulation.model.parameters import PROFILE_FIELDS, SPECS
+from simulation.model.kernel_cache import njit  # (also sets the cache folder before any @njit)
+from simulation.model.parameters import PROFILE_FIELDS, SPECS, ModelParams
 from simulation.model.taxonomy import EXPLORATORY, IMMEDIATE, OTHER, PARTLY_RESOLVED, RESOLVED, UNRESOLVED
 
 
@@ -64,6 +64,35 @@ PATIENT_FIELDS = (
     "wai_leniency", "therapist_impression", "felt_dent", "therapist_felt_dent", "alliance_felt_recent",
 )  # fmt: skip
 PATIENT = record_dtype(PATIENT_FIELDS)
+
+# --- the model's parameters, as the compiled kernels take them -----------------------------------
+MODEL_PARAMS = record_dtype(ModelParams._fields)
+
+
+def kernel_params(p: ModelParams) -> np.record | ModelParams:
+    """``p`` as one record of ``MODEL_PARAMS``: what the compiled kernels take (the named tuple with the JIT off).
+
+    A record reaches compiled code as one pointer. The named tuple of 134 floats was 134 arguments
+    of every rule that reads a parameter, which tripled the compile time of each rule (a first
+    compile took 39 s of CPU, 28 s with the record; the numbers are the same). Uncompiled, the
+    rules read the named tuple: a numpy record's fields are slow to read in Python.
+    """
+    return kernel_params_buffer(p)[0]
+
+
+def kernel_params_buffer(p: ModelParams) -> np.recarray | list[ModelParams]:
+    """``kernel_params`` as a one-record array, for a compiled function called once per session.
+
+    An array crosses from Python into compiled code at the cost of a pointer, where a record
+    scalar costs numba a type look-up and a buffer request on every call. With the JIT off, the
+    named tuple in a list (``[0]`` reads it as from the array).
+    """
+    if numba_config.DISABLE_JIT:
+        return [p]
+    buffer = new_records(1, MODEL_PARAMS)
+    buffer[0] = tuple(p)
+    return buffer
+
 
 # --- the intake profile of a diagnosis group (``Parameters.profiles``, one row per diagnosis) -----
 PROFILE = record_dtype(PROFILE_FIELDS)

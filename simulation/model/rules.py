@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from simulation.model.kernel_cache import njit
 from simulation.model.keyed_random import (
     INTAKE,
     THERAPIST_KEY_OFFSET,

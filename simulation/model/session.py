@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from numba import njit
-
+from simulation.model.kernel_cache import njit
 from simulation.model.keyed_random import (
     END_OF_SESSION,
     choice,
@@ -144,7 +143,7 @@ Marker = namedtuple("Marker", "kind code salience observed dip felt")
 # ------------------------------------------------------------------------------------------------
 # The schedule
 # ------------------------------------------------------------------------------------------------
-@njit(cache=True, inline="always")  # inlined into the engine loop: no per-call argument passing
+@njit(cache=True, forceinline=True)  # compiled once for both entry points; LLVM inlines it into their loops
 def run_session(seed, pid, tid, session, patient, therapist, p, course_length, row_buffer, work, detail):
     """Hold one session of a dyad and update ``patient`` with its consequences; return the number of events.
 
@@ -155,7 +154,7 @@ def run_session(seed, pid, tid, session, patient, therapist, p, course_length, r
         session: Session number, 1-based.
         patient: The patient's record (``records.PATIENT``), updated in place.
         therapist: The therapist's record (``records.THERAPIST``).
-        p: ``ModelParams``.
+        p: The parameters (``records.kernel_params``).
         course_length: Planned number of sessions (no dropout after the last one).
         row_buffer: One ``records.SESSION`` record: the session's record, overwritten.
         work: The session in progress (``records.IN_SESSION``); its event log holds the

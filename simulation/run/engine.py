@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from simulation.model.kernel_cache import njit
 from simulation.model.parameters import Parameters
 from simulation.model.records import (
     COURSE,
@@ -29,6 +29,7 @@ from simulation.model.records import (
     THERAPIST,
     TRAJECTORY,
     as_records,
+    kernel_params,
     max_events_per_session,
     new_records,
 )
@@ -83,7 +84,7 @@ def intake_therapists(seed: int, therapist_ids: np.ndarray, params: Parameters) 
     """The record of each therapist (in the order of ``therapist_ids``)."""
     therapist_ids = np.asarray(therapist_ids, dtype=np.int64)
     out = new_records(len(therapist_ids), THERAPIST)
-    _intake_therapists(seed, therapist_ids, params.model_params(), out)
+    _intake_therapists(seed, therapist_ids, kernel_params(params.model_params()), out)
     return out
 
 
@@ -97,7 +98,7 @@ def intake_patients(seed: int, patient_ids: np.ndarray, params: Parameters) -> n
     """The record of each patient at intake (in the order of ``patient_ids``)."""
     profiles = as_records(params.profiles(), PROFILE)
     out = new_records(len(patient_ids), PATIENT)
-    _intake_patients(seed, patient_ids, params.shares(), profiles, params.model_params(), out)
+    _intake_patients(seed, patient_ids, params.shares(), profiles, kernel_params(params.model_params()), out)
     return out
 
 
@@ -157,7 +158,7 @@ def sum_trajectory(trajectory, sessions) -> None:
 
 
 @njit(cache=True)
-def run_agent_session(seed, pid, tid, session, patient_buffer, therapist_buffer, p, course_length, rows,
+def run_agent_session(seed, pid, tid, session, patient_buffer, therapist_buffer, params_buffer, course_length, rows,
                       work_buffer, detail, overrides, course_buffer):  # fmt: skip
     """One session of one dyad for the agent view: the imposed response, ``run_session``, the course sums.
 
@@ -170,6 +171,7 @@ def run_agent_session(seed, pid, tid, session, patient_buffer, therapist_buffer,
         The number of events the session logged (``work_buffer[0].events``).
     """
     work = work_buffer[0]
+    p = params_buffer[0]
     impose_response(work, overrides, pid, session)
     row_buffer = rows[session - 1 : session]
     n_events = run_session(seed, pid, tid, session, patient_buffer[0], therapist_buffer[0], p, course_length,
@@ -330,7 +332,7 @@ def simulate_cohort(
     else:
         therapist_table = as_records(therapists, THERAPIST)[therapist_index]
     therapist_rows = np.searchsorted(therapist_index, therapist_ids)
-    p = params.model_params()
+    p = kernel_params(params.model_params())
     intake = intake_patients(seed, patient_ids, params)
     final = intake.copy()
     course_bound = n_sessions * max_events_per_session(int(params["n_segments"]))

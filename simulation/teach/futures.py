@@ -33,6 +33,7 @@ from simulation.model.records import (
     THERAPIST,
     TRAJECTORY,
     as_records,
+    kernel_params,
     max_events_per_session,
     new_records,
 )
@@ -139,7 +140,7 @@ def _course_runner(params, ids, tids, intake, therapist, n_sessions, seed):
     hundreds of courses of a trainee's feedback cost more than the courses themselves).
     """
     course_bound = n_sessions * max_events_per_session(int(params["n_segments"]))
-    model_params = params.model_params()
+    model_params = kernel_params(params.model_params())
     buffers = (new_records(n_sessions, SESSION), new_records(course_bound, EVENT), new_records(1, IN_SESSION),
                new_records(1, COURSE), new_records(n_sessions, TRAJECTORY), new_records(1, SESSION))  # fmt: skip
 

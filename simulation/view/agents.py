@@ -364,7 +364,7 @@ class Therapist(mesa.Agent):
             patient.sessions_attended + 1,
             patient._state,
             self._state,
-            model.model_params,
+            model.params_buffer,
             model.n_sessions,
             patient._rows,
             model.work_buffer,

@@ -29,6 +29,7 @@ from simulation.model.records import (
     THERAPIST,
     TRAJECTORY,
     as_records,
+    kernel_params_buffer,
     new_records,
 )
 from simulation.run.engine import (
@@ -82,7 +83,8 @@ class RuptureModel(mesa.Model):
 
     Attributes:
         params: The parameters.
-        model_params: The parameters as the named tuple the compiled rules read.
+        model_params: The parameters as the compiled rules read them (``records.kernel_params``).
+        params_buffer: ``model_params`` as a one-record array (what the compiled session takes).
         n_sessions: Planned course length.
         seed: Root seed.
         record_events: Whether events are kept.
@@ -124,7 +126,8 @@ class RuptureModel(mesa.Model):
         if int(n_sessions) < 1:
             raise ParameterError(f"n_sessions must be at least 1 (got {n_sessions!r}).")
         self.params = params
-        self.model_params = params.model_params()
+        self.params_buffer = kernel_params_buffer(params.model_params())  # what the compiled session takes
+        self.model_params = self.params_buffer[0]
         self.n_sessions = int(n_sessions)
         self.seed = int(seed)
         self.record_events = bool(record_events)
