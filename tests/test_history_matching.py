@@ -475,3 +475,15 @@ def test_verify_rebuilds_settings_with_a_left_out_check():
 
     settings = _left_out_settings()
     assert _settings_of(json.loads(_json(settings.signature()))) == settings
+
+
+def test_a_target_whose_every_check_is_left_out_is_reported_by_its_checks():
+    from simulation.validation.calibrate.history import make_settings
+    from simulation.validation.calibrate.history_report import _target_implausibility, leave_one_target_out
+
+    settings = make_settings(PARAMS.split(","), None, "T1,T2", ["T2a", "T2b"])
+    matrix = np.array([[1.0, 1.0, 5.0], [1.0, 4.0, 1.0]])
+    per_target = _target_implausibility(settings, matrix)
+    assert set(per_target) == {"T1", "T2a", "T2b"}
+    loto = leave_one_target_out(settings, {}, np.zeros((2, 2)), matrix, per_target)
+    assert list(loto["target"]) == ["T1", "T2a", "T2b"]

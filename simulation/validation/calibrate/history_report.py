@@ -161,6 +161,7 @@ def _target_implausibility(settings: Settings, matrix: np.ndarray) -> dict[str, 
     A left-out check stands as a target of its own, so the conflicts table says what it pulls against.
     """
     groups = {t: [c for c in settings.matched if targets_module.TARGET_OF[c].id == t] for t in settings.targets}
+    groups = {t: checks for t, checks in groups.items() if checks}  # a target whose every check is left out
     groups.update({c: [c] for c in settings.left_out})
     out = {}
     for name, checks in groups.items():
