@@ -616,7 +616,7 @@ def cmd_history_match(args: argparse.Namespace) -> int:
             None if args.params is None else _comma_list(args.params),
             _ranges(args.range),
             args.targets,
-            _comma_list(args.leave_out) if args.leave_out else (),
+            _comma_list(args.leave_out),
             seed=args.seed,
             replications=args.replications or REPLICATIONS,
             points=args.points or POINTS,

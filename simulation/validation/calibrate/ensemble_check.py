@@ -117,7 +117,7 @@ def build_ensemble(
 
 def accepted(settings: Settings, record: dict[str, Any]) -> bool:
     """Whether a checked candidate passed every matched check: a member of the ensemble."""
-    return all(record["checks"][c]["passed"] for c in settings.matched)
+    return settings.passes(record)
 
 
 def checked_by_rule(passed: list[bool], size: int, total: int) -> int | None:

@@ -149,6 +149,10 @@ class Settings:
         """The checks the region and the ensemble must meet: every check but the left-out ones."""
         return tuple(c for c in self.checks if c not in self.left_out)
 
+    def passes(self, record: dict[str, Any]) -> bool:
+        """Whether a simulated point (``point_record``) passed every matched check."""
+        return all(record["checks"][c]["passed"] for c in self.matched)
+
     @property
     def names(self) -> list[str]:
         """Names of the varied parameters."""
@@ -591,7 +595,7 @@ def run_wave(
         "wave": wave,
         "design_points": len(x),
         "training_points": len(x_train),
-        "passed_all": int(sum(all(r["checks"][c]["passed"] for c in settings.matched) for r in records)),
+        "passed_all": int(sum(settings.passes(r) for r in records)),
         "emulated": len(emulators),
         "not_emulated": [c for c in settings.checks if c not in emulators],
         "candidates": tried,

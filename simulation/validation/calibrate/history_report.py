@@ -155,16 +155,22 @@ def identifiability(settings: Settings, region: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _check_groups(settings: Settings) -> dict[str, list[str]]:
+    """Each target's matched checks, and each left-out check as a group of its own.
+
+    A target whose every check is left out is reported by those checks alone.
+    """
+    groups = {t: [c for c in settings.matched if targets_module.TARGET_OF[c].id == t] for t in settings.targets}
+    return {**{t: checks for t, checks in groups.items() if checks}, **{c: [c] for c in settings.left_out}}
+
+
 def _target_implausibility(settings: Settings, matrix: np.ndarray) -> dict[str, np.ndarray]:
-    """Per target, the largest implausibility over its matched checks (0 where none of them is emulated).
+    """Per group of ``_check_groups``, the largest implausibility over its checks (0 where none is emulated).
 
     A left-out check stands as a target of its own, so the conflicts table says what it pulls against.
     """
-    groups = {t: [c for c in settings.matched if targets_module.TARGET_OF[c].id == t] for t in settings.targets}
-    groups = {t: checks for t, checks in groups.items() if checks}  # a target whose every check is left out
-    groups.update({c: [c] for c in settings.left_out})
     out = {}
-    for name, checks in groups.items():
+    for name, checks in _check_groups(settings).items():
         block = matrix[:, [settings.checks.index(c) for c in checks]]
         out[name] = np.where(np.all(np.isnan(block), axis=1), 0.0, np.nanmax(np.where(np.isnan(block), -1, block), 1))
     return out
@@ -204,9 +210,7 @@ def leave_one_target_out(
     of every matched check.
     """
     rows = []
-    for target in per_target:
-        own = [target] if target in settings.left_out else [
-            c for c in settings.matched if targets_module.TARGET_OF[c].id == target]  # fmt: skip
+    for target, own in _check_groups(settings).items():
         others = [settings.checks.index(c) for c in settings.matched if c not in own]
         region = second_largest(matrix[:, others]) <= CUTOFF if others else np.ones(len(x), bool)
         first = own[0]
