@@ -487,3 +487,117 @@ def test_a_target_whose_every_check_is_left_out_is_reported_by_its_checks():
     assert set(per_target) == {"T1", "T2a", "T2b"}
     loto = leave_one_target_out(settings, {}, np.zeros((2, 2)), matrix, per_target)
     assert list(loto["target"]) == ["T1", "T2a", "T2b"]
+
+
+# --- the ensemble's walk --------------------------------------------------------------------------------------
+
+
+def _walk_settings(size: int = 10):
+    from simulation.validation.calibrate.history import make_settings
+
+    return make_settings(PARAMS.split(","), targets="T1", ensemble_size=size, seed=5)
+
+
+def _replay(settings, candidates: np.ndarray, passing) -> tuple:
+    """Run the ensemble's plan with a stand-in for the simulation: a point passes where ``passing(u)`` says."""
+    from simulation.validation.calibrate.ensemble_check import ensemble_plan
+
+    store: dict[str, dict] = {}
+    plan = ensemble_plan(settings, candidates, store.get)
+    while plan.todo:
+        for key, u in plan.todo:
+            assert key not in store  # nothing is asked for twice
+            store[key] = {"params": settings.params(u), "checks": {c: {"passed": bool(passing(u))}
+                                                                   for c in settings.checks}}  # fmt: skip
+        plan = ensemble_plan(settings, candidates, store.get)
+    return plan, store
+
+
+def test_the_ensemble_walks_from_the_defaults_when_the_region_rarely_passes():
+    from simulation.validation.calibrate.ensemble_check import (
+        CHAINS,
+        ENSEMBLE_TRIES,
+        SCOUTS,
+        accepted,
+        defaults_unit,
+        ensemble_files,
+    )
+
+    settings = _walk_settings()
+    start = defaults_unit(settings)
+    near = lambda u: bool(np.all(np.abs(u - start) < 0.2))  # noqa: E731  a thin passing set around the defaults
+    candidates = np.random.default_rng(1).random((300, 2))
+    plan, _ = _replay(settings, candidates, near)
+    origins = [c.origin for c in plan.checked]
+    draws = origins.count("region")
+    assert draws == SCOUTS and origins[draws] == "defaults"  # few draws pass: the walk starts from the defaults
+    members = [c for c in plan.checked if accepted(settings, c.record)]
+    assert settings.ensemble_size <= len(members) < settings.ensemble_size + CHAINS  # it stops after a full round
+    assert all(near(c.u) for c in members)
+    # Each chain moves only to a passing proposal, and each proposal is one step from where its chain stood.
+    where = {c: None for c in range(CHAINS)}
+    for c in plan.checked:
+        if c.origin != "walk":
+            continue
+        if where[c.chain] is not None:
+            assert np.linalg.norm(c.u - where[c.chain]) < 6 * settings.walk_step * math.sqrt(2)
+        if where[c.chain] is None or accepted(settings, c.record):
+            where[c.chain] = c.u if accepted(settings, c.record) else where[c.chain]
+    simulated = sum(c.record is not None for c in plan.checked)
+    assert simulated <= ENSEMBLE_TRIES * settings.ensemble_size + CHAINS
+    again, _ = _replay(settings, candidates, near)  # the plan is a function of the stored results
+    assert [c.key for c in again.checked] == [c.key for c in plan.checked]
+    files, summary = ensemble_files(settings, plan.checked)
+    assert summary["members"] == settings.ensemble_size and summary["walk"]["defaults_pass"]
+    assert summary["walk"]["passed"] + summary["region_draws"]["passed"] + 1 >= settings.ensemble_size
+    table = pd.read_csv(__import__("io").BytesIO(files["ensemble.csv"]))
+    assert len(table) == settings.ensemble_size and table["member"].tolist() == list(range(10))
+
+
+def test_the_ensemble_draws_when_the_region_passes_often_and_stops_without_a_passing_start():
+    from simulation.validation.calibrate.ensemble_check import ENSEMBLE_TRIES, SCOUTS, accepted, ensemble_files
+
+    settings = _walk_settings()
+    candidates = np.random.default_rng(2).random((300, 2))
+    plan, _ = _replay(settings, candidates, lambda u: u[0] < 0.6)  # most of the region passes: draws only
+    assert {c.origin for c in plan.checked} == {"region"}
+    assert sum(accepted(settings, c.record) for c in plan.checked) >= settings.ensemble_size  # whole batches
+    assert ensemble_files(settings, plan.checked)[1]["members"] == settings.ensemble_size
+    plan, store = _replay(settings, candidates, lambda u: False)  # nothing passes, the defaults neither
+    assert [c.origin for c in plan.checked] == ["region"] * SCOUTS + ["defaults"] and len(store) == SCOUTS + 1
+    assert len(plan.checked) <= ENSEMBLE_TRIES * settings.ensemble_size
+
+
+def test_a_walked_ensemble_is_verified_and_resumes_to_the_same_files(tmp_path: Path, monkeypatch, capsys):
+    from simulation.validation.calibrate import ensemble_check
+    from simulation.validation.calibrate.history import make_settings
+    from simulation.validation.calibrate.matching import history_match
+
+    monkeypatch.setattr(ensemble_check, "SCOUTS", 1)  # after one draw, walk (the real rule: 20 draws, 20%)
+    monkeypatch.setattr(ensemble_check, "WALK_BELOW", 1.01)
+    settings = make_settings(PARAMS.split(","), targets="T1,T2", seed=3, replications=3, points=6, waves=1,
+                             check_replications=3, ensemble_size=3, candidates=400, size_factor=0.2)  # fmt: skip
+    out = tmp_path / "walked"
+    history_match(settings, out, workers=1)
+    summary = json.loads((out / "ensemble.json").read_text())
+    assert summary["walk"]["steps"] > 0 and summary["members"] == 3
+    checked = pd.read_csv(out / "ensemble_checked.csv")
+    assert set(checked["origin"]) >= {"region", "walk"}
+    members = pd.read_csv(out / "ensemble.csv")
+    passing = checked[checked["passed_all"]]
+    for row in members.itertuples():  # every member is a simulated candidate that passed every check
+        assert ((passing["felt_rupture_dent"] == row.felt_rupture_dent)
+                & (passing["good_enough_ending"] == row.good_enough_ending)).any()  # fmt: skip
+    assert main(["verify", str(out)]) == 0
+    capsys.readouterr()
+    before = _files(out)
+    walk = sorted((out / "ensemble" / "walk").glob("c*.json"))
+    walk[-1].unlink()  # as if killed before the last proposal was stored
+    (out / "ensemble.csv").unlink()
+    assert main(["verify", str(out)]) == 1
+    assert "incomplete: the ensemble has checked" in capsys.readouterr().out
+    history_match(settings, out, workers=1)
+    assert _files(out) == before
+    (out / "ensemble" / "walk" / "c0-0999.json").write_text(walk[0].read_text())
+    assert main(["verify", str(out)]) == 1
+    assert "result(s) the ensemble's rules do not reach (walk/c0-0999.json)" in capsys.readouterr().out

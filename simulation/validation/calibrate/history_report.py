@@ -461,18 +461,46 @@ def report_text(
             f"| {r.target} | {_g(r.region_share)} | {_g(r.met_share, '.0%')} | {r.check} | {r.published} | "
             f"{_g(r.predicted_median)} [{_g(r.predicted_q05)}, {_g(r.predicted_q95)}] | {r.verdict} |"
         )
-    lines += ["", "## Ensemble", ""]
-    if ensemble.get("members"):
-        lines.append(
-            f"{ensemble['members']} of {ensemble['wanted']} members wanted, from {ensemble['candidates_checked']} "
-            f"candidates of the final region checked by simulation ({ensemble['check_replications']} replications, "
-            f"root seed {ensemble['check_seed']}): {_g(ensemble['acceptance'], '.0%')} passed every matched "
-            f"check. Central member: {ensemble['central_member']} (`ensemble.csv`, `ensemble.json`, every candidate in "
-            "`ensemble_checked.csv`)."
-        )
-    else:
-        lines.append("No candidate passed every matched check by simulation; no ensemble (`ensemble_checked.csv`).")
+    lines += ["", "## Ensemble", "", *ensemble_text(ensemble)]
     return "\n".join(lines) + "\n"
+
+
+def ensemble_text(ensemble: dict[str, Any]) -> list[str]:
+    """The report's lines on the ensemble: where its members came from, and their spread per parameter."""
+    if not ensemble:
+        return ["No ensemble was built."]
+    draws, walk = ensemble.get("region_draws") or {}, ensemble.get("walk") or {}
+    lines = [
+        f"Checked by simulation: {ensemble['check_replications']} replications per study, root seed "
+        f"{ensemble['check_seed']} (the validation's, out of sample for the matching); a member passes every "
+        "matched check.",
+        "",
+        f"- **Draws from the final region:** {draws.get('passed', 0)} of {draws.get('checked', 0)} passed.",
+    ]
+    if walk.get("steps") or walk.get("defaults_checked"):
+        start = "the defaults " + ("(they pass)" if walk.get("defaults_pass") else "(they fail: no walk from them)")
+        lines.append(
+            f"- **The walk** ({walk['chains']} chains, steps of SD {walk['step_sd']:g} on the unit cube; started from "
+            f"the passing draws and {start}): {walk['steps']} steps, {walk['outside_prior']} outside the prior "
+            f"refused, {walk['passed']} of {walk['checked']} simulated proposals passed "
+            f"({_g(walk['acceptance'], '.0%')})."
+        )
+    if not ensemble.get("members"):
+        return [*lines, "", "No candidate passed every matched check by simulation; no ensemble "
+                "(`ensemble_checked.csv`)."]  # fmt: skip
+    lines += [
+        "",
+        f"**{ensemble['members']} of {ensemble['wanted']} members** wanted. Central member: "
+        f"{ensemble['central_member']} (closest to the members' per-parameter medians). `ensemble.csv` holds the "
+        "members in a random order, `ensemble_checked.csv` every simulated candidate, `ensemble.json` the counts.",
+        "",
+        "| parameter | members' median | central 90% | share of its prior range |",
+        "|---|---|---|---|",
+    ]
+    for name, s in ensemble.get("spread", {}).items():
+        share = _g(s["share_of_range"], ".0%")
+        lines.append(f"| {name} | {_g(s['median'])} | [{_g(s['q05'])}, {_g(s['q95'])}] | {share} |")
+    return lines
 
 
 def read_summary(folder: str | Path) -> dict[str, Any]:

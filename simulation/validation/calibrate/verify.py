@@ -448,8 +448,16 @@ def _point_problems(name: str, record: Any, settings: Settings, u: np.ndarray, s
     return []
 
 
+class _DamagedResultError(Exception):
+    """A stored result of the ensemble that cannot be read as one (the sentence saying why)."""
+
+
 def _ensemble(folder: Path, settings: Settings) -> tuple[dict[str, Any] | None, list[str]]:
-    """The ensemble's summary if it finished (else None), and what is wrong with its files."""
+    """The ensemble's summary if it finished (else None), and what is wrong with its files.
+
+    The ensemble's plan (``ensemble_check.ensemble_plan``) is replayed over the stored results: each must hold
+    the parameters the plan gives it, the plan must be finished, and no other result may be stored.
+    """
     if not (folder / "ensemble" / "candidates.csv").exists():
         return None, [f"incomplete: the ensemble has not started; {RESUME_HISTORY}"]
     candidates, problems = _read_csv(folder, "ensemble/candidates.csv")
@@ -458,20 +466,39 @@ def _ensemble(folder: Path, settings: Settings) -> tuple[dict[str, Any] | None, 
     u, problems = _unit(settings, candidates, "ensemble/candidates.csv")
     if u is None:
         return None, problems
-    stored = sorted(p.name for p in (folder / "ensemble" / "points").glob("[0-9][0-9][0-9][0-9].json"))
-    problems = _points(folder, settings, "ensemble/points", u[: len(stored)], "row of ensemble/candidates.csv")
+
+    def load(key: str) -> dict[str, Any] | None:
+        name = f"ensemble/{key}.json"
+        if not (folder / name).exists():
+            return None
+        record, read_problems = _read_json(folder, name)
+        checks = record.get("checks") if isinstance(record, dict) else None
+        if read_problems or not isinstance(checks, dict) or set(checks) != set(settings.checks):
+            raise _DamagedResultError((read_problems or [f"{name} does not hold the result of every check"])[0])
+        return record
+
+    try:
+        plan = ensemble_check.ensemble_plan(settings, u, load)
+    except _DamagedResultError as err:
+        return None, [str(err)]
+    for c in plan.checked:
+        if c.record is not None:
+            source = "row of ensemble/candidates.csv" if c.origin == "region" else f"{c.origin} point"
+            problems += _point_problems(f"ensemble/{c.key}.json", c.record, settings, c.u, source)
     if problems:
         return None, problems
-    records = [json.loads((folder / "ensemble" / "points" / name).read_bytes()) for name in stored]
-    wanted = ensemble_check.checked_by_rule([ensemble_check.accepted(settings, r) for r in records],
-                                            settings.ensemble_size, len(candidates))  # fmt: skip
-    if wanted is None:
+    if plan.todo:
         return None, [
-            f"incomplete: the ensemble has checked {len(records)} candidates and is not full; {RESUME_HISTORY}"
+            f"incomplete: the ensemble has checked {len(plan.checked)} candidates and is not full; {RESUME_HISTORY}"
         ]
-    if wanted < len(records):
-        return None, [f"ensemble/points holds {len(records)} checked candidates, the ensemble stops after {wanted}"]
-    files, summary = ensemble_check.ensemble_files(settings, candidates.iloc[: len(records)], records)
+    used = {f"{c.key}.json" for c in plan.checked if c.record is not None}
+    stored = {f"{p.parent.name}/{p.name}" for sub in ("points", "walk") for p in (folder / "ensemble" / sub).glob("*")
+              if not p.name.startswith(".")}  # fmt: skip
+    extra = sorted(stored - used)
+    if extra:
+        shown = ", ".join(extra[:3]) + (", ..." if len(extra) > 3 else "")
+        return None, [f"ensemble holds {len(extra)} result(s) the ensemble's rules do not reach ({shown})"]
+    files, summary = ensemble_check.ensemble_files(settings, plan.checked)
     return summary, [p for name, data in files.items() for p in _same_file(folder, name, data)]
 
 
