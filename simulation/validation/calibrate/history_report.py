@@ -478,10 +478,13 @@ def ensemble_text(ensemble: dict[str, Any]) -> list[str]:
         f"- **Draws from the final region:** {draws.get('passed', 0)} of {draws.get('checked', 0)} passed.",
     ]
     if walk.get("steps") or walk.get("defaults_checked"):
-        start = "the defaults " + ("(they pass)" if walk.get("defaults_pass") else "(they fail: no walk from them)")
+        start = "the passing draws"
+        if walk.get("defaults_checked"):
+            verdict = "they pass" if walk["defaults_pass"] else "they fail: no walk from them"
+            start += f" and the defaults ({verdict})"
         lines.append(
             f"- **The walk** ({walk['chains']} chains, steps of SD {walk['step_sd']:g} on the unit cube; started from "
-            f"the passing draws and {start}): {walk['steps']} steps, {walk['outside_prior']} outside the prior "
+            f"{start}): {walk['steps']} steps, {walk['outside_prior']} outside the prior "
             f"refused, {walk['passed']} of {walk['checked']} simulated proposals passed "
             f"({_g(walk['acceptance'], '.0%')})."
         )
