@@ -516,8 +516,8 @@ def _replay(settings, candidates: np.ndarray, passing) -> tuple:
 def test_the_ensemble_walks_from_the_defaults_when_the_region_rarely_passes():
     from simulation.validation.calibrate.ensemble_check import (
         CHAINS,
-        ENSEMBLE_TRIES,
         SCOUTS,
+        WALK_TRIES,
         accepted,
         defaults_unit,
         ensemble_files,
@@ -544,7 +544,7 @@ def test_the_ensemble_walks_from_the_defaults_when_the_region_rarely_passes():
         if where[c.chain] is None or accepted(settings, c.record):
             where[c.chain] = c.u if accepted(settings, c.record) else where[c.chain]
     simulated = sum(c.record is not None for c in plan.checked)
-    assert simulated <= ENSEMBLE_TRIES * settings.ensemble_size + CHAINS
+    assert simulated <= WALK_TRIES * settings.ensemble_size + CHAINS
     again, _ = _replay(settings, candidates, near)  # the plan is a function of the stored results
     assert [c.key for c in again.checked] == [c.key for c in plan.checked]
     files, summary = ensemble_files(settings, plan.checked)

@@ -22,10 +22,11 @@ runs what it asks for):
    3), so members are drawn from the final region without asking the emulators, which misplace a
    set this thin (run 1).
 
-Everything stops at ``ensemble_size`` members, or at ``ENSEMBLE_TRIES`` x that many simulated
-candidates. Every random choice is seeded; each result is stored as it completes
-(``ensemble/points/NNNN.json`` for draws, ``ensemble/walk/*.json`` for the walk), and the plan is
-replayed from the stored results, so a rerun resumes where it stopped and gives the same files.
+Everything stops at ``ensemble_size`` members, or at ``WALK_TRIES`` x that many simulated
+candidates (draws, the defaults and the walk's proposals together). Every random choice is
+seeded; each result is stored as it completes (``ensemble/points/NNNN.json`` for draws,
+``ensemble/walk/*.json`` for the walk), and the plan is replayed from the stored results, so a
+rerun resumes where it stopped and gives the same files.
 
 Written: ``ensemble/candidates.csv``, the results, ``ensemble_checked.csv`` (every simulated
 candidate: origin, chain, parameters, checks passed, each check's pass), ``ensemble.csv`` (the
@@ -66,6 +67,9 @@ SCOUTS = 20
 WALK_BELOW = 0.2
 #: Chains of the walk (one proposal each per round: a round's proposals run together on the workers).
 CHAINS = 2
+#: Most candidates simulated, per member wanted. An assumption: room for a walk accepting one step in five (the
+#: pilot at the defaults accepted two in five); the draws alone stop at ``ENSEMBLE_TRIES`` per member.
+WALK_TRIES = 6
 
 ENSEMBLE_CSV, ENSEMBLE_JSON, CHECKED_CSV = "ensemble.csv", "ensemble.json", "ensemble_checked.csv"
 ENSEMBLE_WHERE, DEFAULTS_KEY = "ensemble", "walk/defaults"
@@ -107,7 +111,7 @@ def defaults_unit(settings: Settings) -> np.ndarray | None:
 def ensemble_plan(settings: Settings, candidates: np.ndarray, load: Callable[[str], dict[str, Any] | None]) -> Plan:
     """Replay the ensemble's rules over the stored results (``load(key)``, None if not run); see the module doc."""
     plan = Plan()
-    size, budget = settings.ensemble_size, ENSEMBLE_TRIES * settings.ensemble_size
+    size, budget = settings.ensemble_size, WALK_TRIES * settings.ensemble_size
     if not _draws(settings, candidates, load, plan) or _members(settings, plan) >= size:
         return plan
     starts = [c.u for c in plan.checked if accepted(settings, c.record)]
