@@ -3,7 +3,9 @@
 Every control is clicked from every tab it lives on (step, next marker, back, fork, clear fork, a
 second fork, inject, reset, the trainee's decide and policy, tab switches both ways, the projector
 switch, a link to a moment), and no sequence may end in an error page. The server runs offline: no
-request leaves 127.0.0.1 (the browser blocks any that tries) and none answers 4xx/5xx.
+request leaves 127.0.0.1 (the browser blocks any that tries) and none answers 4xx/5xx. The tests share
+one browser tab (``AppTab``); each loads its URL afresh there, which gives it a new app session as a
+new visitor gets, in half the time of a new browser context.
 
 Timings: each interaction is timed from the click to the page showing its result (polled every
 animation frame) and written to ``results/app_timings.json`` (one file per xdist worker) with the
@@ -26,7 +28,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+
+from tests.test_adversarial import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "teaching"
@@ -53,26 +57,28 @@ def _shot(page, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    # Compile the kernels first (cached on disk), so that no click waits for numba in the server.
-    warm = subprocess.run([sys.executable, "-m", "simulation.tools.cli", "demo", "--sessions", "1"],
-                          capture_output=True, text=True)  # fmt: skip
-    assert warm.returncode == 0, warm.stderr
     port = _free_port()
     log = (tmp_path_factory.mktemp("app") / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "simulation.tools.cli", "app", "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None, Path(log.name).read_text()
-            time.sleep(0.5)
-    yield f"http://127.0.0.1:{port}/"
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    try:
+        # While the server starts, compile the kernels (cached on disk): no page or click waits for numba there.
+        warm = subprocess.run([sys.executable, "-m", "simulation.tools.cli", "demo", "--sessions", "1"],
+                              capture_output=True, text=True)  # fmt: skip
+        assert warm.returncode == 0, warm.stderr
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None, Path(log.name).read_text()
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -103,37 +109,70 @@ def timing_log():
         print(f"  {name:<28} {row['median_s']:.2f} (n {row['n']}, max {row['max_s']:.2f})")
 
 
-def _open(browser, url: str, viewport=VIEWPORT):
-    context = browser.new_context(viewport=viewport, accept_downloads=True)
-    problems = {"outside": [], "failed": []}
+class AppTab:
+    """One browser tab on the app, shared by the module's tests: a page load costs about 1 s, a new context 2-3 s.
 
-    def only_local(route):
+    Each test opens its URL in it (``open``) as a visitor would type it: a page load starts a new Solara
+    kernel, so the player, the open tab, the projector switch and every input start afresh.
+    """
+
+    def __init__(self, browser: Browser) -> None:
+        self.context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+        self.outside: list[str] = []
+        self.failed: list[str] = []
+        self.unchecked = False  # a page was loaded and not checked yet
+        self.context.route("**/*", self._only_local)
+        self.page = self.context.new_page()
+        self.page.on("response", lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+
+    def _only_local(self, route: Route) -> None:
         if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
             return route.continue_()
-        problems["outside"].append(route.request.url)
+        self.outside.append(route.request.url)
         return route.abort()
 
-    context.route("**/*", only_local)
-    page = context.new_page()
-    page.on("response", lambda r: problems["failed"].append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    page.goto(url)
-    expect(page.locator(".rs-now")).to_be_visible(timeout=120_000)
-    return context, page, problems
+    def open(self, url: str) -> Page:
+        """Check the page shown so far, then load ``url`` afresh at the projector's size."""
+        self.check()
+        if self.page.viewport_size != VIEWPORT:
+            self.page.set_viewport_size(VIEWPORT)
+        self.page.goto(url)
+        self.unchecked = True
+        expect(self.page.locator(".rs-now")).to_be_visible(timeout=120_000)
+        return self.page
+
+    def check(self) -> None:
+        """No error page, and no request outside this machine or failed, since the last check (once per load:
+        a page a failed test left behind fails that test only)."""
+        if not self.unchecked:
+            return
+        self.unchecked = False
+        outside, failed = self.outside[:], self.failed[:]
+        self.outside.clear()
+        self.failed.clear()
+        body = self.page.inner_text("body")
+        assert not ERROR_PAGE.search(body), f"an error page: {body[:800]}"
+        assert outside == [], f"the app asked for resources outside this machine: {outside[:3]}"
+        assert failed == [], f"requests that failed: {failed[:3]}"
 
 
-def _close(context, page, problems) -> None:
-    body = page.inner_text("body")
-    assert not ERROR_PAGE.search(body), f"an error page: {body[:800]}"
-    assert problems["outside"] == [], f"the app asked for resources outside this machine: {problems['outside'][:3]}"
-    assert problems["failed"] == [], f"requests that failed: {problems['failed'][:3]}"
-    context.close()
+@pytest.fixture(scope="module")
+def shared_tab(browser: Browser):
+    shared = AppTab(browser)
+    yield shared
+    shared.context.close()
 
 
 @pytest.fixture()
-def page(browser, server):
-    context, page, problems = _open(browser, server)
-    yield page
-    _close(context, page, problems)
+def tab(shared_tab: AppTab):
+    """The shared tab; what the test showed in it is checked when it ends."""
+    yield shared_tab
+    shared_tab.check()
+
+
+@pytest.fixture()
+def page(tab: AppTab, server: str) -> Page:
+    return tab.open(server)
 
 
 def _timed(page, name: str, action, condition: str, arg=None, timeout: float = 60_000) -> float:
@@ -203,16 +242,13 @@ def test_the_newest_transcript_line_is_in_view_at_1280x720(page):
     expect(newest).to_be_in_viewport(ratio=1)
 
 
-def test_after_the_patient_drops_out_step_and_next_marker_say_why(browser, server):
-    context, page, problems = _open(
-        browser, server + "?chapter=hostile-vs-metacommunication&seed=3&sessions=12&at=4.10"
-    )
+def test_after_the_patient_drops_out_step_and_next_marker_say_why(tab, server):
+    page = tab.open(server + "?chapter=hostile-vs-metacommunication&seed=3&sessions=12&at=4.10")
     expect(page.locator(".rs-now")).to_contain_text("the patient dropped out")
     page.get_by_role("button", name="Next marker ▶▶", exact=True).click()
     expect(page.locator(".rs-player .rs-note")).to_contain_text("dropped out after session 4")
     page.get_by_role("button", name="Step", exact=True).click()
     expect(page.locator(".rs-player .rs-note")).to_contain_text("no later session to step into")
-    _close(context, page, problems)
 
 
 # --- the what-if ------------------------------------------------------------------------------------------
@@ -261,13 +297,13 @@ def test_fork_clear_fork_and_a_second_fork(page):
     expect(page.locator(".rs-whatif .rs-transcript")).to_have_count(2)
 
 
-def test_the_class_plans_what_if_at_the_pinned_moment(browser, server):
+def test_the_class_plans_what_if_at_the_pinned_moment(tab, server):
     """Demonstration 2 of the class plan: the pinned link, invite at the hostile marker, on to a later session."""
     from simulation.teach.scenarios import scenario
 
     s = scenario("hostile-vs-metacommunication")
     link = f"?chapter={s.chapter}&seed={s.seed}&sessions={s.n_sessions}&at={s.marker}"
-    context, page, problems = _open(browser, server + link)
+    page = tab.open(server + link)
     assert _marker_where(page) == s.marker
     expect(page.locator(".rs-player .rs-transcript")).to_contain_text("reacts with hostility")
     _tab(page, "What-if", ".rs-whatif")
@@ -284,7 +320,6 @@ def test_the_class_plans_what_if_at_the_pinned_moment(browser, server):
     alliance = page.locator(".rs-whatif .rs-course svg polyline")
     assert alliance.count() >= 4 and alliance.nth(0).get_attribute("points") != alliance.nth(1).get_attribute("points")
     _shot(page, "app-what-if.png")
-    _close(context, page, problems)
 
 
 def test_inject_a_therapist_error_by_keyboard_then_clear_it(page):
@@ -418,7 +453,8 @@ def test_a_trainee_round_kept_across_tabs_with_verdicts_policy_and_debrief(page,
 
 
 # --- projector mode, links, accessibility -------------------------------------------------------------------
-def test_projector_mode_by_switch_and_by_url(page, browser, server):
+def test_projector_mode_by_switch_and_by_url(tab, server):
+    page = tab.open(server)
     small = page.locator(".rs-player .rs-transcript").evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
     expect(page.get_by_text("Play Interval (ms)")).to_be_visible()
     _timed(
@@ -436,13 +472,13 @@ def test_projector_mode_by_switch_and_by_url(page, browser, server):
         _next_marker(page)
     expect(page.locator(".rs-player .rs-transcript > div > *").last).to_be_in_viewport(ratio=1)
     _shot(page, "app-projector.png")
-    context, other, problems = _open(browser, server + "?projector=1")
-    expect(other.get_by_label("Projector mode")).to_be_checked()
-    expect(other.get_by_text("Play Interval (ms)")).to_be_hidden()
-    _close(context, other, problems)
+    page = tab.open(server + "?projector=1")
+    expect(page.get_by_label("Projector mode")).to_be_checked()
+    expect(page.get_by_text("Play Interval (ms)")).to_be_hidden()
 
 
-def test_a_link_to_a_moment_opens_there(page, browser, server):
+def test_a_link_to_a_moment_opens_there(tab, server):
+    page = tab.open(server)
     for _ in range(3):
         _next_marker(page)
     at = _marker_where(page)
@@ -451,14 +487,12 @@ def test_a_link_to_a_moment_opens_there(page, browser, server):
     where, transcript = _now(page), page.locator(".rs-player .rs-transcript").inner_text()
     href = page.get_by_role("link", name="Link to this moment").get_attribute("href")
     assert re.fullmatch(r"\?chapter=hostile-vs-metacommunication&seed=\d+&sessions=12&at=\d+\.\d+", href), href
-    context, other, problems = _open(browser, server + href)
+    other = tab.open(server + href)
     assert _now(other) == where and other.locator(".rs-player .rs-transcript").inner_text() == transcript
-    _close(context, other, problems)
-    context, bad, problems = _open(browser, server + "?chapter=nonsense&seed=7&at=x")
+    bad = tab.open(server + "?chapter=nonsense&seed=7&at=x")
     note = bad.locator(".rs-player .rs-note").inner_text()
     assert "chapter must be one of quiet-withdrawal" in note and "at must be SESSION.SEGMENT" in note
     assert "seed 7" in bad.locator(".rs-player").inner_text()
-    _close(context, bad, problems)
 
 
 def test_accessibility_lang_title_names_text_alternatives_slider_values(page):
@@ -506,9 +540,9 @@ def test_info_panel_explains_the_app(page):
 
 def test_exported_page_opens_from_a_file_url(browser, tmp_path):
     out = tmp_path / "course.html"
-    done = subprocess.run([sys.executable, "-m", "simulation.tools.cli", "export-session", "--out", str(out),
-                           "--sessions", "4", "--fork", "3.2:invite"], capture_output=True, text=True)  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    # in this process, as test_teaching runs the command: a new interpreter would only add its imports
+    code, _, err = run_cli(["export-session", "--out", str(out), "--sessions", "4", "--fork", "3.2:invite"])
+    assert code == 0, err
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(out.as_uri())
     assert page.locator("img").first.evaluate("img => img.naturalWidth") > 500
