@@ -152,9 +152,8 @@ def _draws(settings: Settings, candidates: np.ndarray, load: Callable[[str], Any
 def _walk(settings: Settings, chains: list[np.ndarray], load: Callable[[str], Any], plan: Plan, budget: int) -> None:
     """Replay the walk's rounds from ``chains``' starts; leave the first round not yet run in ``plan.todo``."""
     simulated = sum(c.record is not None for c in plan.checked)
-    step, d = 0, len(settings.axes)
+    step, d, sd = 0, len(settings.axes), settings.walk_step
     while _members(settings, plan) < settings.ensemble_size and simulated < budget:
-        sd = settings.walk_step
         proposals = [here + _rng(settings, 98, c, step).normal(0.0, sd, d) for c, here in enumerate(chains)]
         keys = [f"walk/c{c}-{step:04d}" for c in range(len(chains))]
         inside = [bool(np.all((p >= 0) & (p <= 1))) for p in proposals]
@@ -239,7 +238,16 @@ def build_ensemble(
     for sub in ("points", "walk"):
         (where / sub).mkdir(parents=True, exist_ok=True)
     candidates = _candidates(settings, where, region, waves)
-    load = stored_loader(folder)
+    stored, read = {}, stored_loader(folder)
+
+    def load(key: str) -> dict[str, Any] | None:  # each replay reads every result so far: read each file once
+        if key not in stored:
+            record = read(key)
+            if record is None:
+                return None
+            stored[key] = record
+        return stored[key]
+
     plan = ensemble_plan(settings, candidates, load)
     while plan.todo:
         members = _members(settings, plan)
