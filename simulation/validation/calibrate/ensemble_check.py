@@ -52,6 +52,7 @@ from simulation.validation import targets as targets_module
 from simulation.validation.calibrate.emulator import CUTOFF, Emulator, implausibility_matrix, observation
 from simulation.validation.calibrate.history import (
     ENSEMBLE_TRIES,
+    WALK_TRIES,
     Settings,
     Timings,
     _json,
@@ -67,9 +68,6 @@ SCOUTS = 20
 WALK_BELOW = 0.2
 #: Chains of the walk (one proposal each per round: a round's proposals run together on the workers).
 CHAINS = 2
-#: Most candidates simulated, per member wanted. An assumption: room for a walk accepting one step in five (the
-#: pilot at the defaults accepted two in five); the draws alone stop at ``ENSEMBLE_TRIES`` per member.
-WALK_TRIES = 6
 
 ENSEMBLE_CSV, ENSEMBLE_JSON, CHECKED_CSV = "ensemble.csv", "ensemble.json", "ensemble_checked.csv"
 ENSEMBLE_WHERE, DEFAULTS_KEY = "ensemble", "walk/defaults"
