@@ -213,11 +213,18 @@ def read_candidates(settings: Settings, path: Path) -> np.ndarray:
 
 
 def stored_loader(folder: Path) -> Callable[[str], dict[str, Any] | None]:
-    """``load(key)`` for ``ensemble_plan``: a stored result under ``folder/ensemble``, or None."""
+    """``load(key)`` for ``ensemble_plan``: a stored result under ``folder/ensemble``, or None.
+
+    Each replay of the plan asks for every result so far, so a file is read once and kept; a missing one is
+    looked for again (it may be written in between).
+    """
+    stored: dict[str, dict[str, Any]] = {}
 
     def load(key: str) -> dict[str, Any] | None:
         path = folder / ENSEMBLE_WHERE / f"{key}.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        if key not in stored and path.exists():
+            stored[key] = json.loads(path.read_text())
+        return stored.get(key)
 
     return load
 
@@ -236,16 +243,7 @@ def build_ensemble(
     for sub in ("points", "walk"):
         (where / sub).mkdir(parents=True, exist_ok=True)
     candidates = _candidates(settings, where, region, waves)
-    stored, read = {}, stored_loader(folder)
-
-    def load(key: str) -> dict[str, Any] | None:  # each replay reads every result so far: read each file once
-        if key not in stored:
-            record = read(key)
-            if record is None:
-                return None
-            stored[key] = record
-        return stored[key]
-
+    load = stored_loader(folder)
     plan = ensemble_plan(settings, candidates, load)
     while plan.todo:
         members = _members(settings, plan)
@@ -297,9 +295,8 @@ def ensemble_files(settings: Settings, checked: list[Checked]) -> tuple[dict[str
     members = [c for c in simulated if accepted(settings, c.record)][: settings.ensemble_size]
     order = _rng(settings, 97).permutation(len(members))  # the file's order is a random draw (first N = a subset)
     members = [members[i] for i in order]
-    table = pd.DataFrame(
-        {"member": range(len(members)), **{n: [settings.params(c.u)[n] for c in members] for n in settings.names}}
-    )
+    params = [settings.params(c.u) for c in members]
+    table = pd.DataFrame({"member": range(len(members)), **{n: [p[n] for p in params] for n in settings.names}})
     central = None
     if members:
         unit = np.array([c.u for c in members])
